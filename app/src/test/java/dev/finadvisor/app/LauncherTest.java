@@ -1,0 +1,108 @@
+package dev.finadvisor.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the real ./finadvisor script with a stand-in java that prints what it was given. */
+class LauncherTest {
+    @TempDir Path dir;
+    Path launcher;
+    Path javaHome;
+
+    record Run(int code, String out, String err) {}
+
+    @BeforeEach
+    void setUp() throws IOException {
+        Path root = Path.of(System.getProperty("finadvisor.root.dir", ".."));
+        launcher = dir.resolve("finadvisor");
+        Files.copy(root.resolve("finadvisor"), launcher);
+        Files.createDirectories(dir.resolve("app/target"));
+        Files.writeString(dir.resolve("app/target/finadvisor.jar"), "not a real jar");
+        javaHome = dir.resolve("jdk");
+        Files.createDirectories(javaHome.resolve("bin"));
+        Path java = javaHome.resolve("bin/java");
+        Files.writeString(java, "#!/bin/sh\necho \"LD_PRELOAD=$LD_PRELOAD\"\necho \"DJL_OFFLINE=$DJL_OFFLINE\"\n"
+                + "echo \"OPT_OUT_TRACKING=$OPT_OUT_TRACKING\"\nfor a in \"$@\"; do echo \"ARG=$a\"; done\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+    }
+
+    Run launch(Map<String, String> env, String... args) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder();
+        pb.command().addAll(List.of("bash", launcher.toString()));
+        pb.command().addAll(List.of(args));
+        pb.environment().keySet().removeIf(k -> k.startsWith("FINADVISOR_") || k.equals("LD_PRELOAD")
+                || k.equals("DJL_OFFLINE") || k.equals("OPT_OUT_TRACKING"));
+        pb.environment().put("JAVA_HOME", javaHome.toString());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        return new Run(p.waitFor(), out, err);
+    }
+
+    @Test
+    void preloadsJemallocWhenPresent() throws Exception {
+        Path lib = dir.resolve("libjemalloc.so.2");
+        Files.writeString(lib, "");
+        Run r = launch(Map.of("FINADVISOR_JEMALLOC", lib.toString()), "doctor");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("LD_PRELOAD=" + lib);
+    }
+
+    @Test
+    void autoModeUsesDebiansJemallocOnlyIfInstalled() throws Exception {
+        Path debian = Path.of("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2");
+        Run r = launch(Map.of());
+        assertThat(r.code()).isZero();
+        if (Files.exists(debian)) {
+            assertThat(r.out()).contains("LD_PRELOAD=" + debian);
+        } else {
+            assertThat(r.out()).contains("LD_PRELOAD=\n");
+        }
+    }
+
+    @Test
+    void runsWithoutJemallocWhenOffOrAbsent() throws Exception {
+        Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off"));
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("LD_PRELOAD=\n");
+        Run missing = launch(Map.of("FINADVISOR_JEMALLOC", dir.resolve("nope.so").toString()));
+        assertThat(missing.code()).isEqualTo(2);
+        assertThat(missing.err()).contains("FINADVISOR_JEMALLOC=").contains("no such file");
+    }
+
+    @Test
+    void keepsDjlOfflineAndTelemetryOffUnlessAsked() throws Exception {
+        Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off"));
+        assertThat(r.out()).contains("DJL_OFFLINE=true").contains("OPT_OUT_TRACKING=true").contains("ARG=-Dai.djl.offline=true");
+        Run online = launch(Map.of("FINADVISOR_JEMALLOC", "off", "DJL_OFFLINE", "false"));
+        assertThat(online.out()).contains("DJL_OFFLINE=false").contains("ARG=-Dai.djl.offline=false");
+    }
+
+    @Test
+    void passesJavaOptionsAndArgumentsThrough() throws Exception {
+        Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off", "FINADVISOR_JAVA_OPTS", "-Xmx3g -Dfoo=bar"),
+                "generate", "--prompt", "two words");
+        List<String> args = r.out().lines().filter(l -> l.startsWith("ARG=")).map(l -> l.substring(4)).toList();
+        assertThat(args).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
+                dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
+    }
+
+    @Test
+    void missingJarSaysHowToBuildIt() throws Exception {
+        Files.delete(dir.resolve("app/target/finadvisor.jar"));
+        Run r = launch(Map.of());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("mvn -q -DskipTests package");
+    }
+}
