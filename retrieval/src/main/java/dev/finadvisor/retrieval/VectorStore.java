@@ -1,0 +1,35 @@
+package dev.finadvisor.retrieval;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where embedded news chunks live and are searched: Lucene HNSW on disk (the embedded default)
+ * or Qdrant (scale-out). Upserts are idempotent by point id.
+ */
+public interface VectorStore extends AutoCloseable {
+    /** Inserts or overwrites points by id. */
+    void upsert(List<Point> points);
+
+    /** Replaces all points of one article with {@code points} (fewer chunks than before leave none stale). */
+    void replaceArticle(long articleId, List<Point> points);
+
+    /** Deletes every point of an article. */
+    void deleteArticle(long articleId);
+
+    /** The {@code updated_at} of the stored version of an article, if the store holds it. */
+    Optional<Instant> articleUpdatedAt(long articleId);
+
+    /** The {@code k} nearest points to a unit-length query vector that pass the filter, best first. */
+    List<Hit> search(float[] query, int k, SearchFilter filter);
+
+    /** How many points the store holds. */
+    long count();
+
+    /** Makes everything upserted so far durable. */
+    void commit();
+
+    @Override
+    void close();
+}
