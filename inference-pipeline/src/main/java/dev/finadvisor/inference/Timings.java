@@ -1,0 +1,4 @@
+package dev.finadvisor.inference;
+
+/** Where one request's time went. */
+public record Timings(long retrievalMs, long generationMs) {}

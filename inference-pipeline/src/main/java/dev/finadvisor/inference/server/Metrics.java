@@ -1,0 +1,105 @@
+package dev.finadvisor.inference.server;
+
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.DoubleAdder;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
+
+/** The server's Prometheus metrics (text exposition format 0.0.4), kept in process without a client library. */
+public final class Metrics {
+    private static final double[] LATENCY = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+    private static final double[] HITS = {0, 1, 2, 3, 5, 10};
+
+    private final Map<List<String>, LongAdder> requests = new ConcurrentHashMap<>();
+    private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
+    private final Histogram firstToken = new Histogram(LATENCY);
+    private final Histogram retrievalSeconds = new Histogram(LATENCY);
+    private final Histogram prefillSeconds = new Histogram(LATENCY);
+    private final Histogram decodeSeconds = new Histogram(LATENCY);
+    private final Histogram retrievalHits = new Histogram(HITS);
+    private final LongAdder completionTokens = new LongAdder();
+    private final LongAdder promptTokens = new LongAdder();
+    private final DoubleAdder decodeSecondsTotal = new DoubleAdder();
+    private final AtomicLong lastTokensPerSecondBits = new AtomicLong(Double.doubleToLongBits(0));
+    private final Map<String, LongAdder> finishes = new ConcurrentHashMap<>();
+    private final LongAdder queueRejected = new LongAdder();
+    private final IntSupplier queueDepth;
+
+    public Metrics(IntSupplier queueDepth) {
+        this.queueDepth = queueDepth;
+    }
+
+    public void request(String route, String method, int status, double seconds) {
+        requests.computeIfAbsent(List.of(route, method, Integer.toString(status)), k -> new LongAdder()).increment();
+        latency.computeIfAbsent(route, r -> new Histogram(LATENCY)).observe(seconds);
+    }
+
+    public void retrieval(double seconds, int hits) {
+        retrievalSeconds.observe(seconds);
+        retrievalHits.observe(hits);
+    }
+
+    public void generation(int prompt, int completion, double prefillS, double decodeS, double firstTokenS, String finish) {
+        promptTokens.add(prompt);
+        completionTokens.add(completion);
+        prefillSeconds.observe(prefillS);
+        decodeSeconds.observe(decodeS);
+        if (firstTokenS >= 0) firstToken.observe(firstTokenS);
+        decodeSecondsTotal.add(decodeS);
+        if (decodeS > 0 && completion > 0) lastTokensPerSecondBits.set(Double.doubleToLongBits(completion / decodeS));
+        finishes.computeIfAbsent(finish, f -> new LongAdder()).increment();
+    }
+
+    public void queueRejected() {
+        queueRejected.increment();
+    }
+
+    public String scrape() {
+        StringBuilder out = new StringBuilder(4096);
+        header(out, "finadvisor_http_requests_total", "counter", "HTTP requests by route, method and status.");
+        new TreeMap<String, Long>(requests.entrySet().stream().collect(java.util.stream.Collectors.toMap(
+                e -> "route=\"" + esc(e.getKey().get(0)) + "\",method=\"" + e.getKey().get(1) + "\",status=\"" + e.getKey().get(2) + "\"",
+                e -> e.getValue().sum()))).forEach((labels, n) ->
+                out.append("finadvisor_http_requests_total{").append(labels).append("} ").append(n).append('\n'));
+        header(out, "finadvisor_http_request_duration_seconds", "histogram", "Time from request to the last byte of the response, by route.");
+        new TreeMap<>(latency).forEach((route, h) -> h.write(out, "finadvisor_http_request_duration_seconds", "route=\"" + esc(route) + "\","));
+        header(out, "finadvisor_time_to_first_token_seconds", "histogram", "Time from request to the first generated token.");
+        firstToken.write(out, "finadvisor_time_to_first_token_seconds", "");
+        header(out, "finadvisor_retrieval_duration_seconds", "histogram", "Embedding plus vector search time per request.");
+        retrievalSeconds.write(out, "finadvisor_retrieval_duration_seconds", "");
+        header(out, "finadvisor_retrieval_hits", "histogram", "Distinct news articles retrieved per request.");
+        retrievalHits.write(out, "finadvisor_retrieval_hits", "");
+        header(out, "finadvisor_prefill_duration_seconds", "histogram", "Time the model spent reading each prompt.");
+        prefillSeconds.write(out, "finadvisor_prefill_duration_seconds", "");
+        header(out, "finadvisor_decode_duration_seconds", "histogram", "Time the model spent generating each answer.");
+        decodeSeconds.write(out, "finadvisor_decode_duration_seconds", "");
+        header(out, "finadvisor_prompt_tokens_total", "counter", "Prompt tokens read by the model.");
+        out.append("finadvisor_prompt_tokens_total ").append(promptTokens.sum()).append('\n');
+        header(out, "finadvisor_completion_tokens_total", "counter", "Tokens generated.");
+        out.append("finadvisor_completion_tokens_total ").append(completionTokens.sum()).append('\n');
+        header(out, "finadvisor_decode_seconds_total", "counter", "Seconds spent generating (rate(completion_tokens)/rate(decode_seconds) = tokens/s).");
+        out.append("finadvisor_decode_seconds_total ").append(Histogram.format(decodeSecondsTotal.sum())).append('\n');
+        header(out, "finadvisor_decode_tokens_per_second", "gauge", "Decode speed of the most recent generation.");
+        out.append("finadvisor_decode_tokens_per_second ").append(Histogram.format(Double.longBitsToDouble(lastTokensPerSecondBits.get()))).append('\n');
+        header(out, "finadvisor_generations_total", "counter", "Finished generations by finish reason (eos, stop, length, cancelled).");
+        new TreeMap<>(finishes).forEach((f, n) -> out.append("finadvisor_generations_total{finish_reason=\"").append(esc(f)).append("\"} ").append(n.sum()).append('\n'));
+        header(out, "finadvisor_queue_depth", "gauge", "Generations running or waiting for the model.");
+        out.append("finadvisor_queue_depth ").append(queueDepth.getAsInt()).append('\n');
+        header(out, "finadvisor_queue_rejected_total", "counter", "Requests turned away with 503 because the generation queue was full.");
+        out.append("finadvisor_queue_rejected_total ").append(queueRejected.sum()).append('\n');
+        return out.toString();
+    }
+
+    private static void header(StringBuilder out, String name, String type, String help) {
+        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+        out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+    }
+
+    private static String esc(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
+    }
+}
