@@ -1,6 +1,9 @@
 package dev.finadvisor.inference;
 
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.prompt.PromptTemplate;
+import dev.finadvisor.domain.qa.QaSample;
+import dev.finadvisor.domain.qa.QaSample.Exchange;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,12 +18,12 @@ import java.util.function.BooleanSupplier;
  */
 public final class AdviceChain implements AutoCloseable {
     private final TextGenerator generator;
-    private final PromptRenderer template;
+    private final PromptTemplate template;
     private final NewsRetriever retriever;
     private final ServeConfig config;
     private final String adapterId;
 
-    public AdviceChain(TextGenerator generator, PromptRenderer template, NewsRetriever retriever, ServeConfig config, String adapterId) {
+    public AdviceChain(TextGenerator generator, PromptTemplate template, NewsRetriever retriever, ServeConfig config, String adapterId) {
         this.generator = generator;
         this.template = template;
         this.retriever = retriever;
@@ -51,14 +54,14 @@ public final class AdviceChain implements AutoCloseable {
         String question = QuestionCleaner.clean(request.question());
         String aboutMe = QuestionCleaner.cleanKeepLines(request.aboutMe());
         int keep = config.generation().history_exchanges();
-        List<PastExchange> all = request.history();
-        List<PastExchange> history = all.subList(Math.max(0, all.size() - keep), all.size()).stream()
-                .map(e -> new PastExchange(QuestionCleaner.clean(e.question()), QuestionCleaner.cleanKeepLines(e.answer())))
+        List<Exchange> all = request.history();
+        List<Exchange> history = all.subList(Math.max(0, all.size() - keep), all.size()).stream()
+                .map(e -> new Exchange(QuestionCleaner.clean(e.question()), QuestionCleaner.cleanKeepLines(e.answer())))
                 .toList();
         AdviceOptions options = request.options();
 
         Retrieval retrieval = retriever.retrieve(question, options.k(), options.since());
-        String withoutNews = template.render(aboutMe, "", question, history);
+        String withoutNews = render(aboutMe, "", question, history);
         int fixedTokens = generator.countTokens(withoutNews);
         int room = generator.maxSequenceLength() - options.maxNewTokens() - fixedTokens;
         if (room < 0) {
@@ -67,7 +70,7 @@ public final class AdviceChain implements AutoCloseable {
         // The news block costs a little more inside the template than alone (separators): keep a margin.
         int budget = Math.min(config.retrieval().context_tokens(), room - 8);
         NewsContext.Assembled news = NewsContext.assemble(retrieval.articles(), budget, generator::countTokens);
-        String prompt = news.text().isEmpty() ? withoutNews : template.render(aboutMe, news.text(), question, history);
+        String prompt = news.text().isEmpty() ? withoutNews : render(aboutMe, news.text(), question, history);
         int promptTokens = news.text().isEmpty() ? fixedTokens : generator.countTokens(prompt);
 
         Map<String, Object> vars = new LinkedHashMap<>();
@@ -78,6 +81,10 @@ public final class AdviceChain implements AutoCloseable {
         return new PreparedAdvice(vars, retrieval, news.cited(), prompt, promptTokens, sampling(options));
     }
 
+    private String render(String aboutMe, String context, String question, List<Exchange> history) {
+        return template.render(QaSample.forInference(aboutMe, context, question, history), false).text();
+    }
+
     public Generation generate(PreparedAdvice prepared, TokenSink sink, BooleanSupplier cancelled) {
         return generator.generate(prepared.prompt(), prepared.sampling(), sink, cancelled);
     }
@@ -85,7 +92,8 @@ public final class AdviceChain implements AutoCloseable {
     private Sampling sampling(AdviceOptions options) {
         var g = config.generation();
         long seed = g.seed() >= 0 ? g.seed() : ThreadLocalRandom.current().nextLong(Long.MAX_VALUE);
-        return new Sampling(options.maxNewTokens(), options.temperature(), g.top_k(), g.top_p(), g.repetition_penalty(), seed);
+        return new Sampling(options.maxNewTokens(), options.temperature(), g.top_k(), g.top_p(), g.repetition_penalty(), seed,
+                List.of(template.endOfAnswer()));
     }
 
     @Override

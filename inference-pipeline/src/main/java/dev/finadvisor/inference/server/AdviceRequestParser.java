@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.inference.AdviceOptions;
 import dev.finadvisor.inference.AdviceRequest;
-import dev.finadvisor.inference.PastExchange;
+import dev.finadvisor.domain.qa.QaSample.Exchange;
 import dev.finadvisor.inference.ServeConfig;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,24 +30,24 @@ public final class AdviceRequestParser {
         var limits = config.limits();
         String aboutMe = JsonFields.requiredText(root, "about_me", "about_me", limits.about_me_max_chars());
         String question = JsonFields.requiredText(root, "question", "question", limits.question_max_chars());
-        List<PastExchange> history = history(root.get("history"));
+        List<Exchange> history = history(root.get("history"));
         return new AdviceRequest(aboutMe, question, history, options(root.get("options")));
     }
 
-    private List<PastExchange> history(JsonNode node) {
+    private List<Exchange> history(JsonNode node) {
         if (JsonFields.absent(node)) return List.of();
         if (!node.isArray()) throw ApiException.invalid("history", "must be an array of {question, answer}, got " + JsonFields.kind(node));
         var limits = config.limits();
         if (node.size() > limits.history_max_items()) {
             throw ApiException.invalid("history", "has " + node.size() + " items; the limit is " + limits.history_max_items());
         }
-        List<PastExchange> out = new ArrayList<>();
+        List<Exchange> out = new ArrayList<>();
         for (int i = 0; i < node.size(); i++) {
             String at = "history[" + i + "]";
             JsonNode item = node.get(i);
             if (!item.isObject()) throw ApiException.invalid(at, "must be an object {question, answer}, got " + JsonFields.kind(item));
             JsonFields.rejectUnknown(item, at + ".", HISTORY_FIELDS);
-            out.add(new PastExchange(
+            out.add(new Exchange(
                     JsonFields.requiredText(item, "question", at + ".question", limits.question_max_chars()),
                     JsonFields.requiredText(item, "answer", at + ".answer", limits.history_answer_max_chars())));
         }

@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.inference.AdviceOptions;
 import dev.finadvisor.inference.AdviceRequest;
-import dev.finadvisor.inference.PastExchange;
+import dev.finadvisor.domain.qa.QaSample.Exchange;
 import dev.finadvisor.inference.ServeConfig;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,13 +62,13 @@ final class ChatRequestParser {
         if (aboutMe.length() > limits.about_me_max_chars()) {
             throw ApiException.invalid("messages", "system messages are " + aboutMe.length() + " characters long; the limit is " + limits.about_me_max_chars());
         }
-        List<PastExchange> history = new ArrayList<>();
+        List<Exchange> history = new ArrayList<>();
         String pendingQuestion = null;
         for (String[] t : turns) {
             if (t[0].equals("user")) {
                 pendingQuestion = pendingQuestion == null ? t[1] : pendingQuestion + "\n" + t[1];
             } else if (pendingQuestion != null) {
-                history.add(new PastExchange(pendingQuestion, t[1]));
+                history.add(new Exchange(pendingQuestion, t[1]));
                 pendingQuestion = null;
             } // an assistant message with no question before it has nothing to pair with
         }
