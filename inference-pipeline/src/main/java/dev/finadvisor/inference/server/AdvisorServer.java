@@ -330,7 +330,8 @@ public final class AdvisorServer implements AutoCloseable {
                 sink.onDelta(delta);
             };
             long deadline = t0 + config.server().request_timeout_s() * 1_000_000_000L;
-            BooleanSupplier clientGone = () -> streamGone.getAsBoolean() || ClientConnection.closed(ctx);
+            ClientConnection connection = ClientConnection.of(ctx);
+            BooleanSupplier clientGone = () -> streamGone.getAsBoolean() || connection.closed();
             BooleanSupplier cancelled = () -> clientGone.getAsBoolean() || System.nanoTime() > deadline;
             long g0 = System.nanoTime();
             Generation g;
