@@ -17,6 +17,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.UUID;
 
 /**
  * Collects named tensors and string metadata and writes them as one safetensors file, atomically:
@@ -118,9 +119,10 @@ public final class SafetensorsWriter {
         head.flip();
 
         Path dir = target.toAbsolutePath().getParent();
-        Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+        // CREATE_NEW (not createTempFile) so the file gets the usual umask permissions, not 0600
+        Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
         try {
-            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 writeFully(out, head);
                 for (Entry e : tensors.values()) writeFully(out, e.data().duplicate());
                 out.force(true);
