@@ -1,0 +1,64 @@
+package dev.finadvisor.training.tracking;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Exclusive hold on one registry model's {@code .lock} file, across processes (an OS file lock,
+ * released by the OS if the holder dies) and across threads of this JVM (file locks are per
+ * process, so a JVM-wide lock per path goes first).
+ */
+final class RegistryLock implements AutoCloseable {
+    private static final ConcurrentHashMap<Path, ReentrantLock> IN_JVM = new ConcurrentHashMap<>();
+
+    private final ReentrantLock jvmLock;
+    private final FileChannel channel;
+    private final FileLock fileLock;
+
+    private RegistryLock(ReentrantLock jvmLock, FileChannel channel, FileLock fileLock) {
+        this.jvmLock = jvmLock;
+        this.channel = channel;
+        this.fileLock = fileLock;
+    }
+
+    static RegistryLock acquire(Path lockFile) {
+        Path key = lockFile.toAbsolutePath().normalize();
+        ReentrantLock jvmLock = IN_JVM.computeIfAbsent(key, k -> new ReentrantLock());
+        jvmLock.lock();
+        try {
+            Files.createDirectories(key.getParent());
+            FileChannel channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            try {
+                return new RegistryLock(jvmLock, channel, channel.lock());
+            } catch (IOException | RuntimeException e) {
+                channel.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            jvmLock.unlock();
+            throw new UncheckedIOException("cannot lock " + key + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            jvmLock.unlock();
+            throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        try {
+            fileLock.release();
+            channel.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot release " + e.getMessage(), e);
+        } finally {
+            jvmLock.unlock();
+        }
+    }
+}
