@@ -1,0 +1,40 @@
+package dev.finadvisor.app;
+
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.lora.AdapterMerge;
+import dev.finadvisor.llm.lora.PeftAdapter;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Merges a LoRA adapter into its base checkpoint, producing a plain Hugging Face checkpoint. */
+@Command(name = "export", mixinStandardHelpOptions = true,
+        description = "Merge a PEFT LoRA adapter into its base model: writes a full Hugging Face checkpoint (safetensors) that loads without PEFT.")
+final class ExportCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "The base model's checkpoint folder (config.json, *.safetensors).")
+    Path model;
+
+    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter folder (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter.")
+    Path adapter;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to create for the merged checkpoint; must not exist.")
+    Path out;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!Files.isDirectory(model)) throw new UserError("--model " + model + ": no such folder");
+        PeftAdapter peft = PeftAdapter.read(adapter);
+        int merged = AdapterMerge.merge(model, peft, out);
+        spec.commandLine().getOut().printf("merged %d LoRA modules (r=%d, scale %.4g) into %s%n",
+                merged, peft.config().r(), peft.config().scale(), out);
+        return 0;
+    }
+}

@@ -1,0 +1,100 @@
+package dev.finadvisor.llm.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.finadvisor.domain.UserError;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.UnaryOperator;
+
+/**
+ * The LoRA layers of one model, by Hugging Face module path: creates them for the targeted
+ * linears, names their trainable tensors as PEFT does, and converts to and from a {@link PeftAdapter}.
+ */
+public final class LoraLayers implements AutoCloseable {
+    /** A linear projection the model offers for adaptation: its frozen forward and its sizes. */
+    public record Target(UnaryOperator<NDArray> base, int in, int out) {}
+
+    private final LoraConfig config;
+    private final Map<String, LoraLinear> layers;
+
+    private LoraLayers(LoraConfig config, Map<String, LoraLinear> layers) {
+        this.config = config;
+        this.layers = Collections.unmodifiableMap(layers);
+    }
+
+    /**
+     * Wraps every linear of {@code linears} (path -> target, in model order) that {@code config}
+     * targets; none matching is an error listing the module names the model has.
+     */
+    public static LoraLayers create(LoraConfig config, Map<String, Target> linears, long seed, NDManager manager) {
+        Map<String, LoraLinear> layers = new LinkedHashMap<>();
+        for (Map.Entry<String, Target> e : linears.entrySet()) {
+            if (!config.targets(e.getKey())) continue;
+            Target t = e.getValue();
+            long moduleSeed = seed * 0x9E3779B97F4A7C15L + e.getKey().hashCode(); // independent of which other modules are targeted
+            layers.put(e.getKey(), new LoraLinear(t.base(), t.in(), t.out(), config.r(), config.scale(), config.dropout(),
+                    moduleSeed, manager, DataType.FLOAT32));
+        }
+        if (layers.isEmpty()) {
+            TreeMap<String, Boolean> names = new TreeMap<>();
+            for (String path : linears.keySet()) names.put(path.substring(path.lastIndexOf('.') + 1), true);
+            throw new UserError("lora.target_modules " + config.targetModules() + " matches no linear layer of the model; its linear layers are named "
+                    + names.keySet());
+        }
+        return new LoraLayers(config, layers);
+    }
+
+    public LoraConfig config() {
+        return config;
+    }
+
+    /** The layers by module path, in model order. */
+    public Map<String, LoraLinear> layers() {
+        return layers;
+    }
+
+    /** Trainable tensors named as in PEFT's state dict without its prefix: {@code <path>.lora_A.weight}, {@code <path>.lora_B.weight}. */
+    public Map<String, NDArray> parameters() {
+        Map<String, NDArray> params = new LinkedHashMap<>();
+        layers.forEach((path, l) -> {
+            params.put(path + ".lora_A.weight", l.a());
+            params.put(path + ".lora_B.weight", l.b());
+        });
+        return params;
+    }
+
+    /** How many numbers are trained. */
+    public long trainableParameters() {
+        long n = 0;
+        for (LoraLinear l : layers.values()) n += (long) l.rank() * (l.in() + l.out());
+        return n;
+    }
+
+    public void setTraining(boolean training) {
+        layers.values().forEach(l -> l.setTraining(training));
+    }
+
+    /** The current factors as an adapter. */
+    public PeftAdapter toAdapter() {
+        Map<String, LoraWeights> modules = new LinkedHashMap<>();
+        layers.forEach((path, l) -> modules.put(path, l.weights()));
+        return new PeftAdapter(config, modules);
+    }
+
+    /** Loads an adapter's factors; it must hold exactly these modules with matching shapes. */
+    public void load(PeftAdapter adapter) {
+        if (!adapter.modules().keySet().equals(new TreeMap<>(layers).keySet())) {
+            throw new UserError("the adapter holds modules " + adapter.modules().keySet() + " but this model's LoRA layers are " + new TreeMap<>(layers).keySet());
+        }
+        layers.forEach((path, l) -> l.load(adapter.modules().get(path)));
+    }
+
+    @Override
+    public void close() {
+        layers.values().forEach(LoraLinear::close);
+    }
+}

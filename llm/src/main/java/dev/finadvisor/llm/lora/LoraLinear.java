@@ -1,0 +1,118 @@
+package dev.finadvisor.llm.lora;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
+
+/**
+ * A frozen linear layer plus a trainable low-rank update (Hu et al. 2021), exactly as PEFT's
+ * {@code lora.Linear}: {@code y = base(x) + dropout(x) A^T B^T * scale}. A starts as PEFT's
+ * {@code kaiming_uniform_(a=sqrt(5))}, i.e. uniform in +-1/sqrt(in), and B as zero, so training
+ * starts from the base model's function. Only A and B require gradients: the base holds no
+ * gradient memory. The scale is a live tensor, never a scalar op, so autograd sees its true value.
+ */
+public final class LoraLinear implements AutoCloseable {
+    private final UnaryOperator<NDArray> base;
+    private final int in;
+    private final int out;
+    private final int r;
+    private final double scale;
+    private final float dropout;
+    private final NDManager manager;
+    private final NDArray a;
+    private final NDArray b;
+    private final NDArray scaleTensor;
+    private boolean training = true;
+
+    /**
+     * @param base  the frozen projection (dense or NF4), {@code [.., in] -> [.., out]}
+     * @param seed  seeds A's initialisation (derive it from the run seed and the module path)
+     * @param dtype FLOAT32 for training; FLOAT64 for exact gradient checks
+     */
+    public LoraLinear(UnaryOperator<NDArray> base, int in, int out, int r, double scale, double dropout, long seed,
+                      NDManager parent, DataType dtype) {
+        this.base = base;
+        this.in = in;
+        this.out = out;
+        this.r = r;
+        this.scale = scale;
+        this.dropout = (float) dropout;
+        this.manager = parent.newSubManager();
+        double bound = 1.0 / Math.sqrt(in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
+        SplittableRandom random = new SplittableRandom(seed);
+        double[] init = new double[r * in];
+        for (int i = 0; i < init.length; i++) init[i] = random.nextDouble(-bound, bound);
+        this.a = manager.create(init, new Shape(r, in)).toType(dtype, false);
+        this.b = manager.zeros(new Shape(out, r), dtype);
+        this.scaleTensor = manager.create(scale).toType(dtype, false);
+        a.setRequiresGradient(true);
+        b.setRequiresGradient(true);
+    }
+
+    /** The forward pass; the result lives in {@code x}'s manager (the caller's step scope). */
+    public NDArray apply(NDArray x) {
+        NDArray y = base.apply(x);
+        NDArray h = training && dropout > 0
+                ? x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow()
+                : x;
+        NDArray low = h.matMul(a.transpose()).mul(scaleTensor); // scale on the r-wide path: cheaper than on out
+        return y.add(low.matMul(b.transpose()));
+    }
+
+    /** Training switches dropout on; evaluation and generation switch it off. */
+    public void setTraining(boolean training) {
+        this.training = training;
+    }
+
+    /** The trainable [r, in] factor. */
+    public NDArray a() {
+        return a;
+    }
+
+    /** The trainable [out, r] factor. */
+    public NDArray b() {
+        return b;
+    }
+
+    public int in() {
+        return in;
+    }
+
+    public int out() {
+        return out;
+    }
+
+    public int rank() {
+        return r;
+    }
+
+    public double scale() {
+        return scale;
+    }
+
+    /** A copy of the factors as fp32 arrays, for an adapter file. */
+    public LoraWeights weights() {
+        return new LoraWeights(r, in, out, a.toType(DataType.FLOAT32, false).toFloatArray(),
+                b.toType(DataType.FLOAT32, false).toFloatArray());
+    }
+
+    /** Replaces the factors with an adapter's (their shapes must match this layer). */
+    public void load(LoraWeights w) {
+        if (w.r() != r || w.in() != in || w.out() != out) {
+            throw new IllegalArgumentException("adapter factors of rank " + w.r() + " for " + w.in() + " -> " + w.out()
+                    + " do not fit a rank-" + r + " LoRA on " + in + " -> " + out);
+        }
+        try (NDManager scope = manager.newSubManager()) {
+            a.set(scope.create(w.a(), new Shape(r, in)).toType(a.getDataType(), false).toByteBuffer());
+            b.set(scope.create(w.b(), new Shape(out, r)).toType(b.getDataType(), false).toByteBuffer());
+        }
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,43 @@
+package dev.finadvisor.llm.quant;
+
+import ai.djl.ndarray.NDArray;
+import java.util.function.UnaryOperator;
+
+/**
+ * A frozen linear layer whose weight is held in NF4 (QLoRA's base): each call dequantises the
+ * weight into the caller's scope, multiplies, and lets the fp32 copy go, so the layer keeps about
+ * half a byte per weight between calls. Never trainable.
+ */
+public final class Nf4Linear implements UnaryOperator<NDArray>, AutoCloseable {
+    private final Nf4Tensor weight;
+    private final NDArray bias;
+
+    /** {@code weight} is [out, in]; {@code bias} is [out] or null. */
+    public Nf4Linear(Nf4Tensor weight, NDArray bias) {
+        if (weight.shape().dimension() != 2) throw new IllegalArgumentException("NF4 linear weight must be 2-D, got " + weight.shape());
+        this.weight = weight;
+        this.bias = bias;
+    }
+
+    @Override
+    public NDArray apply(NDArray x) {
+        NDArray w = weight.dequantize(x.getManager());
+        if (w.getDataType() != x.getDataType()) w = w.toType(x.getDataType(), false);
+        NDArray y = x.matMul(w.transpose());
+        return bias == null ? y : y.add(bias);
+    }
+
+    public Nf4Tensor weight() {
+        return weight;
+    }
+
+    /** Bytes held for the weight (codes and double-quantised absmax); the bias is fp32 and not counted. */
+    public long weightBytes() {
+        return weight.bytesHeld();
+    }
+
+    @Override
+    public void close() {
+        weight.close();
+    }
+}

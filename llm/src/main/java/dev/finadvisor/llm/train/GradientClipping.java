@@ -1,0 +1,53 @@
+package dev.finadvisor.llm.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import java.util.Collection;
+
+/**
+ * Clipping by the global L2 norm of all gradients together, as {@code torch.nn.utils.clip_grad_norm_}
+ * (and so Hugging Face's Trainer) does it; DJL's own clipping is per element, a different thing.
+ */
+public final class GradientClipping {
+    private GradientClipping() {}
+
+    /**
+     * Scales every parameter's gradient by {@code min(1, maxNorm / (norm + 1e-6))} in place and returns
+     * the norm before clipping (NaN or infinite if any gradient is; then nothing is scaled).
+     * {@code maxNorm <= 0} only measures.
+     */
+    public static double clip(Collection<NDArray> params, double maxNorm, NDManager scratch) {
+        try (NDManager scope = scratch.newSubManager()) {
+            NDList grads = new NDList();
+            NDList squares = new NDList();
+            for (NDArray p : params) {
+                NDArray g = p.getGradient();
+                g.attach(scope);
+                grads.add(g);
+                NDArray sq = g.mul(g).sum();
+                sq.attach(scope);
+                squares.add(sq);
+            }
+            NDArray total = squares.size() == 1 ? squares.get(0) : NDArrays.stack(squares).sum();
+            total.attach(scope);
+            double norm = Math.sqrt(total.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
+            if (!Double.isFinite(norm) || maxNorm <= 0) return norm;
+            float coef = (float) (maxNorm / ((float) norm + 1e-6f));
+            if (coef < 1f) {
+                for (NDArray g : grads) g.muli(coef);
+            }
+            return norm;
+        }
+    }
+
+    /** Sets every parameter's accumulated gradient to zero (gradients add up across backward passes until then). */
+    public static void zeroGradients(Collection<NDArray> params) {
+        for (NDArray p : params) {
+            try (NDArray g = p.getGradient()) {
+                g.subi(g);
+            }
+        }
+    }
+}

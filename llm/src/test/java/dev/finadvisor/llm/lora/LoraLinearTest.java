@@ -1,0 +1,179 @@
+package dev.finadvisor.llm.lora;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import dev.finadvisor.llm.quant.Nf4;
+import dev.finadvisor.llm.quant.Nf4Linear;
+import java.util.SplittableRandom;
+import java.util.function.UnaryOperator;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class LoraLinearTest {
+    private static final int IN = 12;
+    private static final int OUT = 10;
+    private static final int R = 3;
+    private NDManager m;
+    private final long seed = System.nanoTime();
+    private final SplittableRandom random = new SplittableRandom(seed);
+
+    @BeforeEach
+    void start() {
+        m = NDManager.newBaseManager();
+    }
+
+    @AfterEach
+    void stop() {
+        m.close();
+    }
+
+    private NDArray gaussian(DataType type, long... shape) {
+        double[] v = new double[(int) new Shape(shape).size()];
+        for (int i = 0; i < v.length; i++) v[i] = random.nextGaussian();
+        return m.create(v, new Shape(shape)).toType(type, false);
+    }
+
+    private static UnaryOperator<NDArray> dense(NDArray weight, NDArray bias) {
+        return x -> x.matMul(weight.transpose()).add(bias);
+    }
+
+    @Test
+    void startsAsTheBaseLayerWithPeftInitialisation() {
+        NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
+        NDArray bias = gaussian(DataType.FLOAT32, OUT);
+        try (LoraLinear lora = new LoraLinear(dense(w, bias), IN, OUT, 64, 0.25, 0.0, 1, m, DataType.FLOAT32)) {
+            NDArray x = gaussian(DataType.FLOAT32, 2, 5, IN);
+            assertThat(lora.apply(x).toFloatArray()).containsExactly(dense(w, bias).apply(x).toFloatArray());
+            assertThat(lora.b().toFloatArray()).containsOnly(0f);
+            float[] a = lora.a().toFloatArray();
+            double bound = 1 / Math.sqrt(IN);
+            double max = 0;
+            for (float v : a) max = Math.max(max, Math.abs(v));
+            assertThat(max).isLessThanOrEqualTo(bound).isGreaterThan(0.8 * bound); // uniform(-1/sqrt(in), 1/sqrt(in))
+        }
+    }
+
+    /** L = sum(lora(x) * R): dL/dtheta by autograd against central differences, all in float64. */
+    private void checkGradients(UnaryOperator<NDArray> base, double dropout) {
+        try (LoraLinear lora = new LoraLinear(base, IN, OUT, R, 2.0 / R, dropout, seed, m, DataType.FLOAT64)) {
+            // B = 0 would make dL/dA vanish: give B values so both factors are checked
+            lora.b().set(gaussian(DataType.FLOAT64, OUT, R).toByteBuffer());
+            NDArray x = gaussian(DataType.FLOAT64, 2, 4, IN);
+            x.setRequiresGradient(true);
+            NDArray weights = gaussian(DataType.FLOAT64, 2, 4, OUT);
+            int dropoutSeed = random.nextInt(1 << 30);
+            Loss loss = () -> {
+                Engine.getInstance().setRandomSeed(dropoutSeed); // the same dropout mask every evaluation
+                try (NDManager scope = m.newSubManager()) {
+                    NDArray y = lora.apply(x);
+                    y.attach(scope);
+                    return y.mul(weights).sum().getDouble();
+                }
+            };
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                Engine.getInstance().setRandomSeed(dropoutSeed);
+                gc.backward(lora.apply(x).mul(weights).sum());
+            }
+            for (NDArray p : new NDArray[] {lora.a(), lora.b(), x}) {
+                try (NDArray g = p.getGradient()) {
+                    double[] analytic = g.toDoubleArray();
+                    double[] values = p.toDoubleArray();
+                    for (int i = 0; i < values.length; i += 3) {
+                        double h = 1e-6;
+                        double[] plus = values.clone();
+                        plus[i] += h;
+                        p.set(plus);
+                        double up = loss.value();
+                        double[] minus = values.clone();
+                        minus[i] -= h;
+                        p.set(minus);
+                        double down = loss.value();
+                        p.set(values);
+                        double numeric = (up - down) / (2 * h);
+                        // float64 central differences: truncation O(h^2) is 0 for this bilinear map, rounding ~1e-10
+                        assertThat(analytic[i]).as("seed %d, %s[%d]", seed, p.getShape(), i)
+                                .isCloseTo(numeric, within(1e-7 * Math.max(1, Math.abs(numeric))));
+                    }
+                }
+            }
+        }
+    }
+
+    interface Loss {
+        double value();
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferences() {
+        checkGradients(dense(gaussian(DataType.FLOAT64, OUT, IN), gaussian(DataType.FLOAT64, OUT)), 0.0);
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferencesThroughDropoutWithAFixedMask() {
+        checkGradients(dense(gaussian(DataType.FLOAT64, OUT, IN), gaussian(DataType.FLOAT64, OUT)), 0.3);
+    }
+
+    @Test
+    void gradientsMatchFiniteDifferencesOnAnNf4Base() {
+        try (Nf4 nf4 = new Nf4(m)) {
+            Nf4Linear base = new Nf4Linear(nf4.quantize(gaussian(DataType.FLOAT32, OUT, IN)), null);
+            checkGradients(base, 0.0);
+        }
+    }
+
+    @Test
+    void baseWeightsGetNoGradientAndLoraFactorsDo() {
+        NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
+        NDArray bias = gaussian(DataType.FLOAT32, OUT);
+        try (LoraLinear lora = new LoraLinear(dense(w, bias), IN, OUT, R, 1.0, 0.1, 3, m, DataType.FLOAT32);
+             GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+            gc.backward(lora.apply(gaussian(DataType.FLOAT32, 3, IN)).sum());
+            assertThat(w.hasGradient()).isFalse();
+            assertThat(bias.hasGradient()).isFalse();
+            try (NDArray gb = lora.b().getGradient()) {
+                assertThat(gb.abs().sum().getFloat()).isGreaterThan(0f);
+            }
+        }
+    }
+
+    @Test
+    void dropoutActsOnlyInTraining() {
+        NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
+        try (LoraLinear lora = new LoraLinear(dense(w, m.zeros(new Shape(OUT))), IN, OUT, R, 1.0, 0.5, 3, m, DataType.FLOAT32)) {
+            lora.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
+            NDArray x = gaussian(DataType.FLOAT32, 4, IN);
+            lora.setTraining(false);
+            float[] first = lora.apply(x).toFloatArray();
+            assertThat(lora.apply(x).toFloatArray()).containsExactly(first);
+            lora.setTraining(true);
+            assertThat(lora.apply(x).toFloatArray()).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void weightsRoundTripThroughLoraWeights() {
+        NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
+        UnaryOperator<NDArray> base = dense(w, m.zeros(new Shape(OUT)));
+        try (LoraLinear one = new LoraLinear(base, IN, OUT, R, 1.0, 0, 1, m, DataType.FLOAT32);
+             LoraLinear two = new LoraLinear(base, IN, OUT, R, 1.0, 0, 2, m, DataType.FLOAT32)) {
+            one.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
+            two.load(one.weights());
+            NDArray x = gaussian(DataType.FLOAT32, 2, IN);
+            assertThat(two.apply(x).toFloatArray()).containsExactly(one.apply(x).toFloatArray());
+            // and the merged dense weight W + scale B A gives the same function (to fp32 rounding)
+            float[] delta = one.weights().delta(one.scale());
+            NDArray merged = w.add(m.create(delta, new Shape(OUT, IN)));
+            float[] viaMerge = x.matMul(merged.transpose()).toFloatArray();
+            float[] viaLora = one.apply(x).toFloatArray();
+            for (int i = 0; i < viaLora.length; i++) assertThat(viaMerge[i]).isCloseTo(viaLora[i], within(1e-4f));
+        }
+    }
+}

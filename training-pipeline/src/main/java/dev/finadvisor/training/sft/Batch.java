@@ -1,0 +1,40 @@
+package dev.finadvisor.training.sft;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import java.util.List;
+
+/**
+ * Examples collated for one forward pass: inputs are tokens[0..n-1], targets tokens[1..n], padded
+ * on the right to the longest example (a causal model never lets padding after a token change that
+ * token's prediction), with a mask that is 1 only where an answer token is predicted.
+ */
+public record Batch(NDArray inputs, NDArray targets, NDArray mask, long answerTokens, long tokens) {
+    public static Batch of(List<Example> examples, int padId, NDManager manager) {
+        int width = 0;
+        for (Example e : examples) width = Math.max(width, e.tokens().length - 1);
+        int rows = examples.size();
+        long[] inputs = new long[rows * width];
+        long[] targets = new long[rows * width];
+        float[] mask = new float[rows * width];
+        long answer = 0;
+        long tokens = 0;
+        for (int b = 0; b < rows; b++) {
+            Example e = examples.get(b);
+            int n = e.tokens().length - 1;
+            tokens += e.tokens().length;
+            for (int t = 0; t < width; t++) {
+                int i = b * width + t;
+                inputs[i] = t < n ? e.tokens()[t] : padId;
+                targets[i] = t < n ? e.tokens()[t + 1] : 0; // any valid id: masked out
+                if (t < n && e.counts(t)) {
+                    mask[i] = 1f;
+                    answer++;
+                }
+            }
+        }
+        Shape shape = new Shape(rows, width);
+        return new Batch(manager.create(inputs, shape), manager.create(targets, shape), manager.create(mask, shape), answer, tokens);
+    }
+}
