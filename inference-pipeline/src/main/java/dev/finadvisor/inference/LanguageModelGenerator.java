@@ -1,0 +1,105 @@
+package dev.finadvisor.inference;
+
+import ai.djl.ndarray.NDArray;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.GenerationConfig;
+import dev.finadvisor.llm.GenerationResult;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.lora.LoraWeights;
+import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.model.DenseLinear;
+import dev.finadvisor.llm.model.Linear;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The served model: a checkpoint from llm's runtime, with a LoRA adapter folded into its weights
+ * ({@code W + scale * B A}, once at load, so serving costs nothing extra per token).
+ */
+public final class LanguageModelGenerator implements TextGenerator {
+    private final LanguageModel model;
+    private final String modelId;
+
+    public LanguageModelGenerator(LanguageModel model, String modelId) {
+        this.model = model;
+        this.modelId = modelId;
+    }
+
+    /** Loads {@code checkpointDir} and, when {@code adapter} is not null, merges it. */
+    public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter) {
+        LanguageModel model = LanguageModel.load(checkpointDir);
+        try {
+            if (adapter != null) merge(model, adapter);
+        } catch (RuntimeException e) {
+            model.close();
+            throw e;
+        }
+        return new LanguageModelGenerator(model, checkpointDir.toAbsolutePath().normalize().getFileName().toString());
+    }
+
+    /** Folds every module of {@code adapter} into the model's matching dense linear. */
+    static void merge(LanguageModel model, PeftAdapter adapter) {
+        Map<String, Linear> linears = model.model().linears();
+        double scale = adapter.config().scale();
+        for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+            Linear linear = linears.get(e.getKey());
+            if (linear == null) {
+                throw new UserError("the adapter targets module '" + e.getKey() + "', which checkpoint " + model.checkpointDir()
+                        + " does not have: was it trained on another base model? (adapter base model: " + adapter.config().baseModel() + ")");
+            }
+            if (!(linear instanceof DenseLinear dense)) {
+                throw new UserError("module '" + e.getKey() + "' is not a plain dense layer (" + linear.getClass().getSimpleName()
+                        + "); LoRA merging needs the fp32 weights");
+            }
+            LoraWeights w = e.getValue();
+            if (w.in() != dense.inFeatures() || w.out() != dense.outFeatures()) {
+                throw new UserError("the adapter's module '" + e.getKey() + "' is [" + w.out() + ", " + w.in() + "] but the checkpoint's is ["
+                        + dense.outFeatures() + ", " + dense.inFeatures() + "]: the adapter belongs to another base model");
+            }
+            NDArray weight = dense.weight();
+            NDArray delta = weight.getManager().create(w.delta(scale), weight.getShape());
+            model.model().replaceLinear(e.getKey(), new DenseLinear(weight.add(delta), dense.bias()));
+            delta.close();
+        }
+    }
+
+    @Override
+    public String modelId() {
+        return modelId;
+    }
+
+    @Override
+    public int countTokens(String text) {
+        return model.tokenizer().encode(text, false).length;
+    }
+
+    @Override
+    public int maxSequenceLength() {
+        return model.config().maxPositions();
+    }
+
+    @Override
+    public Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled) {
+        int[] ids = model.tokenizer().encode(prompt, true); // the tokenizer's own template (BOS for Llama), as in training
+        GenerationConfig config = new GenerationConfig(s.maxNewTokens(), s.temperature(), s.topK(), s.topP(), s.repetitionPenalty(),
+                s.seed(), s.stopStrings());
+        long t0 = System.nanoTime();
+        long[] first = {-1};
+        GenerationResult r = model.generate(ids, config, (id, delta) -> {
+            if (first[0] < 0) first[0] = System.nanoTime();
+            if (!delta.isEmpty()) sink.onDelta(delta);
+        }, cancelled);
+        long totalMs = (System.nanoTime() - t0) / 1_000_000;
+        // The count excludes an ending end-of-sequence token, which is no part of the answer.
+        int completion = r.generatedIds().length;
+        if (r.finishReason().equals("eos") && completion > 0) completion--;
+        return new Generation(r.text(), ids.length, completion, r.finishReason(), r.prefillMs(),
+                Math.max(0, totalMs - r.prefillMs()), first[0] < 0 ? -1 : (first[0] - t0) / 1_000_000);
+    }
+
+    @Override
+    public void close() {
+        model.close();
+    }
+}
