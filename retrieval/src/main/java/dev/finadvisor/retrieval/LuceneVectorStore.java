@@ -375,6 +375,27 @@ public final class LuceneVectorStore implements VectorStore {
         }
     }
 
+    /** Every symbol term with at least one live point (terms of deleted points linger until a merge: counted out). */
+    @Override
+    public java.util.Set<String> symbols() {
+        IndexSearcher searcher = acquire();
+        try {
+            java.util.Set<String> out = new java.util.TreeSet<>();
+            org.apache.lucene.index.Terms terms = org.apache.lucene.index.MultiTerms.getTerms(searcher.getIndexReader(), SYMBOL);
+            if (terms == null) return out;
+            org.apache.lucene.index.TermsEnum it = terms.iterator();
+            for (org.apache.lucene.util.BytesRef t = it.next(); t != null; t = it.next()) {
+                String symbol = t.utf8ToString();
+                if (searcher.count(new org.apache.lucene.search.TermQuery(new org.apache.lucene.index.Term(SYMBOL, symbol))) > 0) out.add(symbol);
+            }
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException(dir + ": listing symbols failed", e);
+        } finally {
+            release(searcher);
+        }
+    }
+
     @Override
     public void commit() {
         IndexWriter w = writable();

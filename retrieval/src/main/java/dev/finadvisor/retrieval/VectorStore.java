@@ -32,6 +32,14 @@ public interface VectorStore extends AutoCloseable {
         return new StoreStats(getClass().getSimpleName(), "", count(), null, null);
     }
 
+    /**
+     * Every ticker at least one stored article names, so a question's tickers and company names can
+     * become a symbol filter. A store that cannot list them throws {@link UnsupportedOperationException}.
+     */
+    default java.util.Set<String> symbols() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot list the symbols it holds");
+    }
+
     /** Makes everything upserted so far durable. */
     void commit();
 

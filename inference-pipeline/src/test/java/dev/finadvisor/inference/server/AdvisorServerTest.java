@@ -3,7 +3,10 @@ package dev.finadvisor.inference.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finadvisor.inference.MemoryVectorStore;
+import dev.finadvisor.inference.LanguageModelGenerator;
+import dev.finadvisor.inference.TinyModel;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.retrieval.LuceneVectorStore;
 import dev.finadvisor.inference.NewsFixture;
 import dev.finadvisor.inference.ScriptedGenerator;
 import dev.finadvisor.retrieval.MiniLmEmbedder;
@@ -28,31 +31,49 @@ import org.junit.jupiter.api.io.TempDir;
 /** The HTTP layer on a real server: validation, auth, limits, queue, streaming, cancellation, metrics, logs. */
 class AdvisorServerTest {
     static final Instant NOW = Instant.parse("2026-11-20T12:00:00Z");
-    static final String ADVICE = "{\"about_me\": \"I am 30, I earn 60k a year, mail me at jane.doe@example.com\", "
+    static final String ADVICE = "{\"about_me\": \"I am 30 and I earn 60k a year\", "
             + "\"question\": \"Should I buy Apple shares after the iPhone results?\"}";
     static MiniLmEmbedder embedder;
-    static MemoryVectorStore store;
+    static LuceneVectorStore store;
+    static LanguageModel model;
+    static LanguageModelGenerator tiny;
 
+    @TempDir static Path shared;
     @TempDir Path dir;
 
     @BeforeAll
-    static void loadNews() {
+    static void load() throws Exception {
         embedder = MiniLmEmbedder.load(MiniLmEmbedder.Variant.QUANTIZED, MiniLmEmbedder.OverLength.TRUNCATE);
-        store = new MemoryVectorStore();
+        store = LuceneVectorStore.open(shared.resolve("store"), embedder.dimension());
         NewsFixture.load(store, embedder, NOW);
+        model = LanguageModel.load(TinyModel.write(shared.resolve("tiny-llama")));
+        tiny = new LanguageModelGenerator(model, "tiny-llama");
     }
 
     @AfterAll
     static void close() {
+        model.close();
+        store.close();
         embedder.close();
     }
 
-    private TestServer server(long delayMs, Map<String, String> env, String... sets) {
-        return new TestServer(dir, new ScriptedGenerator(delayMs), embedder, store, NOW, env, sets);
+    /** A server on the real tiny model, or on the scripted stand-in where a test needs exact timing. */
+    private TestServer server(long scriptedDelayMs, Map<String, String> env, String... sets) {
+        return new TestServer(dir, new ScriptedGenerator(scriptedDelayMs), embedder, store, NOW, env, sets);
+    }
+
+    private TestServer server(Map<String, String> env, String... sets) {
+        return new TestServer(dir, tiny, embedder, store, NOW, env, sets);
     }
 
     private TestServer server(String... sets) {
-        return server(0, Map.of(), sets);
+        return server(Map.of(), sets);
+    }
+
+    /** What the tiny model generates for a prompt, asked directly (no server), with the server's sampling. */
+    private static dev.finadvisor.llm.GenerationResult direct(String prompt, int maxNewTokens, double temperature) {
+        var c = new dev.finadvisor.llm.GenerationConfig(maxNewTokens, temperature, 50, 0.95, 1.1, 7, List.of("<|endoftext|>"));
+        return model.generate(model.tokenizer().encode(prompt, true), c, dev.finadvisor.llm.TokenListener.NONE, () -> false);
     }
 
     @Test
@@ -61,7 +82,13 @@ class AdvisorServerTest {
             HttpResponse<String> r = s.post("/v1/advice", ADVICE);
             assertThat(r.statusCode()).isEqualTo(200);
             JsonNode body = TestServer.json(r);
-            assertThat(body.get("answer").asText()).isEqualTo(ScriptedGenerator.ANSWER);
+            // The server ran the real model on the prompt it logged: the same text as asking the model directly.
+            String prompt = s.promptLogLines().get(0).get("prompt").asText();
+            var expected = direct(prompt, 48, 0.7);
+            assertThat(body.get("answer").asText()).isEqualTo(expected.text());
+            int eos = expected.finishReason().equals("eos") ? 1 : 0;
+            assertThat(body.get("usage").get("completion_tokens").asInt()).isEqualTo(expected.generatedIds().length - eos);
+            assertThat(body.get("usage").get("prompt_tokens").asInt()).isEqualTo(model.tokenizer().encode(prompt, true).length);
             assertThat(body.get("request_id").asText()).isEqualTo(r.headers().firstValue("X-Request-Id").orElseThrow());
             JsonNode first = body.get("sources").get(0);
             // "Apple" names AAPL, which the store holds: only Apple news qualifies.
@@ -71,8 +98,6 @@ class AdvisorServerTest {
             assertThat(first.get("created_at").asText()).isEqualTo("2026-11-19T12:00:00Z");
             assertThat(first.get("symbols").get(0).asText()).isEqualTo("AAPL");
             assertThat(first.get("score").asDouble()).isBetween(0.0, 1.0);
-            assertThat(body.get("usage").get("completion_tokens").asInt()).isEqualTo(ScriptedGenerator.ANSWER.split(" ").length);
-            assertThat(body.get("usage").get("prompt_tokens").asInt()).isPositive();
             assertThat(body.get("timings").has("retrieval_ms")).isTrue();
             assertThat(body.get("timings").has("generation_ms")).isTrue();
             assertThat(body.size()).isEqualTo(5);
@@ -81,7 +106,7 @@ class AdvisorServerTest {
 
     @Test
     void recencyWindowAndSymbolFilterChooseTheNews() throws Exception {
-        try (TestServer s = server()) {
+        try (TestServer s = server("retrieval.context_tokens=4000")) {
             String q = "{\"about_me\": \"I hold index funds\", \"question\": \"How is cloud computing doing at big tech companies?\", \"options\": {\"k\": 5}}";
             List<String> recent = headlines(s.post("/v1/advice", q));
             assertThat(recent).hasSize(4).doesNotContain("Microsoft cloud growth slows"); // 30 days old: outside 7d
@@ -189,7 +214,7 @@ class AdvisorServerTest {
         var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
         logged.start();
         root.addAppender(logged);
-        try (TestServer s = server(0, Map.of("FINADVISOR_API_KEYS", "other-key, " + secretKey))) {
+        try (TestServer s = server(Map.of("FINADVISOR_API_KEYS", "other-key, " + secretKey))) {
             HttpResponse<String> none = s.post("/v1/advice", ADVICE);
             assertThat(none.statusCode()).isEqualTo(401);
             assertThat(none.headers().firstValue("WWW-Authenticate")).hasValueSatisfying(v -> assertThat(v).startsWith("Bearer"));
@@ -268,12 +293,13 @@ class AdvisorServerTest {
             String[] last = events.get(events.size() - 1);
             assertThat(last[0]).isEqualTo("done");
             JsonNode done = TestServer.JSON.readTree(last[1]);
-            assertThat(text.toString()).isEqualTo(done.get("answer").asText()).isEqualTo(ScriptedGenerator.ANSWER);
-            assertThat(events).hasSize(ScriptedGenerator.ANSWER.split(" ").length + 1);
+            var expected = direct(s.promptLogLines().get(0).get("prompt").asText(), 48, 0.7);
+            assertThat(text.toString()).isEqualTo(done.get("answer").asText()).isEqualTo(expected.text());
+            assertThat(events.size() - 1).isPositive().isLessThanOrEqualTo(expected.generatedIds().length);
             assertThat(done.get("sources").get(0).get("headline").asText()).isEqualTo("Apple reports record iPhone revenue");
-            assertThat(done.get("usage").get("completion_tokens").asInt()).isEqualTo(events.size() - 1);
+            assertThat(done.get("usage").get("completion_tokens").asInt()).isPositive();
             assertThat(done.get("timings").has("generation_ms")).isTrue();
-            assertThat(done.get("finish_reason").asText()).isEqualTo("eos");
+            assertThat(done.get("finish_reason").asText()).isEqualTo(expected.finishReason());
             // Errors before the stream starts keep their status.
             assertThat(s.post("/v1/advice/stream", "{}").statusCode()).isEqualTo(400);
         }
@@ -333,7 +359,8 @@ class AdvisorServerTest {
     @Test
     void metricsCountRequestsByRouteAndStatusInPrometheusFormat() throws Exception {
         try (TestServer s = server()) {
-            s.post("/v1/advice", ADVICE);
+            int tokens = TestServer.json(s.post("/v1/advice", ADVICE)).get("usage").get("completion_tokens").asInt();
+            String finish = s.promptLogLines().get(0).get("finish_reason").asText();
             s.post("/v1/advice", "{");
             String m = s.get("/metrics").body();
             assertThat(m).contains("finadvisor_http_requests_total{route=\"/v1/advice\",method=\"POST\",status=\"200\"} 1")
@@ -341,10 +368,10 @@ class AdvisorServerTest {
                     .contains("finadvisor_http_request_duration_seconds_bucket{route=\"/v1/advice\",le=\"+Inf\"} 2")
                     .contains("finadvisor_http_request_duration_seconds_count{route=\"/v1/advice\"} 2")
                     .contains("finadvisor_retrieval_hits_bucket{le=\"1\"} 1")
-                    .contains("finadvisor_completion_tokens_total " + ScriptedGenerator.ANSWER.split(" ").length)
+                    .contains("finadvisor_completion_tokens_total " + tokens)
                     .contains("finadvisor_queue_depth 0")
                     .contains("# TYPE finadvisor_time_to_first_token_seconds histogram")
-                    .contains("finadvisor_generations_total{finish_reason=\"eos\"} 1");
+                    .contains("finadvisor_generations_total{finish_reason=\"" + finish + "\"} 1");
             for (String line : m.split("\n")) {
                 assertThat(line).matches("# (HELP|TYPE) .*|[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*})? -?[0-9.e+-]+|[a-z_]+\\{.*} [0-9]+");
             }
@@ -359,7 +386,7 @@ class AdvisorServerTest {
             assertThat(ready.get("status").asText()).isEqualTo("ready");
             assertThat(ready.get("template").asText()).isEqualTo("falcon");
             JsonNode models = TestServer.json(s.get("/v1/models"));
-            assertThat(models.get("data").get(0).get("id").asText()).isEqualTo("scripted+advisor-adapter");
+            assertThat(models.get("data").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");
             JsonNode api = TestServer.json(s.get("/openapi.json"));
             assertThat(api.get("openapi").asText()).startsWith("3.");
             for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics")) {
@@ -415,13 +442,13 @@ class AdvisorServerTest {
             assertThat(rec.get("template_variables").get("question").asText()).isEqualTo("Is Tesla a buy after the deliveries miss?");
             assertThat(rec.get("template_variables").get("context").asText()).contains("Tesla deliveries miss estimates");
             assertThat(rec.get("prompt").asText()).startsWith(">>INTRODUCTION<<").contains("[REDACTED]").doesNotContain("jane.doe");
-            assertThat(rec.get("answer").asText()).isEqualTo(ScriptedGenerator.ANSWER);
+            assertThat(rec.get("answer").asText()).isEqualTo(answer.get("answer").asText());
             assertThat(rec.get("usage").get("completion_tokens").asInt()).isEqualTo(answer.get("usage").get("completion_tokens").asInt());
             assertThat(rec.get("retrieval").get("symbols").get(0).asText()).isEqualTo("TSLA");
             assertThat(rec.get("retrieval").get("hits").get(0).get("headline").asText()).isEqualTo("Tesla deliveries miss estimates");
             assertThat(rec.get("latency").has("retrieval_ms")).isTrue();
             assertThat(rec.get("latency").has("prefill_ms")).isTrue();
-            assertThat(rec.get("model").asText()).isEqualTo("scripted");
+            assertThat(rec.get("model").asText()).isEqualTo("tiny-llama");
             assertThat(rec.get("adapter").asText()).isEqualTo("advisor-adapter");
             assertThat(rec.get("status").asText()).isEqualTo("ok");
         }

@@ -6,10 +6,10 @@ import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.domain.prompt.PromptTemplates;
 import dev.finadvisor.inference.AdviceChain;
-import dev.finadvisor.inference.NewsFixture;
 import dev.finadvisor.inference.NewsRetriever;
 import dev.finadvisor.inference.PromptLog;
 import dev.finadvisor.inference.ServeConfig;
+import dev.finadvisor.inference.StoreSymbols;
 import dev.finadvisor.inference.SymbolDetector;
 import dev.finadvisor.inference.TextGenerator;
 import dev.finadvisor.retrieval.Embedder;
@@ -39,11 +39,11 @@ final class TestServer implements AutoCloseable {
     TestServer(Path dir, TextGenerator generator, Embedder embedder, VectorStore store, Instant now, Map<String, String> env,
                String... sets) {
         List<String> all = new ArrayList<>(List.of("server.port=0", "prompt_log.path=" + dir.resolve("prompts.jsonl"),
-                "generation.template=falcon", "generation.seed=7"));
+                "generation.template=falcon", "generation.seed=7", "generation.max_new_tokens=48"));
         all.addAll(List.of(sets));
         ServeConfig config = config(all);
         Clock clock = Clock.fixed(now, java.time.ZoneOffset.UTC);
-        NewsRetriever retriever = new NewsRetriever(embedder, store, () -> NewsFixture.symbols(now),
+        NewsRetriever retriever = new NewsRetriever(embedder, store, new StoreSymbols(store, java.time.Duration.ofMinutes(1)),
                 new SymbolDetector(config.retrieval().company_names()), config.retrieval().candidates(),
                 config.retrieval().symbol_filter(), clock);
         chain = new AdviceChain(generator, PromptTemplates.byName(config.generation().template(), null), retriever, config, "advisor-adapter");
