@@ -13,6 +13,7 @@ import picocli.CommandLine.ScopeType;
                 DoctorCommand.class,
                 ExportCommand.class,
                 SearchCommand.class,
+                ServeCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
                 "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})

@@ -64,6 +64,11 @@ public final class LanguageModelGenerator implements TextGenerator {
         }
     }
 
+    /** The loaded model (tests compare its logits). */
+    LanguageModel model() {
+        return model;
+    }
+
     @Override
     public String modelId() {
         return modelId;

@@ -2,6 +2,7 @@ package dev.finadvisor.inference;
 
 import dev.finadvisor.domain.config.Problems;
 import dev.finadvisor.domain.config.Validated;
+import dev.finadvisor.retrieval.StoreConfig;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -10,7 +11,7 @@ import java.util.regex.PatternSyntaxException;
 
 /** Configuration of {@code finadvisor serve} (defaults: {@code serve-defaults.yaml}). */
 public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Generation generation, Cors cors,
-                          PromptLog prompt_log) implements Validated {
+                          PromptLog prompt_log, StoreConfig store) implements Validated {
     /** The defaults resource, relative to this class. */
     public static final String DEFAULTS = "serve-defaults.yaml";
 
@@ -23,7 +24,7 @@ public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Gen
 
     /** How news is retrieved for a question. */
     public record Retrieval(int k, int max_k, int candidates, String since, int context_tokens, boolean symbol_filter,
-                            Map<String, String> company_names) {
+                            Map<String, String> company_names, String embedder) {
         public Retrieval {
             company_names = company_names == null ? Map.of() : Map.copyOf(company_names);
         }
@@ -64,6 +65,8 @@ public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Gen
         p.requireRange("retrieval.max_k", retrieval.max_k(), 1, 100);
         p.requireRange("retrieval.candidates", retrieval.candidates(), Math.max(1, retrieval.max_k()), 10_000);
         p.requireRange("retrieval.context_tokens", retrieval.context_tokens(), 0, 1 << 20);
+        p.requireOneOf("retrieval.embedder", retrieval.embedder(), List.of("full", "quantized"));
+        p.nested("store", store);
         try {
             Durations.parse(retrieval.since());
         } catch (IllegalArgumentException e) {
@@ -72,9 +75,12 @@ public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Gen
         p.requireRange("generation.max_new_tokens", generation.max_new_tokens(), 1, limits.max_new_tokens_cap());
         p.requireRange("generation.temperature", generation.temperature(), 0.0, 5.0);
         p.requireRange("generation.top_k", generation.top_k(), 0, 1 << 20);
-        p.requireRange("generation.top_p", generation.top_p(), 0.0, 1.0);
+        if (!(generation.top_p() > 0 && generation.top_p() <= 1)) p.add("generation.top_p", "is " + generation.top_p() + ", must be in (0, 1]");
         p.requireRange("generation.repetition_penalty", generation.repetition_penalty(), 0.5, 5.0);
         p.requireRange("generation.history_exchanges", generation.history_exchanges(), 0, 100);
+        if (generation.template() != null && !generation.template().isEmpty()) {
+            p.requireOneOf("generation.template", generation.template(), dev.finadvisor.domain.prompt.PromptTemplates.NAMES);
+        }
         if (prompt_log.path() != null && !prompt_log.path().isBlank()) {
             p.requireRange("prompt_log.max_bytes", prompt_log.max_bytes(), 1024, Long.MAX_VALUE);
             p.requireRange("prompt_log.keep_files", prompt_log.keep_files(), 0, 1000);

@@ -1,0 +1,112 @@
+package dev.finadvisor.app;
+
+import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.config.Secrets;
+import dev.finadvisor.inference.AdvisorRuntime;
+import dev.finadvisor.inference.PromptLog;
+import dev.finadvisor.inference.ServeConfig;
+import dev.finadvisor.inference.ServedAdapter;
+import dev.finadvisor.inference.server.AdvisorServer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Serves the advisor: REST, SSE and OpenAI-compatible API over the model, its adapter and the news store. */
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Serve the investing advisor over HTTP: POST /v1/advice (JSON), /v1/advice/stream (SSE),"
+                + " OpenAI-compatible /v1/chat/completions and /v1/models, /health, /ready, /metrics, /openapi.json and a web page at /.",
+                "Keys from FINADVISOR_API_KEYS (comma-separated) are required as 'Authorization: Bearer KEY' when set."})
+final class ServeCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions config;
+
+    @Option(names = "--model", required = true, paramLabel = "PATH_OR_ID",
+            description = "Base checkpoint: a Hugging Face folder, or an id (org/name) already in the local Hugging Face cache.")
+    String model;
+
+    @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS",
+            description = "LoRA adapter merged into the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
+    String adapter;
+
+    @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",
+            description = "Model registry folder for registry: references (default: ${DEFAULT-VALUE}).")
+    Path registry;
+
+    @Option(names = "--store", paramLabel = "DIR", description = "Lucene news index to retrieve from (sets store.type=lucene, store.path; default: from the configuration, data/vector-store).")
+    Path store;
+
+    @Option(names = "--port", paramLabel = "PORT", description = "Port to listen on (sets server.port; default 8080; 0 picks a free one).")
+    Integer port;
+
+    @Option(names = "--host", paramLabel = "HOST", description = "Address to listen on (sets server.host; default 127.0.0.1, 0.0.0.0 for every interface).")
+    String host;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        List<String> sets = new ArrayList<>();
+        if (store != null) {
+            sets.add("store.type=lucene");
+            sets.add("store.path=" + store);
+        }
+        if (port != null) sets.add("server.port=" + port);
+        if (host != null) sets.add("server.host=" + host);
+        sets.addAll(config.overrides); // explicit --set wins over the shorthand options
+        ServeConfig cfg = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, config.file, sets).value();
+
+        // Everything that can be wrong with the arguments fails here, before the port opens.
+        Path checkpoint = AdvisorRuntime.resolveModel(model, System.getenv());
+        ServedAdapter served = adapter == null ? null : ServedAdapter.resolve(adapter, registry);
+        ServedAdapter.chooseTemplate(cfg.generation().template(), served);
+        var logCfg = cfg.prompt_log();
+        PromptLog promptLog = logCfg.path() == null || logCfg.path().isBlank() ? null
+                : new PromptLog(Path.of(logCfg.path()), logCfg.max_bytes(), logCfg.keep_files(), logCfg.redact(), AdvisorServer.mapper());
+
+        PrintWriter out = spec.commandLine().getOut();
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            stop.countDown();
+            try {
+                stopped.await(15, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "serve-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try (AdvisorServer server = new AdvisorServer(cfg, Secrets.fromEnvironment(), promptLog, Clock.systemUTC())) {
+            int bound = server.start();
+            out.printf("listening on http://%s:%d (GET /ready turns 200 once the model and store are loaded)%n", cfg.server().host(), bound);
+            out.flush();
+            try (AdvisorRuntime runtime = AdvisorRuntime.load(cfg, checkpoint, served, Clock.systemUTC())) {
+                server.ready(runtime.chain());
+                out.printf("ready: %s, template %s; prompt log %s%n", runtime.chain().servedModelName(),
+                        runtime.chain().templateName(), promptLog == null ? "off" : promptLog.file());
+                out.flush();
+                stop.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        } finally {
+            stopped.countDown();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException e) {
+                // the JVM is already shutting down: the hook is running
+            }
+        }
+        return 0;
+    }
+}

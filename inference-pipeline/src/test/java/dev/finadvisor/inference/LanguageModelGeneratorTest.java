@@ -1,0 +1,101 @@
+package dev.finadvisor.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.lora.LoraConfig;
+import dev.finadvisor.llm.lora.LoraLinear;
+import dev.finadvisor.llm.lora.LoraWeights;
+import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.model.Linear;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LanguageModelGeneratorTest {
+    @TempDir Path dir;
+
+    /** A random adapter on q_proj and v_proj of the model's linears (B non-zero, so it changes the output). */
+    static PeftAdapter randomAdapter(LanguageModel model, long seed) {
+        LoraConfig config = new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj"), "tiny-llama", "falcon");
+        SplittableRandom random = new SplittableRandom(seed);
+        Map<String, LoraWeights> modules = new LinkedHashMap<>();
+        model.model().linears().forEach((path, linear) -> {
+            if (!config.targets(path)) return;
+            float[] a = new float[4 * linear.inFeatures()];
+            float[] b = new float[linear.outFeatures() * 4];
+            for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian() * 0.1f;
+            for (int i = 0; i < b.length; i++) b[i] = (float) random.nextGaussian() * 0.1f;
+            modules.put(path, new LoraWeights(4, linear.inFeatures(), linear.outFeatures(), a, b));
+        });
+        return new PeftAdapter(config, modules);
+    }
+
+    @Test
+    void mergedAdapterGivesTheLogitsOfTheUnmergedLoraForward() throws Exception {
+        Path checkpoint = TinyModel.write(dir.resolve("tiny"));
+        try (LanguageModel reference = LanguageModel.load(checkpoint)) {
+            PeftAdapter adapter = randomAdapter(reference, 3);
+            adapter.write(dir.resolve("adapter"));
+            // The reference runs the adapter the way training does: base(x) + scale * B(A(x)), unmerged.
+            NDManager manager = reference.model().manager();
+            for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+                Linear base = reference.model().linears().get(e.getKey());
+                LoraLinear lora = new LoraLinear(base::apply, base.inFeatures(), base.outFeatures(), 4, adapter.config().scale(), 0, 1,
+                        manager, DataType.FLOAT32);
+                lora.load(e.getValue());
+                reference.model().replaceLinear(e.getKey(), new Linear() {
+                    public NDArray apply(NDArray x) {
+                        return lora.apply(x);
+                    }
+
+                    public int inFeatures() {
+                        return base.inFeatures();
+                    }
+
+                    public int outFeatures() {
+                        return base.outFeatures();
+                    }
+                });
+            }
+            try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, PeftAdapter.read(dir.resolve("adapter")));
+                 LanguageModel plain = LanguageModel.load(checkpoint);
+                 NDManager scope = NDManager.newBaseManager()) {
+                int[] ids = merged.model().tokenizer().encode("Should I buy index funds or hold cash?", true);
+                long[] l = new long[ids.length];
+                for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+                NDArray input = scope.create(l, new Shape(1, ids.length));
+                float[] want = reference.model().forward(input).toFloatArray();
+                float[] got = merged.model().model().forward(input).toFloatArray();
+                float[] base = plain.model().forward(input).toFloatArray();
+                double maxDiff = 0, changed = 0;
+                for (int i = 0; i < want.length; i++) {
+                    maxDiff = Math.max(maxDiff, Math.abs(want[i] - got[i]));
+                    changed = Math.max(changed, Math.abs(want[i] - base[i]));
+                }
+                assertThat(maxDiff).isLessThan(1e-4);
+                assertThat(changed).isGreaterThan(1e-2); // the adapter matters
+            }
+        }
+    }
+
+    @Test
+    void anAdapterForAnotherModelIsRefusedNamingTheModule() throws Exception {
+        Path checkpoint = TinyModel.write(dir.resolve("tiny"));
+        LoraConfig config = new LoraConfig(2, 4, 0, List.of("q_proj"), "other", "falcon");
+        PeftAdapter foreign = new PeftAdapter(config, Map.of("model.layers.7.self_attn.q_proj",
+                new LoraWeights(2, 64, 64, new float[128], new float[128])));
+        assertThatThrownBy(() -> LanguageModelGenerator.load(checkpoint, foreign))
+                .isInstanceOf(UserError.class).hasMessageContaining("model.layers.7.self_attn.q_proj");
+    }
+}
