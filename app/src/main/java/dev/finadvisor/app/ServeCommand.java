@@ -86,6 +86,7 @@ final class ServeCommand implements Callable<Integer> {
             }
         }, "serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
+        boolean interrupted = false;
         try (AdvisorServer server = new AdvisorServer(cfg, Secrets.fromEnvironment(), promptLog, Clock.systemUTC())) {
             int bound = server.start();
             out.printf("listening on http://%s:%d (GET /ready turns 200 once the model and store are loaded)%n", cfg.server().host(), bound);
@@ -95,9 +96,11 @@ final class ServeCommand implements Callable<Integer> {
                 out.printf("ready: %s, template %s; prompt log %s%n", runtime.chain().servedModelName(),
                         runtime.chain().templateName(), promptLog == null ? "off" : promptLog.file());
                 out.flush();
-                stop.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                try {
+                    stop.await();
+                } catch (InterruptedException e) {
+                    interrupted = true; // a stop request like SIGTERM: close first, then restore the flag
+                }
             }
         } finally {
             stopped.countDown();
@@ -107,6 +110,7 @@ final class ServeCommand implements Callable<Integer> {
                 // the JVM is already shutting down: the hook is running
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
         return 0;
     }
 }
