@@ -387,6 +387,9 @@ class AdvisorServerTest {
             assertThat(ready.get("template").asText()).isEqualTo("falcon");
             JsonNode models = TestServer.json(s.get("/v1/models"));
             assertThat(models.get("data").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");
+            HttpResponse<String> page = s.get("/");
+            assertThat(page.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
+            assertThat(page.body()).contains("/v1/advice/stream").contains("About me");
             JsonNode api = TestServer.json(s.get("/openapi.json"));
             assertThat(api.get("openapi").asText()).startsWith("3.");
             for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics")) {
