@@ -128,7 +128,8 @@ public final class AdvisorServer implements AutoCloseable {
                 error(ctx, new ApiException(500, "server_error", null, "internal error; the server log has request id " + ctx.attribute("request_id")));
             });
             r.error(404, ctx -> {
-                if (ctx.result() == null || ctx.result().isEmpty() || !ctx.res().getContentType().startsWith("application/json")) {
+                String type = ctx.res().getContentType();
+                if (type == null || !type.startsWith("application/json")) { // Javalin's own text 404, not one of ours
                     error(ctx, new ApiException(404, "not_found", null, "no route " + ctx.method() + " " + ctx.path() + "; see /openapi.json"));
                 }
             });
