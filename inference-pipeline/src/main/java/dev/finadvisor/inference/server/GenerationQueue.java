@@ -41,7 +41,9 @@ public final class GenerationQueue implements AutoCloseable {
          */
         public <T> T run(Callable<T> work, BooleanSupplier disconnected, long timeoutMillis) throws Exception {
             long start = System.nanoTime();
+            java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
             Future<T> f = model.submit(() -> {
+                started.set(true);
                 long t0 = System.nanoTime();
                 try {
                     return work.call();
@@ -54,8 +56,9 @@ public final class GenerationQueue implements AutoCloseable {
                 try {
                     return f.get(50, TimeUnit.MILLISECONDS);
                 } catch (TimeoutException e) {
-                    if (disconnected.getAsBoolean() && !f.isDone()) {
-                        // Not yet started: drop it from the model's queue; running: it sees the same signal.
+                    if (disconnected.getAsBoolean() && !started.get()) {
+                        // Not yet started: drop it from the model's queue. Running: it watches the same signal
+                        // and stops within a token, and its partial result is still worth logging.
                         f.cancel(false);
                     }
                     if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis + 60_000) {
