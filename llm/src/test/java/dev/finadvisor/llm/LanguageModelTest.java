@@ -96,6 +96,14 @@ class LanguageModelTest {
     }
 
     @Test
+    void generationLeavesNoArraysBehind() {
+        run(GenerationConfig.greedy(4), new ArrayList<>());
+        int before = lm.model().manager().getManagedArrays().size();
+        run(GenerationConfig.greedy(10), new ArrayList<>());
+        assertThat(lm.model().manager().getManagedArrays()).hasSize(before);
+    }
+
+    @Test
     void cancellationStopsBetweenTokens() {
         AtomicInteger calls = new AtomicInteger();
         GenerationResult r = lm.generate(prompt, GenerationConfig.greedy(20), TokenListener.NONE, () -> calls.incrementAndGet() > 3);
