@@ -74,7 +74,10 @@ public final class HubDownloader {
             if (!Files.exists(snapshot.resolve(COMPLETE))) {
                 long total = files.stream().mapToLong(f -> Math.max(0, f.size())).sum();
                 try (Progress progress = Progress.start("download " + repo, total, "B")) {
-                    for (RemoteFile f : files) download(repo, commit, f, snapshot, progress);
+                    // side files first: the index says which .safetensors files are the weights
+                    for (RemoteFile f : files) if (!f.name().endsWith(".safetensors")) download(repo, commit, f, snapshot, progress);
+                    Set<String> weights = weightFiles(repo, snapshot, files);
+                    for (RemoteFile f : files) if (weights.contains(f.name())) download(repo, commit, f, snapshot, progress);
                 }
                 Files.writeString(snapshot.resolve(COMPLETE), commit);
             }
@@ -138,6 +141,28 @@ public final class HubDownloader {
         }
         if (out.stream().noneMatch(f -> f.name().equals("config.json"))) throw new UserError(repo + " has no config.json: not a transformers checkpoint");
         return out;
+    }
+
+    /**
+     * The shards model.safetensors.index.json names, else model.safetensors, else every .safetensors
+     * file: repos such as Mistral's also hold a consolidated copy of the weights that must not be fetched.
+     */
+    private static Set<String> weightFiles(String repo, Path snapshot, List<RemoteFile> files) throws IOException {
+        Path index = snapshot.resolve("model.safetensors.index.json");
+        Set<String> names = new java.util.TreeSet<>();
+        if (Files.isRegularFile(index)) {
+            JsonNode map = JSON.readTree(index.toFile()).path("weight_map");
+            map.forEach(v -> names.add(v.asText()));
+            for (String n : names) {
+                if (files.stream().noneMatch(f -> f.name().equals(n))) {
+                    throw new UserError(repo + ": model.safetensors.index.json names shard '" + n + "', which the repository does not have");
+                }
+            }
+            return names;
+        }
+        for (RemoteFile f : files) if (f.name().equals("model.safetensors")) return Set.of(f.name());
+        for (RemoteFile f : files) if (f.name().endsWith(".safetensors")) names.add(f.name());
+        return names;
     }
 
     private void download(String repo, String commit, RemoteFile f, Path snapshot, Progress progress) throws IOException {
