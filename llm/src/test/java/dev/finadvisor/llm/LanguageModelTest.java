@@ -96,6 +96,27 @@ class LanguageModelTest {
     }
 
     @Test
+    void generationLeavesNoArraysBehind() {
+        run(GenerationConfig.greedy(4), new ArrayList<>());
+        int before = lm.model().manager().getManagedArrays().size();
+        run(GenerationConfig.greedy(10), new ArrayList<>());
+        assertThat(lm.model().manager().getManagedArrays()).hasSize(before);
+    }
+
+    @Test
+    void concurrentGenerationsGiveTheSameTokensAsOneAtATime() throws Exception {
+        int[] expected = run(GenerationConfig.greedy(10), new ArrayList<>()).generatedIds();
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(3);
+        try {
+            List<java.util.concurrent.Future<int[]>> futures = new ArrayList<>();
+            for (int i = 0; i < 3; i++) futures.add(pool.submit(() -> run(GenerationConfig.greedy(10), new ArrayList<>()).generatedIds()));
+            for (var f : futures) assertThat(f.get()).containsExactly(expected);
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void cancellationStopsBetweenTokens() {
         AtomicInteger calls = new AtomicInteger();
         GenerationResult r = lm.generate(prompt, GenerationConfig.greedy(20), TokenListener.NONE, () -> calls.incrementAndGet() > 3);

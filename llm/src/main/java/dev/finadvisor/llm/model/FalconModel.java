@@ -28,7 +28,7 @@ public final class FalconModel implements CausalLM {
     private final NDArray wordEmbeddings;
     private final Norm finalNorm;
     private final List<Layer> layers = new ArrayList<>();
-    private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Linears linears = new Linears();
     private final Map<String, NDArray> parameters;
     private final Rotary rotary;
     private final NDArray scale;
@@ -53,14 +53,14 @@ public final class FalconModel implements CausalLM {
             }
             Layer l = new Layer(attnNorm, mlpNorm, p + "self_attention.query_key_value", p + "self_attention.dense",
                     p + "mlp.dense_h_to_4h", p + "mlp.dense_4h_to_h");
-            linears.put(l.qkv, w.linear(l.qkv, qkvOut, h));
-            linears.put(l.dense, w.linear(l.dense, h, h));
-            linears.put(l.up, w.linear(l.up, c.intermediateSize(), h));
-            linears.put(l.down, w.linear(l.down, h, c.intermediateSize()));
+            linears.add(l.qkv, w.linear(l.qkv, qkvOut, h));
+            linears.add(l.dense, w.linear(l.dense, h, h));
+            linears.add(l.up, w.linear(l.up, c.intermediateSize(), h));
+            linears.add(l.down, w.linear(l.down, h, c.intermediateSize()));
             layers.add(l);
         }
         finalNorm = norm(w, "transformer.ln_f", h);
-        linears.put("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.linear("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.linear("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
@@ -153,18 +153,12 @@ public final class FalconModel implements CausalLM {
 
     @Override
     public Map<String, Linear> linears() {
-        return Collections.unmodifiableMap(linears);
+        return linears.view();
     }
 
     @Override
     public void replaceLinear(String path, Linear replacement) {
-        Linear old = linears.get(path);
-        if (old == null) throw new IllegalArgumentException("no linear at '" + path + "'; known: " + linears.keySet());
-        if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
-            throw new IllegalArgumentException(path + ": replacement is " + replacement.outFeatures() + "x" + replacement.inFeatures()
-                    + ", the original " + old.outFeatures() + "x" + old.inFeatures());
-        }
-        linears.put(path, replacement);
+        linears.replace(path, replacement);
     }
 
     @Override

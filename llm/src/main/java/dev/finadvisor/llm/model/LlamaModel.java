@@ -16,7 +16,7 @@ import java.util.Map;
  * layers of RMSNorm, rotary grouped-query attention and a SiLU-gated MLP.
  */
 public final class LlamaModel implements CausalLM {
-    private record Layer(String attn, String mlp, NDArray inputNorm, NDArray postNorm,
+    private record Layer(NDArray inputNorm, NDArray postNorm,
                          String q, String k, String v, String o, String gate, String up, String down) {}
 
     private final ModelConfig config;
@@ -24,7 +24,7 @@ public final class LlamaModel implements CausalLM {
     private final NDArray embedTokens;
     private final NDArray finalNorm;
     private final List<Layer> layers = new ArrayList<>();
-    private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Linears linears = new Linears();
     private final Map<String, NDArray> parameters;
     private final Rotary rotary;
     // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
@@ -40,22 +40,21 @@ public final class LlamaModel implements CausalLM {
         embedTokens = w.take("model.embed_tokens.weight", c.vocabSize(), h);
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
-            Layer l = new Layer(p + "self_attn.", p + "mlp.",
-                    w.take(p + "input_layernorm.weight", h), w.take(p + "post_attention_layernorm.weight", h),
+            Layer l = new Layer(w.take(p + "input_layernorm.weight", h), w.take(p + "post_attention_layernorm.weight", h),
                     p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj", p + "self_attn.o_proj",
                     p + "mlp.gate_proj", p + "mlp.up_proj", p + "mlp.down_proj");
-            linears.put(l.q, w.linear(l.q, qDim, h));
-            linears.put(l.k, w.linear(l.k, kvDim, h));
-            linears.put(l.v, w.linear(l.v, kvDim, h));
-            linears.put(l.o, w.linear(l.o, h, qDim));
-            linears.put(l.gate, w.linear(l.gate, c.intermediateSize(), h));
-            linears.put(l.up, w.linear(l.up, c.intermediateSize(), h));
-            linears.put(l.down, w.linear(l.down, h, c.intermediateSize()));
+            linears.add(l.q, w.linear(l.q, qDim, h));
+            linears.add(l.k, w.linear(l.k, kvDim, h));
+            linears.add(l.v, w.linear(l.v, kvDim, h));
+            linears.add(l.o, w.linear(l.o, h, qDim));
+            linears.add(l.gate, w.linear(l.gate, c.intermediateSize(), h));
+            linears.add(l.up, w.linear(l.up, c.intermediateSize(), h));
+            linears.add(l.down, w.linear(l.down, h, c.intermediateSize()));
             layers.add(l);
         }
         finalNorm = w.take("model.norm.weight", h);
         // Tied: HF uses the embedding matrix as the output projection even if lm_head.weight was saved.
-        linears.put("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.linear("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.linear("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         eps = manager.create((float) c.normEps());
@@ -124,18 +123,12 @@ public final class LlamaModel implements CausalLM {
 
     @Override
     public Map<String, Linear> linears() {
-        return Collections.unmodifiableMap(linears);
+        return linears.view();
     }
 
     @Override
     public void replaceLinear(String path, Linear replacement) {
-        Linear old = linears.get(path);
-        if (old == null) throw new IllegalArgumentException("no linear at '" + path + "'; known: " + linears.keySet());
-        if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
-            throw new IllegalArgumentException(path + ": replacement is " + replacement.outFeatures() + "x" + replacement.inFeatures()
-                    + ", the original " + old.outFeatures() + "x" + old.inFeatures());
-        }
-        linears.put(path, replacement);
+        linears.replace(path, replacement);
     }
 
     @Override

@@ -355,7 +355,11 @@ public final class SafetensorsFile implements AutoCloseable {
                 long n = Math.min(MAX_MAPPING, length - done);
                 MappedByteBuffer map = channel.map(FileChannel.MapMode.READ_ONLY, dataStart + begin + done, n);
                 map.order(ByteOrder.LITTLE_ENDIAN);
-                piece.accept(map);
+                try {
+                    piece.accept(map);
+                } finally {
+                    Unmapper.unmap(map);
+                }
                 done += n;
             }
         } catch (IOException e) {

@@ -1,0 +1,103 @@
+package dev.finadvisor.llm.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.llm.GenerationConfig;
+import dev.finadvisor.llm.GenerationResult;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.TokenListener;
+import dev.finadvisor.llm.safetensors.SafetensorsShards;
+import dev.finadvisor.llm.safetensors.TensorInfo;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Batch-1 prefill and decode speed of a checkpoint through {@link LanguageModel#generate}, the
+ * machine's memory read bandwidth measured in the same process, and peak RSS. Prints one JSON object;
+ * bench/llm-decode/run.sh compares it with a PyTorch eager reference.
+ * Usage: DecodeBenchmark CHECKPOINT_DIR PROMPT_TOKENS NEW_TOKENS REPEATS
+ */
+public final class DecodeBenchmark {
+    private DecodeBenchmark() {}
+
+    public static void main(String[] args) throws IOException {
+        Path dir = Path.of(args[0]);
+        int promptTokens = Integer.parseInt(args[1]);
+        int newTokens = Integer.parseInt(args[2]);
+        int repeats = Integer.parseInt(args[3]);
+        Map<String, Object> out = new LinkedHashMap<>();
+        long weightBytes = 0;
+        long params = 0;
+        try (SafetensorsShards w = SafetensorsShards.open(dir)) {
+            for (String n : w.names()) {
+                TensorInfo t = w.info(n);
+                params += t.elementCount();
+            }
+        }
+        weightBytes = params * 4; // fp32 in memory; a tied embedding is read once per token, as lm_head
+        out.put("params", params);
+        out.put("rss_before_load_mb", rssMb("VmRSS"));
+        long t0 = System.nanoTime();
+        try (LanguageModel lm = LanguageModel.load(dir)) {
+            out.put("load_s", (System.nanoTime() - t0) / 1e9);
+            out.put("rss_after_load_mb", rssMb("VmRSS"));
+            int vocab = lm.config().vocabSize();
+            SplittableRandom rnd = new SplittableRandom(1);
+            int[] prompt = new int[promptTokens];
+            for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + rnd.nextInt(vocab - 3);
+            lm.generate(prompt, GenerationConfig.greedy(4), TokenListener.NONE, () -> false); // warm-up
+            double bestPrefill = 0;
+            double bestDecode = 0;
+            int generated = 0;
+            for (int r = 0; r < repeats; r++) {
+                GenerationResult g = lm.generate(prompt, GenerationConfig.greedy(newTokens), TokenListener.NONE, () -> false);
+                bestPrefill = Math.max(bestPrefill, promptTokens / Math.max(1e-3, g.prefillMs() / 1000.0));
+                bestDecode = Math.max(bestDecode, g.decodeTokensPerSecond());
+                generated = g.generatedIds().length;
+            }
+            out.put("prompt_tokens", promptTokens);
+            out.put("new_tokens", generated);
+            out.put("prefill_tok_s", bestPrefill);
+            out.put("decode_tok_s", bestDecode);
+            out.put("decode_weight_gb_s", bestDecode * weightBytes / 1e9);
+            out.put("weight_mb", weightBytes / 1e6);
+            out.put("peak_rss_mb", rssMb("VmHWM")); // before the bandwidth test's own 1 GiB
+        }
+        out.put("read_bandwidth_gb_s", readBandwidth());
+        System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+
+    /** Best of 7 full reads (sum) of a 1 GiB fp32 tensor: what batch-1 decode, bound by reading weights, can reach. */
+    static double readBandwidth() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            long n = 1L << 28;
+            NDArray a = m.ones(new Shape(n));
+            double best = 0;
+            for (int i = 0; i < 7; i++) {
+                long t = System.nanoTime();
+                try (NDArray s = a.sum()) {
+                    s.getFloat();
+                }
+                best = Math.max(best, n * 4 / ((System.nanoTime() - t) / 1e9) / 1e9);
+            }
+            return best;
+        }
+    }
+
+    static double rssMb(String field) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
+    }
+}
