@@ -299,12 +299,18 @@ public final class LuceneVectorStore implements VectorStore {
 
     @Override
     public List<Hit> search(float[] query, int k, SearchFilter filter) {
+        return search(query, k, filter, Math.max(k, MIN_CANDIDATES));
+    }
+
+    /** Search asking HNSW for {@code candidates} (at least {@code k}) neighbours; for benchmarks of the recall/latency trade. */
+    public List<Hit> search(float[] query, int k, SearchFilter filter, int candidates) {
         validator.checkQuery(query, k);
+        if (candidates < k) throw new IllegalArgumentException("candidates " + candidates + " < k " + k);
         SearchFilter f = filter == null ? SearchFilter.NONE : filter;
         IndexSearcher searcher = acquire();
         try {
-            Query knn = new KnnFloatVectorQuery(VECTOR, query, Math.max(k, MIN_CANDIDATES), filterQuery(f));
-            TopDocs top = searcher.search(knn, Math.max(k, MIN_CANDIDATES));
+            Query knn = new KnnFloatVectorQuery(VECTOR, query, candidates, filterQuery(f));
+            TopDocs top = searcher.search(knn, candidates);
             StoredFields stored = searcher.storedFields();
             List<Hit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
             for (ScoreDoc sd : top.scoreDocs) {
@@ -370,6 +376,28 @@ public final class LuceneVectorStore implements VectorStore {
                     max == null ? null : Instant.ofEpochMilli(LongPoint.decodeDimension(max, 0)));
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": reading stats failed", e);
+        } finally {
+            release(searcher);
+        }
+    }
+
+    /** Merges the index down to {@code maxSegments} segments (one HNSW graph each, so fewer graphs to search), then commits. */
+    public void forceMerge(int maxSegments) {
+        IndexWriter w = writable();
+        try {
+            w.forceMerge(maxSegments);
+            w.commit();
+            changes.incrementAndGet();
+        } catch (IOException e) {
+            throw new UncheckedIOException(dir + ": merging failed", e);
+        }
+    }
+
+    /** How many segments (HNSW graphs) a search visits now. */
+    public int segments() {
+        IndexSearcher searcher = acquire();
+        try {
+            return searcher.getIndexReader().leaves().size();
         } finally {
             release(searcher);
         }

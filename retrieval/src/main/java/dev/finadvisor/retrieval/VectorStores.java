@@ -1,5 +1,8 @@
 package dev.finadvisor.retrieval;
 
+import dev.finadvisor.domain.config.Secret;
+import dev.finadvisor.domain.config.Secrets;
+
 /** Opens the vector store a {@link StoreConfig} names: the one place that knows every kind. */
 public final class VectorStores {
     private VectorStores() {}
@@ -8,6 +11,7 @@ public final class VectorStores {
     public static VectorStore openForWriting(StoreConfig config, int dimension) {
         return switch (config.type()) {
             case "lucene" -> LuceneVectorStore.open(config.path(), dimension);
+            case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
     }
@@ -27,8 +31,14 @@ public final class VectorStores {
                 }
                 yield store;
             }
+            case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
+    }
+
+    private static VectorStore qdrant(StoreConfig config, int dimension) {
+        String apiKey = Secrets.fromEnvironment().get(Secrets.QDRANT_API_KEY).map(Secret::reveal).orElse(null);
+        return QdrantVectorStore.connect(config, dimension, apiKey);
     }
 
     private static IllegalArgumentException unknown(StoreConfig config) {
