@@ -58,30 +58,45 @@ public class VectorStoreBench {
         System.out.printf(Locale.ROOT, "%n== %,d points, %d topics, %d-d; %d queries, k=%d ==%n", n, gen.clusters(), DIM, queries, K);
 
         long t0 = System.nanoTime();
-        int segmentsIngested;
+        int threads = Integer.parseInt(System.getenv().getOrDefault("BENCH_THREADS", "2"));
         try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM)) {
-            List<Point> batch = new ArrayList<>(1000);
-            for (int i = 0; i < n; i++) {
-                float[] v = gen.vector(i);
-                System.arraycopy(v, 0, all, i * DIM, DIM);
-                Instant created = T0.plusSeconds(createdSeconds(i, n));
-                ChunkPayload p = new ChunkPayload(i, 0, "chunk text of article " + i, "Headline " + i, "Summary",
-                        "https://news.example/" + i, symbols(i), "bench", "bench", created, created);
-                batch.add(new Point(p.pointId(), v, p));
-                if (batch.size() == 1000) {
+            // Like a sink with parallelism `threads`: each thread upserts its own share in batches of 1000.
+            java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
+            List<Thread> workers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int shard = t;
+                Thread worker = new Thread(() -> {
+                    List<Point> batch = new ArrayList<>(1000);
+                    for (int i = shard; i < n; i += threads) {
+                        float[] v = gen.vector(i);
+                        System.arraycopy(v, 0, all, i * DIM, DIM);
+                        Instant created = T0.plusSeconds(createdSeconds(i, n));
+                        ChunkPayload p = new ChunkPayload(i, 0, "chunk text of article " + i, "Headline " + i, "Summary",
+                                "https://news.example/" + i, symbols(i), "bench", "bench", created, created);
+                        batch.add(new Point(p.pointId(), v, p));
+                        if (batch.size() == 1000) {
+                            store.upsert(batch);
+                            batch.clear();
+                            long d = done.addAndGet(1000);
+                            if (d % 100_000 == 0) {
+                                System.out.printf(Locale.ROOT, "  ingested %,d in %.0f s%n", d, (System.nanoTime() - t0) / 1e9);
+                            }
+                        }
+                    }
                     store.upsert(batch);
-                    batch.clear();
-                }
-                if ((i + 1) % 100_000 == 0) {
-                    System.out.printf(Locale.ROOT, "  ingested %,d in %.0f s%n", i + 1, (System.nanoTime() - t0) / 1e9);
-                }
+                });
+                worker.setUncaughtExceptionHandler((th, e) -> {
+                    e.printStackTrace();
+                    System.exit(1);
+                });
+                worker.start();
+                workers.add(worker);
             }
-            store.upsert(batch);
+            for (Thread w : workers) w.join();
             store.commit();
             double secs = (System.nanoTime() - t0) / 1e9;
-            segmentsIngested = store.segments();
-            System.out.printf(Locale.ROOT, "ingest: %,d points in %.1f s = %,.0f points/s (incl. generating vectors and the final commit); %d segments%n",
-                    n, secs, n / secs, segmentsIngested);
+            System.out.printf(Locale.ROOT, "ingest: %,d points in %.1f s = %,.0f points/s with %d threads (incl. generating vectors and the final commit); %d segments%n",
+                    n, secs, n / secs, threads, store.segments());
         }
 
         float[][] qs = new float[queries][];
