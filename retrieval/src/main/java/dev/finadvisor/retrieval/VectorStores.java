@@ -17,8 +17,9 @@ public final class VectorStores {
     }
 
     /**
-     * For searching: never creates anything, and (Lucene) takes no write lock, so it runs beside an
-     * ingesting process and follows its commits.
+     * For searching. Lucene: opens an existing index read-only (an error if there is none), without the
+     * write lock, so it runs beside an ingesting process and follows its commits. Qdrant: connects as
+     * for writing (an empty collection is created if missing; searches then find nothing).
      */
     public static VectorStore openForSearch(StoreConfig config, int dimension) {
         return switch (config.type()) {
