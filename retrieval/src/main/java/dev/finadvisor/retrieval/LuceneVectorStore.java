@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.lucene.codecs.Codec;
@@ -26,11 +27,13 @@ import org.apache.lucene.document.LongPoint;
 import org.apache.lucene.document.StoredField;
 import org.apache.lucene.document.StringField;
 import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.FloatVectorValues;
 import org.apache.lucene.index.IndexFormatTooNewException;
 import org.apache.lucene.index.IndexFormatTooOldException;
 import org.apache.lucene.index.IndexNotFoundException;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReaderContext;
 import org.apache.lucene.index.PointValues;
 import org.apache.lucene.index.SegmentInfos;
 import org.apache.lucene.index.StoredFields;
@@ -38,17 +41,23 @@ import org.apache.lucene.index.Term;
 import org.apache.lucene.index.VectorSimilarityFunction;
 import org.apache.lucene.search.BooleanClause;
 import org.apache.lucene.search.BooleanQuery;
+import org.apache.lucene.search.DocIdSetIterator;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.KnnFloatVectorQuery;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.Scorer;
 import org.apache.lucene.search.SearcherManager;
 import org.apache.lucene.search.TermInSetQuery;
 import org.apache.lucene.search.TermQuery;
 import org.apache.lucene.search.TopDocs;
+import org.apache.lucene.search.TotalHits;
+import org.apache.lucene.search.Weight;
 import org.apache.lucene.store.Directory;
 import org.apache.lucene.store.FSDirectory;
 import org.apache.lucene.store.LockObtainFailedException;
+import org.apache.lucene.util.Bits;
 import org.apache.lucene.util.BytesRef;
 
 /**
@@ -68,6 +77,11 @@ public final class LuceneVectorStore implements VectorStore {
     /** HNSW returns this many candidates at least, best {@code k} kept: at k=5 alone recall on clustered news was 0.67. */
     public static final int MIN_CANDIDATES = 50;
     static final long READ_ONLY_REFRESH_MS = 200;
+    /**
+     * A filter passing at most this many points is answered by scanning them exactly: cheaper than
+     * walking the graph past the filtered-out majority (measured in bench/vector-store), and exact.
+     */
+    public static final int EXACT_FILTER_LIMIT = 10_000;
 
     private static final String ID = "id";
     private static final String ARTICLE = "article_id";
@@ -92,6 +106,7 @@ public final class LuceneVectorStore implements VectorStore {
     private final AtomicLong changes = new AtomicLong();
     private final AtomicLong refreshedAt = new AtomicLong();
     private volatile long lastReadOnlyCheck;
+    private volatile int exactFilterLimit = EXACT_FILTER_LIMIT;
 
     private LuceneVectorStore(Path dir, Directory directory, IndexWriter writer, SearcherManager searchers, int dimension) {
         this.dir = dir;
@@ -299,12 +314,20 @@ public final class LuceneVectorStore implements VectorStore {
 
     @Override
     public List<Hit> search(float[] query, int k, SearchFilter filter) {
+        return search(query, k, filter, Math.max(k, MIN_CANDIDATES));
+    }
+
+    /** Search asking HNSW for {@code candidates} (at least {@code k}) neighbours; for benchmarks of the recall/latency trade. */
+    public List<Hit> search(float[] query, int k, SearchFilter filter, int candidates) {
         validator.checkQuery(query, k);
+        if (candidates < k) throw new IllegalArgumentException("candidates " + candidates + " < k " + k);
         SearchFilter f = filter == null ? SearchFilter.NONE : filter;
         IndexSearcher searcher = acquire();
         try {
-            Query knn = new KnnFloatVectorQuery(VECTOR, query, Math.max(k, MIN_CANDIDATES), filterQuery(f));
-            TopDocs top = searcher.search(knn, Math.max(k, MIN_CANDIDATES));
+            Query filterQuery = filterQuery(f);
+            TopDocs top = filterQuery != null && searcher.count(filterQuery) <= exactFilterLimit
+                    ? exactSearch(searcher, filterQuery, query, k)
+                    : searcher.search(new KnnFloatVectorQuery(VECTOR, query, candidates, filterQuery), candidates);
             StoredFields stored = searcher.storedFields();
             List<Hit> hits = new ArrayList<>(Math.min(k, top.scoreDocs.length));
             for (ScoreDoc sd : top.scoreDocs) {
@@ -318,6 +341,37 @@ public final class LuceneVectorStore implements VectorStore {
         } finally {
             release(searcher);
         }
+    }
+
+    /** Tests set this to 0 to exercise HNSW's own filtered search on small indexes. */
+    void exactFilterLimit(int limit) {
+        exactFilterLimit = limit;
+    }
+
+    /** The exact top {@code k} among the live points that pass {@code filter}, scored like the HNSW path. */
+    private static TopDocs exactSearch(IndexSearcher searcher, Query filter, float[] query, int k) throws IOException {
+        Weight weight = searcher.createWeight(searcher.rewrite(filter), ScoreMode.COMPLETE_NO_SCORES, 1f);
+        PriorityQueue<ScoreDoc> best = new PriorityQueue<>(k + 1, (a, b) -> Float.compare(a.score, b.score));
+        for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+            Scorer scorer = weight.scorer(leaf);
+            FloatVectorValues vectors = leaf.reader().getFloatVectorValues(VECTOR);
+            if (scorer == null || vectors == null) continue;
+            Bits live = leaf.reader().getLiveDocs();
+            DocIdSetIterator docs = scorer.iterator();
+            for (int doc = docs.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = docs.nextDoc()) {
+                if ((live != null && !live.get(doc)) || vectors.advance(doc) != doc) continue;
+                float score = VectorSimilarityFunction.DOT_PRODUCT.compare(query, vectors.vectorValue());
+                if (best.size() < k) {
+                    best.add(new ScoreDoc(leaf.docBase + doc, score));
+                } else if (score > best.peek().score) {
+                    best.poll();
+                    best.add(new ScoreDoc(leaf.docBase + doc, score));
+                }
+            }
+        }
+        ScoreDoc[] sorted = best.toArray(new ScoreDoc[0]);
+        java.util.Arrays.sort(sorted, (a, b) -> Float.compare(b.score, a.score));
+        return new TopDocs(new TotalHits(sorted.length, TotalHits.Relation.EQUAL_TO), sorted);
     }
 
     /** The filter as a Lucene query, or null for none. {@code until} is exclusive; times have millisecond precision. */
@@ -391,6 +445,28 @@ public final class LuceneVectorStore implements VectorStore {
             return out;
         } catch (IOException e) {
             throw new UncheckedIOException(dir + ": listing symbols failed", e);
+        } finally {
+            release(searcher);
+        }
+    }
+
+    /** Merges the index down to {@code maxSegments} segments (one HNSW graph each, so fewer graphs to search), then commits. */
+    public void forceMerge(int maxSegments) {
+        IndexWriter w = writable();
+        try {
+            w.forceMerge(maxSegments);
+            w.commit();
+            changes.incrementAndGet();
+        } catch (IOException e) {
+            throw new UncheckedIOException(dir + ": merging failed", e);
+        }
+    }
+
+    /** How many segments (HNSW graphs) a search visits now. */
+    public int segments() {
+        IndexSearcher searcher = acquire();
+        try {
+            return searcher.getIndexReader().leaves().size();
         } finally {
             release(searcher);
         }

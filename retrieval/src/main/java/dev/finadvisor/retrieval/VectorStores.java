@@ -1,5 +1,8 @@
 package dev.finadvisor.retrieval;
 
+import dev.finadvisor.domain.config.Secret;
+import dev.finadvisor.domain.config.Secrets;
+
 /** Opens the vector store a {@link StoreConfig} names: the one place that knows every kind. */
 public final class VectorStores {
     private VectorStores() {}
@@ -8,13 +11,15 @@ public final class VectorStores {
     public static VectorStore openForWriting(StoreConfig config, int dimension) {
         return switch (config.type()) {
             case "lucene" -> LuceneVectorStore.open(config.path(), dimension);
+            case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
     }
 
     /**
-     * For searching: never creates anything, and (Lucene) takes no write lock, so it runs beside an
-     * ingesting process and follows its commits.
+     * For searching. Lucene: opens an existing index read-only (an error if there is none), without the
+     * write lock, so it runs beside an ingesting process and follows its commits. Qdrant: connects as
+     * for writing (an empty collection is created if missing; searches then find nothing).
      */
     public static VectorStore openForSearch(StoreConfig config, int dimension) {
         return switch (config.type()) {
@@ -27,8 +32,14 @@ public final class VectorStores {
                 }
                 yield store;
             }
+            case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
+    }
+
+    private static VectorStore qdrant(StoreConfig config, int dimension) {
+        String apiKey = Secrets.fromEnvironment().get(Secrets.QDRANT_API_KEY).map(Secret::reveal).orElse(null);
+        return QdrantVectorStore.connect(config, dimension, apiKey);
     }
 
     private static IllegalArgumentException unknown(StoreConfig config) {

@@ -135,6 +135,16 @@ class LuceneVectorStoreTest {
         try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
             store.upsert(points);
             ClusteredVectors topics = TestPoints.vectors(DIM, 8);
+            // Filters passing few points are answered by an exact scan: exactly the brute-force answer.
+            for (SearchFilter filter : filters) {
+                for (int q = 0; q < 5; q++) {
+                    float[] query = topics.query(q);
+                    assertThat(store.search(query, 5, filter)).extracting(Hit::id).as(filter.toString())
+                            .containsExactlyElementsOf(exactTop(points, query, 5, p -> filter.matches(p.payload())));
+                }
+            }
+            // HNSW's own filtered graph search: every hit passes, and nearly all true neighbours are found.
+            store.exactFilterLimit(0);
             int found = 0;
             int wanted = 0;
             for (SearchFilter filter : filters) {
@@ -146,13 +156,28 @@ class LuceneVectorStoreTest {
                     assertThat(hits).as(filter.toString()).hasSameSizeAs(exact);
                     found += (int) hits.stream().filter(h -> exact.contains(h.id())).count();
                     wanted += exact.size();
-                    if (filter == filters.get(5)) {
-                        // ~50 points pass: Lucene searches them exactly instead of walking the graph.
-                        assertThat(hits).extracting(Hit::id).containsExactlyElementsOf(exact);
-                    }
                 }
             }
             assertThat(found / (double) wanted).isGreaterThanOrEqualTo(0.95);
+        }
+    }
+
+    @Test
+    void exactFilteredSearchSkipsDeletedAndOverwrittenPoints() {
+        List<Point> points = news(300, DIM, 19);
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            store.upsert(points);
+            store.commit();
+            Point target = points.get(42);
+            store.deleteArticle(target.payload().articleId());
+            Point moved = points.get(43);
+            float[] elsewhere = points.get(200).vector();
+            store.upsert(List.of(new Point(moved.id(), elsewhere, moved.payload())));
+            SearchFilter everyTicker = new SearchFilter(null, null, Set.copyOf(TestPoints.TICKERS));
+            assertThat(store.search(target.vector(), 3, everyTicker)).extracting(Hit::id).doesNotContain(target.id());
+            assertThat(store.search(moved.vector(), 3, everyTicker)).allSatisfy(h ->
+                    assertThat(h.id().equals(moved.id())).as("overwritten vector no longer near its old place").isFalse());
+            assertThat(store.search(elsewhere, 2, everyTicker)).extracting(Hit::id).contains(moved.id());
         }
     }
 

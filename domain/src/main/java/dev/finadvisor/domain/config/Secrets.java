@@ -11,7 +11,9 @@ public final class Secrets {
     public static final String OPENAI_API_KEY = "OPENAI_API_KEY";
     public static final String HF_TOKEN = "HF_TOKEN";
     public static final String FINADVISOR_API_KEYS = "FINADVISOR_API_KEYS";
-    public static final List<String> NAMES = List.of(ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS);
+    public static final String QDRANT_API_KEY = "QDRANT_API_KEY";
+    public static final List<String> NAMES = List.of(ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS,
+            QDRANT_API_KEY);
 
     private final Map<String, String> env;
 
