@@ -120,8 +120,11 @@ public record InvestorProfile(int age, String occupation, RiskTolerance risk, Go
                     "I'm a cautious investor"));
         };
         String aim = switch (goal) {
-            case GROW_WEALTH -> pick(r, List.of("I want to grow my wealth over the long term",
-                    "I'm investing my savings for long-term growth", "I want my money to compound for decades"));
+            case GROW_WEALTH -> pick(r, age < 45
+                    ? List.of("I want to grow my wealth over the long term", "I'm investing my savings for long-term growth",
+                            "I want my money to compound for decades")
+                    : List.of("I want to grow my wealth over the long term", "I'm investing my savings for long-term growth",
+                            "I want my savings to keep growing"));
             case HOUSE_DEPOSIT -> pick(r, List.of("I'm saving for a house deposit in the next " + years(horizonYears),
                     "I want to buy my first home within " + years(horizonYears)));
             case CHILDREN_EDUCATION -> pick(r, List.of("I'm saving for my children's college, " + years(horizonYears) + " away",

@@ -150,6 +150,7 @@ class SyntheticQaGeneratorTest {
                 assertThat(s.aboutMe().toLowerCase(Locale.ROOT)).doesNotContain("retire", "pension");
                 assertThat(goal).isNotIn("retirement_income", "retire_comfortably");
             }
+            if (age >= 45) assertThat(s.aboutMe()).doesNotContain("for decades");
             if (age >= 65) {
                 assertThat(answer).as(answer).doesNotContain("decades of investing ahead", "long runway", "emergency fund",
                         "high-interest debt", "time is on your side");
