@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -41,6 +42,15 @@ public final class ModelChatTemplate implements PromptTemplate {
     private static final String SENTINEL = "FINADVISORANSWERSENTINELQX";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    // Chat templates are written against Python's Jinja2. These overrides make jinjava behave like it:
+    // {{- -}} trimming on expressions (Qwen, SmolLM use it everywhere), filters binding tighter than
+    // '+', strict whitespace-control parsing, a template's final newline dropped, Python-style
+    // iteration and printing. "Whitespace required within tokens" is the one override that is not
+    // Jinja2's behaviour: with it, {{'a' + b}} without inner spaces is printed verbatim.
+    private static final LegacyOverrides JINJA2_BEHAVIOUR = LegacyOverrides.Builder.from(LegacyOverrides.ALL)
+            .withWhitespaceRequiredWithinTokens(false)
+            .build();
+
     private final String source;
     private final String template;
     private final String bosToken;
@@ -62,6 +72,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
+                .withLegacyOverrides(JINJA2_BEHAVIOUR)
                 .build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ModelChatTemplate.class, "raiseException", String.class));
