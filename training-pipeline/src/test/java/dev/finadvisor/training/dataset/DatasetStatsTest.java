@@ -83,6 +83,6 @@ class DatasetStatsTest {
     @Test
     void missingTokenizerIsAClearError() {
         assertThatThrownBy(() -> TokenCounter.open(dir)).isInstanceOf(UserError.class)
-                .hasMessageContaining("tokenizer.json not found");
+                .hasMessageContaining("no tokenizer.json");
     }
 }

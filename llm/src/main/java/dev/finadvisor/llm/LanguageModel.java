@@ -1,0 +1,142 @@
+package dev.finadvisor.llm;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.util.Timer;
+import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.KvCache;
+import dev.finadvisor.llm.model.ModelConfig;
+import dev.finadvisor.llm.tokenizer.StreamingDecoder;
+import dev.finadvisor.llm.tokenizer.Tokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.function.BooleanSupplier;
+
+/** A checkpoint loaded for generation: the model (fp32 on CPU), its tokenizer, and the prefill/decode loop. */
+public final class LanguageModel implements AutoCloseable {
+    private final Path dir;
+    private final NDManager manager;
+    private final CausalLM model;
+    private final Tokenizer tokenizer;
+
+    private LanguageModel(Path dir, NDManager manager, CausalLM model, Tokenizer tokenizer) {
+        this.dir = dir;
+        this.manager = manager;
+        this.model = model;
+        this.tokenizer = tokenizer;
+    }
+
+    /** Loads a Hugging Face checkpoint folder (config.json, safetensors weights, tokenizer.json). */
+    public static LanguageModel load(Path checkpointDir) {
+        if (!Files.isDirectory(checkpointDir)) throw new UserError(checkpointDir + ": no such checkpoint folder");
+        NDManager manager = NDManager.newBaseManager();
+        try (Timer t = Timer.log("load " + checkpointDir.getFileName())) {
+            Tokenizer tokenizer = Tokenizer.load(checkpointDir);
+            CausalLM model = CausalLM.load(checkpointDir, manager);
+            return new LanguageModel(checkpointDir, manager, model, tokenizer);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    public Path checkpointDir() {
+        return dir;
+    }
+
+    public Tokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    public ModelConfig config() {
+        return model.config();
+    }
+
+    /** The network itself, for LoRA wrapping and training. */
+    public CausalLM model() {
+        return model;
+    }
+
+    /**
+     * Generates after {@code promptIds} (used exactly as given: no BOS is added), calling
+     * {@code onToken} per new token, until an end-of-sequence token, a stop string, max_new_tokens or
+     * {@code cancelled}. A prompt plus max_new_tokens longer than the model's context is an error.
+     */
+    public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled) {
+        int vocab = model.config().vocabSize();
+        int context = model.config().maxPositions();
+        if (promptIds.length == 0) throw new UserError("the prompt is empty: give at least one token");
+        for (int i = 0; i < promptIds.length; i++) {
+            if (promptIds[i] < 0 || promptIds[i] >= vocab) {
+                throw new UserError("prompt token " + i + " is id " + promptIds[i] + ", outside the model's vocabulary 0.." + (vocab - 1));
+            }
+        }
+        if ((long) promptIds.length + config.maxNewTokens() > context) {
+            throw new UserError("the prompt has " + promptIds.length + " tokens and max_new_tokens is " + config.maxNewTokens()
+                    + ": together more than the model's context of " + context + " tokens; shorten the prompt or lower max_new_tokens to at most "
+                    + Math.max(0, context - promptIds.length));
+        }
+        Sampler sampler = new Sampler(config);
+        boolean[] seen = new boolean[vocab];
+        for (int id : promptIds) seen[id] = true;
+        StreamingDecoder decoder = tokenizer.streamingDecoder();
+        StopStrings stops = new StopStrings(config.stopStrings(), onToken);
+        int[] generated = new int[config.maxNewTokens()];
+        int count = 0;
+        String finish = "length";
+        long prefillNanos;
+        long decodeNanos = 0;
+        int decodeSteps = 0;
+        try (KvCache cache = model.newCache(1, promptIds.length + Math.max(1, config.maxNewTokens()))) {
+            long t0 = System.nanoTime();
+            float[] logits = step(promptIds, cache);
+            prefillNanos = System.nanoTime() - t0;
+            while (count < config.maxNewTokens()) {
+                if (cancelled.getAsBoolean()) {
+                    finish = "cancelled";
+                    break;
+                }
+                int next = sampler.next(logits, seen);
+                generated[count++] = next;
+                seen[next] = true;
+                if (tokenizer.specialTokens().isEos(next)) {
+                    onToken.onToken(next, "");
+                    finish = "eos";
+                    break;
+                }
+                if (stops.add(next, decoder.add(next))) {
+                    finish = "stop";
+                    break;
+                }
+                if (count == config.maxNewTokens()) break;
+                long t1 = System.nanoTime();
+                logits = step(new int[] {next}, cache);
+                decodeNanos += System.nanoTime() - t1;
+                decodeSteps++;
+            }
+        }
+        if (!finish.equals("stop")) stops.finish(decoder.flush());
+        int[] ids = Arrays.copyOf(generated, count);
+        double decodeRate = decodeSteps == 0 ? 0 : decodeSteps / (decodeNanos / 1e9);
+        return new GenerationResult(promptIds.clone(), ids, stops.text(), finish, prefillNanos / 1_000_000, decodeRate);
+    }
+
+    /** One forward pass over new positions in its own memory scope; returns the last position's logits. */
+    private float[] step(int[] ids, KvCache cache) {
+        try (NDManager scope = manager.newSubManager()) {
+            long[] l = new long[ids.length];
+            for (int i = 0; i < ids.length; i++) l[i] = ids[i];
+            NDArray input = scope.create(l, new Shape(1, ids.length));
+            return model.forward(input, cache, true).toFloatArray();
+        }
+    }
+
+    @Override
+    public void close() {
+        tokenizer.close();
+        manager.close();
+    }
+}

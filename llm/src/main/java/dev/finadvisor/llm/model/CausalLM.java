@@ -1,0 +1,63 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finadvisor.llm.safetensors.SafetensorsShards;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * A decoder-only language model built from engine ops, so DJL autograd can train through
+ * {@link #forward(NDArray)}; generation uses the cached {@link #forward(NDArray, KvCache, boolean)}.
+ * Every result belongs to the manager of the input ids: open a scope per step.
+ */
+public sealed interface CausalLM extends AutoCloseable permits LlamaModel, FalconModel {
+    ModelConfig config();
+
+    /** Logits {@code [batch, seq, vocab]} for token ids {@code [batch, seq]} (int64), no cache; right-pad batches. */
+    default NDArray forward(NDArray inputIds) {
+        return forward(inputIds, null, false);
+    }
+
+    /**
+     * Runs the new positions {@code inputIds [batch, s]} after those already in {@code cache} (null: none),
+     * appends their keys and values, and returns logits for all new positions or only the last one.
+     */
+    NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly);
+
+    /** An empty cache for up to {@code capacity} positions (prompt plus new tokens). */
+    KvCache newCache(int batch, int capacity);
+
+    /** Every linear projection by its Hugging Face module path (e.g. {@code model.layers.0.self_attn.q_proj}), in model order. */
+    Map<String, Linear> linears();
+
+    /** Replaces the projection at {@code path} (LoRA wrapping, NF4 quantisation); the shape must stay the same. */
+    void replaceLinear(String path, Linear replacement);
+
+    /** Every weight tensor by its checkpoint name (linears' as loaded, before any replacement). */
+    Map<String, NDArray> parameters();
+
+    /** The manager that owns the weights. */
+    NDManager manager();
+
+    /** Loads the checkpoint folder's weights as fp32 into a new sub-manager of {@code parent}. */
+    static CausalLM load(Path checkpointDir, NDManager parent) {
+        ModelConfig config = ModelConfig.load(checkpointDir);
+        NDManager manager = parent.newSubManager();
+        try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir)) {
+            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager);
+            return switch (config.family()) {
+                case LLAMA -> new LlamaModel(config, manager, loader);
+                case FALCON -> new FalconModel(config, manager, loader);
+            };
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    @Override
+    default void close() {
+        manager().close();
+    }
+}

@@ -1,0 +1,26 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+
+/** A plain fp32 linear layer: {@code weight[out, in]}, optional {@code bias[out]}. */
+public record DenseLinear(NDArray weight, NDArray bias) implements Linear {
+    public DenseLinear {
+        if (weight.getShape().dimension() != 2) throw new IllegalArgumentException("weight must be [out, in], got " + weight.getShape());
+    }
+
+    @Override
+    public NDArray apply(NDArray x) {
+        // torch's linear (one addmm) rather than matMul + add: same math, one kernel, and x stays the left operand
+        return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+    }
+
+    @Override
+    public int inFeatures() {
+        return (int) weight.getShape().get(1);
+    }
+
+    @Override
+    public int outFeatures() {
+        return (int) weight.getShape().get(0);
+    }
+}

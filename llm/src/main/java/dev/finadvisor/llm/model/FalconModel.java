@@ -1,0 +1,179 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.norm.LayerNorm;
+import dev.finadvisor.domain.UserError;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Falcon (the course's base model): a fused query_key_value projection, multi-query or grouped
+ * attention with rotary positions, LayerNorm, a GELU MLP, and attention and MLP in parallel. The old
+ * decoder (7B: one LayerNorm feeds both) and the new one (40B/180B: ln_attn and ln_mlp) are both read.
+ */
+public final class FalconModel implements CausalLM {
+    private record Norm(NDArray weight, NDArray bias) {}
+
+    private record Layer(Norm attnNorm, Norm mlpNorm, String qkv, String dense, String up, String down) {}
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final NDArray wordEmbeddings;
+    private final Norm finalNorm;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Map<String, NDArray> parameters;
+    private final Rotary rotary;
+    private final NDArray scale;
+
+    FalconModel(ModelConfig c, NDManager manager, WeightLoader w) {
+        this.config = c;
+        this.manager = manager;
+        long h = c.hiddenSize();
+        long d = c.headDim();
+        long qkvOut = (c.numHeads() + 2L * c.numKvHeads()) * d;
+        wordEmbeddings = w.take("transformer.word_embeddings.weight", c.vocabSize(), h);
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "transformer.h." + i + ".";
+            Norm attnNorm;
+            Norm mlpNorm;
+            if (c.newDecoderArchitecture()) {
+                attnNorm = norm(w, p + "ln_attn", h);
+                mlpNorm = norm(w, p + "ln_mlp", h);
+            } else {
+                attnNorm = norm(w, p + "input_layernorm", h);
+                mlpNorm = c.parallelAttention() ? null : norm(w, p + "post_attention_layernorm", h);
+            }
+            Layer l = new Layer(attnNorm, mlpNorm, p + "self_attention.query_key_value", p + "self_attention.dense",
+                    p + "mlp.dense_h_to_4h", p + "mlp.dense_4h_to_h");
+            linears.put(l.qkv, w.linear(l.qkv, qkvOut, h));
+            linears.put(l.dense, w.linear(l.dense, h, h));
+            linears.put(l.up, w.linear(l.up, c.intermediateSize(), h));
+            linears.put(l.down, w.linear(l.down, h, c.intermediateSize()));
+            layers.add(l);
+        }
+        finalNorm = norm(w, "transformer.ln_f", h);
+        linears.put("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.linear("lm_head", c.vocabSize(), h));
+        parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
+        rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
+        scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
+    }
+
+    private static Norm norm(WeightLoader w, String path, long h) {
+        return new Norm(w.take(path + ".weight", h), w.take(path + ".bias", h));
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        NDManager scope = inputIds.getManager();
+        int b = (int) inputIds.getShape().get(0);
+        int s = (int) inputIds.getShape().get(1);
+        int past = cache == null ? 0 : cache.length();
+        if (past + s > config.maxPositions()) {
+            throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
+        }
+        if (cache != null) cache.checkRoom(s);
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int d = config.headDim();
+        int perGroup = heads / kvHeads;
+
+        NDArray x = inputIds.getNDArrayInternal().embedding(inputIds, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
+        Rotary.Tables rope = rotary.at(scope, past, s);
+        NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            NDArray attnIn = layerNorm(x, l.attnNorm);
+            NDArray fused = linears.get(l.qkv).apply(attnIn);
+            NDArray q;
+            NDArray k;
+            NDArray v;
+            if (config.newDecoderArchitecture() || kvHeads == 1) {
+                // per kv group: its query heads, then one key head, then one value head
+                NDArray g = fused.reshape(b, s, kvHeads, perGroup + 2, d);
+                q = g.get(":, :, :, :" + perGroup + ", :").reshape(b, s, heads, d);
+                k = g.get(":, :, :, " + perGroup + ", :");
+                v = g.get(":, :, :, " + (perGroup + 1) + ", :");
+            } else {
+                // full multi-head: per head (q, k, v)
+                NDArray g = fused.reshape(b, s, heads, 3, d);
+                q = g.get(":, :, :, 0, :");
+                k = g.get(":, :, :, 1, :");
+                v = g.get(":, :, :, 2, :");
+            }
+            q = rope.apply(q.transpose(0, 2, 1, 3));
+            k = rope.apply(k.transpose(0, 2, 1, 3));
+            v = v.transpose(0, 2, 1, 3);
+            if (cache != null) {
+                NDArray[] kv = cache.append(i, k, v, scope);
+                k = kv[0];
+                v = kv[1];
+            }
+            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, scale, mask));
+            NDArray mlpIn;
+            NDArray residual = x;
+            if (config.newDecoderArchitecture()) {
+                mlpIn = layerNorm(x, l.mlpNorm);
+            } else if (config.parallelAttention()) {
+                mlpIn = attnIn;
+            } else {
+                residual = x.add(attnOut);
+                mlpIn = layerNorm(residual, l.mlpNorm);
+            }
+            NDArray mlpOut = linears.get(l.down).apply(Activation.gelu(linears.get(l.up).apply(mlpIn)));
+            if (config.newDecoderArchitecture() || config.parallelAttention()) mlpOut = mlpOut.add(attnOut);
+            x = residual.add(mlpOut);
+        }
+        if (cache != null) cache.advance(s);
+        x = layerNorm(x, finalNorm);
+        if (lastPositionOnly) x = x.get(":, -1:, :");
+        return linears.get("lm_head").apply(x);
+    }
+
+    private NDArray layerNorm(NDArray x, Norm n) {
+        return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), n.weight, n.bias, (float) config.normEps()).singletonOrThrow();
+    }
+
+    @Override
+    public KvCache newCache(int batch, int capacity) {
+        return new KvCache(manager, layers.size(), batch, config.numKvHeads(), capacity, config.headDim());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public Map<String, Linear> linears() {
+        return Collections.unmodifiableMap(linears);
+    }
+
+    @Override
+    public void replaceLinear(String path, Linear replacement) {
+        Linear old = linears.get(path);
+        if (old == null) throw new IllegalArgumentException("no linear at '" + path + "'; known: " + linears.keySet());
+        if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
+            throw new IllegalArgumentException(path + ": replacement is " + replacement.outFeatures() + "x" + replacement.inFeatures()
+                    + ", the original " + old.outFeatures() + "x" + old.inFeatures());
+        }
+        linears.put(path, replacement);
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+}

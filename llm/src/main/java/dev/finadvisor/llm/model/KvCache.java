@@ -1,0 +1,72 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.domain.UserError;
+
+/**
+ * Keys and values of every layer for the positions seen so far, in buffers allocated once for
+ * {@code capacity} positions ({@code [batch, kvHeads, capacity, headDim]}) and written in place, so
+ * a decode step copies one position, not the whole history.
+ */
+public final class KvCache implements AutoCloseable {
+    private final NDManager manager;
+    private final NDArray[] keys;
+    private final NDArray[] values;
+    private final int capacity;
+    private int length;
+
+    KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim) {
+        this.manager = parent.newSubManager();
+        this.keys = new NDArray[layers];
+        this.values = new NDArray[layers];
+        this.capacity = capacity;
+        Shape shape = new Shape(batch, kvHeads, capacity, headDim);
+        for (int i = 0; i < layers; i++) {
+            keys[i] = manager.zeros(shape, DataType.FLOAT32);
+            values[i] = manager.zeros(shape, DataType.FLOAT32);
+        }
+    }
+
+    /** Positions already cached. */
+    public int length() {
+        return length;
+    }
+
+    public int capacity() {
+        return capacity;
+    }
+
+    void checkRoom(int newPositions) {
+        if (length + newPositions > capacity) {
+            throw new UserError("the sequence would reach " + (length + newPositions) + " positions but the cache holds "
+                    + capacity + "; lower max_new_tokens or shorten the prompt");
+        }
+    }
+
+    /**
+     * Stores layer {@code layer}'s keys and values for the new positions ({@code [batch, kvHeads, s, headDim]})
+     * and returns views of all cached positions, owned by {@code scope}.
+     */
+    NDArray[] append(int layer, NDArray k, NDArray v, NDManager scope) {
+        long s = k.getShape().get(2);
+        NDIndex fresh = new NDIndex(":, :, {}:{}", length, length + s);
+        keys[layer].set(fresh, k);
+        values[layer].set(fresh, v);
+        NDIndex all = new NDIndex(":, :, :{}", length + s);
+        return new NDArray[] {keys[layer].get(scope, all), values[layer].get(scope, all)};
+    }
+
+    /** Called once per forward pass after every layer appended. */
+    void advance(int positions) {
+        length += positions;
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

@@ -1,0 +1,150 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import dev.finadvisor.domain.UserError;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Llama and the models that share its layout (Mistral, Qwen2 with q/k/v bias): pre-norm decoder
+ * layers of RMSNorm, rotary grouped-query attention and a SiLU-gated MLP.
+ */
+public final class LlamaModel implements CausalLM {
+    private record Layer(String attn, String mlp, NDArray inputNorm, NDArray postNorm,
+                         String q, String k, String v, String o, String gate, String up, String down) {}
+
+    private final ModelConfig config;
+    private final NDManager manager;
+    private final NDArray embedTokens;
+    private final NDArray finalNorm;
+    private final List<Layer> layers = new ArrayList<>();
+    private final Map<String, Linear> linears = new LinkedHashMap<>();
+    private final Map<String, NDArray> parameters;
+    private final Rotary rotary;
+    // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
+    private final NDArray eps;
+    private final NDArray scale;
+
+    LlamaModel(ModelConfig c, NDManager manager, WeightLoader w) {
+        this.config = c;
+        this.manager = manager;
+        long h = c.hiddenSize();
+        long qDim = (long) c.numHeads() * c.headDim();
+        long kvDim = (long) c.numKvHeads() * c.headDim();
+        embedTokens = w.take("model.embed_tokens.weight", c.vocabSize(), h);
+        for (int i = 0; i < c.numLayers(); i++) {
+            String p = "model.layers." + i + ".";
+            Layer l = new Layer(p + "self_attn.", p + "mlp.",
+                    w.take(p + "input_layernorm.weight", h), w.take(p + "post_attention_layernorm.weight", h),
+                    p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj", p + "self_attn.o_proj",
+                    p + "mlp.gate_proj", p + "mlp.up_proj", p + "mlp.down_proj");
+            linears.put(l.q, w.linear(l.q, qDim, h));
+            linears.put(l.k, w.linear(l.k, kvDim, h));
+            linears.put(l.v, w.linear(l.v, kvDim, h));
+            linears.put(l.o, w.linear(l.o, h, qDim));
+            linears.put(l.gate, w.linear(l.gate, c.intermediateSize(), h));
+            linears.put(l.up, w.linear(l.up, c.intermediateSize(), h));
+            linears.put(l.down, w.linear(l.down, h, c.intermediateSize()));
+            layers.add(l);
+        }
+        finalNorm = w.take("model.norm.weight", h);
+        // Tied: HF uses the embedding matrix as the output projection even if lm_head.weight was saved.
+        linears.put("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.linear("lm_head", c.vocabSize(), h));
+        parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
+        rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
+        eps = manager.create((float) c.normEps());
+        scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        NDManager scope = inputIds.getManager();
+        int b = (int) inputIds.getShape().get(0);
+        int s = (int) inputIds.getShape().get(1);
+        int past = cache == null ? 0 : cache.length();
+        if (past + s > config.maxPositions()) {
+            throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
+        }
+        if (cache != null) cache.checkRoom(s);
+        int heads = config.numHeads();
+        int kvHeads = config.numKvHeads();
+        int d = config.headDim();
+
+        NDArray x = inputIds.getNDArrayInternal().embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+        Rotary.Tables rope = rotary.at(scope, past, s);
+        NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            // attention block: x + o_proj(attn(rmsnorm(x)))
+            NDArray n = rmsNorm(x, l.inputNorm);
+            NDArray q = linears.get(l.q).apply(n).reshape(b, s, heads, d).transpose(0, 2, 1, 3);
+            NDArray k = linears.get(l.k).apply(n).reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
+            NDArray v = linears.get(l.v).apply(n).reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
+            q = rope.apply(q);
+            k = rope.apply(k);
+            if (cache != null) {
+                NDArray[] kv = cache.append(i, k, v, scope);
+                k = kv[0];
+                v = kv[1];
+            }
+            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, scale, mask)));
+            // MLP block: x + down(silu(gate(n)) * up(n))
+            n = rmsNorm(x, l.postNorm);
+            NDArray gate = linears.get(l.gate).apply(n);
+            NDArray act = gate.mul(Activation.sigmoid(gate));
+            x = x.add(linears.get(l.down).apply(act.mul(linears.get(l.up).apply(n))));
+        }
+        if (cache != null) cache.advance(s);
+        x = rmsNorm(x, finalNorm);
+        if (lastPositionOnly) x = x.get(":, -1:, :");
+        return linears.get("lm_head").apply(x);
+    }
+
+    /** x / sqrt(mean(x^2) + eps) * weight, over the last axis. */
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray rms = x.mul(x).mean(new int[] {-1}, true).add(eps).sqrt();
+        return x.div(rms).mul(weight);
+    }
+
+    @Override
+    public KvCache newCache(int batch, int capacity) {
+        return new KvCache(manager, layers.size(), batch, config.numKvHeads(), capacity, config.headDim());
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    @Override
+    public Map<String, Linear> linears() {
+        return Collections.unmodifiableMap(linears);
+    }
+
+    @Override
+    public void replaceLinear(String path, Linear replacement) {
+        Linear old = linears.get(path);
+        if (old == null) throw new IllegalArgumentException("no linear at '" + path + "'; known: " + linears.keySet());
+        if (old.inFeatures() != replacement.inFeatures() || old.outFeatures() != replacement.outFeatures()) {
+            throw new IllegalArgumentException(path + ": replacement is " + replacement.outFeatures() + "x" + replacement.inFeatures()
+                    + ", the original " + old.outFeatures() + "x" + old.inFeatures());
+        }
+        linears.put(path, replacement);
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() {
+        return parameters;
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+}

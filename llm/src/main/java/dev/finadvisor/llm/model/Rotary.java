@@ -1,0 +1,51 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * Rotary position embedding in Hugging Face's "rotate half" layout: the first and second halves of
+ * each head are the two coordinates of each rotated pair.
+ */
+final class Rotary {
+    private final float[] inverseFrequencies;
+    private final int headDim;
+
+    Rotary(int headDim, double theta, RopeScaling scaling) {
+        this.headDim = headDim;
+        double[] inv = RopeScaling.inverseFrequencies(headDim, theta, scaling);
+        this.inverseFrequencies = new float[inv.length];
+        for (int i = 0; i < inv.length; i++) inverseFrequencies[i] = (float) inv[i];
+    }
+
+    /** cos and sign-folded sin tables for positions {@code start .. start+count-1}, each {@code [count, headDim]}. */
+    Tables at(NDManager manager, int start, int count) {
+        int half = headDim / 2;
+        float[] cos = new float[count * headDim];
+        float[] sin = new float[count * headDim];
+        for (int p = 0; p < count; p++) {
+            for (int i = 0; i < half; i++) {
+                float angle = (start + p) * inverseFrequencies[i]; // fp32 product, as HF computes it
+                float c = (float) Math.cos(angle);
+                float s = (float) Math.sin(angle);
+                cos[p * headDim + i] = c;
+                cos[p * headDim + half + i] = c;
+                sin[p * headDim + i] = -s; // rotate_half puts -x2 in the first half
+                sin[p * headDim + half + i] = s;
+            }
+        }
+        Shape shape = new Shape(count, headDim);
+        return new Tables(manager.create(cos, shape), manager.create(sin, shape), half);
+    }
+
+    record Tables(NDArray cos, NDArray signedSin, int half) {
+        /** x[..., seq, headDim] * cos + swap_halves(x) * signedSin. */
+        NDArray apply(NDArray x) {
+            NDArray swapped = NDArrays.concat(new NDList(x.get("..., " + half + ":"), x.get("..., :" + half)), -1);
+            return x.mul(cos).add(swapped.mul(signedSin));
+        }
+    }
+}

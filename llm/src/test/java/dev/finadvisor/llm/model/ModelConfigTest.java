@@ -1,0 +1,59 @@
+package dev.finadvisor.llm.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.RandomCheckpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ModelConfigTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void unsupportedArchitecturesAreNamedWithTheSupportedList() throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"GPT2LMHeadModel\"], \"vocab_size\": 10}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).isInstanceOf(UserError.class)
+                .hasMessageContaining("GPT2LMHeadModel").hasMessageContaining("LlamaForCausalLM").hasMessageContaining("FalconForCausalLM");
+    }
+
+    @Test
+    void missingOrMistypedKeysNameTheFileAndKey() throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": \"big\"}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("config.json").hasMessageContaining("'hidden_size' is \"big\"");
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"FalconForCausalLM\"], \"hidden_size\": 64, \"n_head\": 4, \"alibi\": true}");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("alibi");
+    }
+
+    @Test
+    void readsFalconsOldKeyNamesAndLlama3RopeScaling() throws Exception {
+        Files.writeString(dir.resolve("config.json"), """
+                {"architectures": ["RWForCausalLM"], "hidden_size": 4544, "n_head": 71, "n_layer": 32, "vocab_size": 65024,
+                 "multi_query": true, "parallel_attn": true, "bias": false}""");
+        ModelConfig falcon = ModelConfig.load(dir);
+        assertThat(falcon.family()).isEqualTo(ModelConfig.Family.FALCON);
+        assertThat(falcon.numKvHeads()).isEqualTo(1);
+        assertThat(falcon.headDim()).isEqualTo(64);
+        assertThat(falcon.intermediateSize()).isEqualTo(4 * 4544);
+        Path llama3 = RandomCheckpoint.tiny("llama3").write(dir.resolve("l3"));
+        ModelConfig c = ModelConfig.load(llama3);
+        assertThat(c.ropeScaling().type()).isEqualTo("llama3");
+        assertThat(c.tieWordEmbeddings()).isTrue();
+    }
+
+    @Test
+    void weightsThatDisagreeWithTheConfigAreNamed() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        String config = Files.readString(ckpt.resolve("config.json")).replace("\"intermediate_size\" : 96", "\"intermediate_size\" : 128");
+        Files.writeString(ckpt.resolve("config.json"), config);
+        try (NDManager m = NDManager.newBaseManager()) {
+            assertThatThrownBy(() -> CausalLM.load(ckpt, m)).isInstanceOf(UserError.class)
+                    .hasMessageContaining("model.layers.0.mlp.gate_proj.weight").hasMessageContaining("[96, 64]").hasMessageContaining("[128, 64]");
+        }
+    }
+}
