@@ -165,7 +165,7 @@ public final class ModelChatTemplate implements PromptTemplate {
     private Layout layout(List<Conversation.Message> messages) {
         List<Conversation.Message> withSentinel = new ArrayList<>(messages);
         withSentinel.add(new Conversation.Message("assistant", SENTINEL));
-        String rendered = renderMessages(withSentinel, false);
+        String rendered = renderMessages(withSentinel);
         int at = rendered.indexOf(SENTINEL);
         if (at < 0 || rendered.indexOf(SENTINEL, at + 1) >= 0) {
             throw new UserError(source + " does not render the assistant's message exactly once, so the answer"
@@ -204,7 +204,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         String response = Conversation.requireResponse(sample);
         List<Conversation.Message> full = new ArrayList<>(messages);
         full.add(new Conversation.Message("assistant", response));
-        String rendered = renderMessages(full, false);
+        String rendered = renderMessages(full);
         String tail = layout.markerAdded ? layout.trailing : layout.endMarker + layout.trailing;
         if (!rendered.startsWith(layout.prompt) || !rendered.endsWith(tail)
                 || rendered.length() < layout.prompt.length() + tail.length()) {
@@ -220,7 +220,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         return new RenderedPrompt(text, layout.prompt.length(), text.length());
     }
 
-    private String renderMessages(List<Conversation.Message> messages, boolean addGenerationPrompt) {
+    private String renderMessages(List<Conversation.Message> messages) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (Conversation.Message m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
@@ -232,7 +232,8 @@ public final class ModelChatTemplate implements PromptTemplate {
         bindings.put("messages", list);
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
-        bindings.put("add_generation_prompt", addGenerationPrompt);
+        // Always rendered with the assistant's turn present (a sentinel at inference), so no generation prompt.
+        bindings.put("add_generation_prompt", false);
         RenderResult result = jinjava.renderForResult(template, bindings);
         for (TemplateError error : result.getErrors()) {
             Throwable cause = error.getException();

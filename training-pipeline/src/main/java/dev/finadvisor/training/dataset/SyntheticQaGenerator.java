@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -69,7 +70,7 @@ public final class SyntheticQaGenerator {
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("source", SOURCE);
         extra.put("news_id", article.id());
-        extra.put("topic", topic.name().toLowerCase(java.util.Locale.ROOT));
+        extra.put("topic", topic.name().toLowerCase(Locale.ROOT));
         extra.put("profile", profile.asFields());
         return new QaSample(profile.aboutMe(r), context, question, response, List.of(), extra);
     }
