@@ -85,4 +85,28 @@ class DatasetStatsTest {
         assertThatThrownBy(() -> TokenCounter.open(dir)).isInstanceOf(UserError.class)
                 .hasMessageContaining("no tokenizer.json");
     }
+
+    @Test
+    void countsWithARealBpeTokenizerAndTheCheckpointsChatTemplate() throws IOException {
+        Path model = dev.finadvisor.llm.RandomCheckpoint.tiny("llama").write(dir.resolve("model"));
+        PromptTemplate template = dev.finadvisor.domain.prompt.PromptTemplates.byName("model", model);
+        QaDataset data = QaDataset.of(new SyntheticQaGenerator(NewsSample.bundled()).generate(40, 3), QaDataset.Options.TRAINING);
+        try (TokenCounter counter = TokenCounter.open(model);
+                dev.finadvisor.llm.tokenizer.Tokenizer reference = dev.finadvisor.llm.tokenizer.Tokenizer.load(model)) {
+            DatasetStats stats = DatasetStats.of(data, template, counter, 120);
+            int[] totals = new int[data.size()];
+            int over = 0;
+            for (int i = 0; i < data.size(); i++) {
+                // The checkpoint's template is ChatML: the built-in one must render the same text.
+                String text = new dev.finadvisor.domain.prompt.ChatMlTemplate().render(data.get(i), true).text();
+                assertThat(template.render(data.get(i), true).text()).isEqualTo(text);
+                totals[i] = reference.encode(text, false).length;
+                if (totals[i] > 120) over++;
+            }
+            assertThat(stats.tokens().total().max()).isEqualTo(java.util.Arrays.stream(totals).max().orElseThrow());
+            assertThat(stats.tokens().total().min()).isEqualTo(java.util.Arrays.stream(totals).min().orElseThrow());
+            assertThat(stats.tokens().overLimit()).isEqualTo(over);
+            assertThat(stats.tokens().template()).isEqualTo("model");
+        }
+    }
 }
