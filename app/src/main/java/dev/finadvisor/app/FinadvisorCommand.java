@@ -14,6 +14,7 @@ import picocli.CommandLine.ScopeType;
                 ExportCommand.class,
                 SearchCommand.class,
                 ServeCommand.class,
+                DatasetCommand.class,
                 GenerateCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",

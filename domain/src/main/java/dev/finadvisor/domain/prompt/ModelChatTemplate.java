@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
+import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -41,6 +42,15 @@ public final class ModelChatTemplate implements PromptTemplate {
     private static final String SENTINEL = "FINADVISORANSWERSENTINELQX";
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    // Chat templates are written against Python's Jinja2. These overrides make jinjava behave like it:
+    // {{- -}} trimming on expressions (Qwen, SmolLM use it everywhere), filters binding tighter than
+    // '+', strict whitespace-control parsing, a template's final newline dropped, Python-style
+    // iteration and printing. "Whitespace required within tokens" is the one override that is not
+    // Jinja2's behaviour: with it, {{'a' + b}} without inner spaces is printed verbatim.
+    private static final LegacyOverrides JINJA2_BEHAVIOUR = LegacyOverrides.Builder.from(LegacyOverrides.ALL)
+            .withWhitespaceRequiredWithinTokens(false)
+            .build();
+
     private final String source;
     private final String template;
     private final String bosToken;
@@ -62,6 +72,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         this.jinjava = new Jinjava(JinjavaConfig.newBuilder()
                 .withTrimBlocks(true)
                 .withLstripBlocks(true)
+                .withLegacyOverrides(JINJA2_BEHAVIOUR)
                 .build());
         jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
                 ModelChatTemplate.class, "raiseException", String.class));
@@ -154,7 +165,7 @@ public final class ModelChatTemplate implements PromptTemplate {
     private Layout layout(List<Conversation.Message> messages) {
         List<Conversation.Message> withSentinel = new ArrayList<>(messages);
         withSentinel.add(new Conversation.Message("assistant", SENTINEL));
-        String rendered = renderMessages(withSentinel, false);
+        String rendered = renderMessages(withSentinel);
         int at = rendered.indexOf(SENTINEL);
         if (at < 0 || rendered.indexOf(SENTINEL, at + 1) >= 0) {
             throw new UserError(source + " does not render the assistant's message exactly once, so the answer"
@@ -193,7 +204,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         String response = Conversation.requireResponse(sample);
         List<Conversation.Message> full = new ArrayList<>(messages);
         full.add(new Conversation.Message("assistant", response));
-        String rendered = renderMessages(full, false);
+        String rendered = renderMessages(full);
         String tail = layout.markerAdded ? layout.trailing : layout.endMarker + layout.trailing;
         if (!rendered.startsWith(layout.prompt) || !rendered.endsWith(tail)
                 || rendered.length() < layout.prompt.length() + tail.length()) {
@@ -209,7 +220,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         return new RenderedPrompt(text, layout.prompt.length(), text.length());
     }
 
-    private String renderMessages(List<Conversation.Message> messages, boolean addGenerationPrompt) {
+    private String renderMessages(List<Conversation.Message> messages) {
         List<Map<String, Object>> list = new ArrayList<>();
         for (Conversation.Message m : messages) {
             Map<String, Object> map = new LinkedHashMap<>();
@@ -221,7 +232,8 @@ public final class ModelChatTemplate implements PromptTemplate {
         bindings.put("messages", list);
         bindings.put("bos_token", bosToken);
         bindings.put("eos_token", eosToken);
-        bindings.put("add_generation_prompt", addGenerationPrompt);
+        // Always rendered with the assistant's turn present (a sentinel at inference), so no generation prompt.
+        bindings.put("add_generation_prompt", false);
         RenderResult result = jinjava.renderForResult(template, bindings);
         for (TemplateError error : result.getErrors()) {
             Throwable cause = error.getException();

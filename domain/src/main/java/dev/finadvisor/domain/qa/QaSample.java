@@ -1,6 +1,7 @@
 package dev.finadvisor.domain.qa;
 
 import com.fasterxml.jackson.annotation.JsonAnyGetter;
+import com.fasterxml.jackson.annotation.JsonAnySetter;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
@@ -26,7 +27,7 @@ public record QaSample(
         @JsonProperty("question") String question,
         @JsonProperty("response") @JsonInclude(JsonInclude.Include.NON_NULL) String response,
         @JsonProperty("chat_history") @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Exchange> chatHistory,
-        @JsonAnyGetter Map<String, Object> extra) {
+        @JsonAnyGetter @JsonAnySetter Map<String, Object> extra) {
 
     /** One earlier turn of the conversation: what the user asked and what the advisor answered. */
     public record Exchange(@JsonProperty("question") String question, @JsonProperty("answer") String answer) {

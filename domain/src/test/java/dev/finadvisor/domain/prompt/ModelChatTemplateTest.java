@@ -43,6 +43,41 @@ class ModelChatTemplateTest {
             + "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
             + "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}";
 
+    // Qwen2.5-Instruct's template without the bodies of its tool-call branches: whitespace control,
+    // attribute access on messages, a default system turn, loop.first.
+    static final String QWEN25 = """
+            {%- if tools %}
+                {{- '<|im_start|>system\\n' }}
+                {{- 'tools are not rendered in this test' }}
+            {%- else %}
+                {%- if messages[0]['role'] == 'system' %}
+                    {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
+                {%- else %}
+                    {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}
+                {%- endif %}
+            {%- endif %}
+            {%- for message in messages %}
+                {%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}
+                    {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
+                {%- elif message.role == "assistant" %}
+                    {{- '<|im_start|>' + message.role }}
+                {%- endif %}
+            {%- endfor %}
+            {%- if add_generation_prompt %}
+                {{- '<|im_start|>assistant\\n' }}
+            {%- endif %}
+            """;
+
+    @Test
+    void qwenStyleTemplateWithWhitespaceControlRendersChatMl() {
+        ModelChatTemplate qwen = ModelChatTemplate.of(QWEN25, null, "<|im_end|>");
+        for (QaSample s : List.of(PLAIN, WITH_HISTORY)) {
+            for (boolean withAnswer : new boolean[] {true, false}) {
+                assertThat(qwen.render(s, withAnswer)).isEqualTo(new ChatMlTemplate().render(s, withAnswer));
+            }
+        }
+    }
+
     @Test
     void officialLlama3TemplateRendersExactlyWhatTheBuiltInLlama3Renders() {
         ModelChatTemplate model = ModelChatTemplate.of(LLAMA3, "<|begin_of_text|>", "<|end_of_text|>");

@@ -28,4 +28,16 @@ class QaSampleTest {
         assertThat(s.hasResponse()).isFalse();
         assertThat(new ObjectMapper().writeValueAsString(s)).isEqualTo("{\"about_me\":\"me\",\"context\":\"news\",\"question\":\"q?\"}");
     }
+
+    @Test
+    void plainJacksonReadsItBackWithExtraFields() throws Exception {
+        String json = "{\"about_me\":\"me\",\"context\":\"news\",\"question\":\"q?\",\"response\":\"a.\","
+                + "\"chat_history\":[{\"question\":\"q0\",\"answer\":\"a0\"}],\"source\":\"synthetic\",\"score\":3}";
+        QaSample s = new ObjectMapper().readValue(json, QaSample.class);
+        assertThat(s.chatHistory()).containsExactly(new QaSample.Exchange("q0", "a0"));
+        // plain Jackson collects unknown fields in a HashMap: their order is not kept (QaDataset.load keeps it)
+        assertThat(s.extra()).containsOnly(Map.entry("source", "synthetic"), Map.entry("score", 3));
+        ObjectMapper mapper = new ObjectMapper();
+        assertThat(mapper.readTree(mapper.writeValueAsString(s))).isEqualTo(mapper.readTree(json));
+    }
 }
