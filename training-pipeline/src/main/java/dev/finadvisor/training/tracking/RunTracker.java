@@ -12,6 +12,7 @@ import dev.finadvisor.domain.runs.RunInfo;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.domain.runs.RunStatus;
+import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.domain.runs.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -195,7 +196,7 @@ public final class RunTracker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + layout.metrics() + ": " + e.getMessage(), e);
         }
-        lastValues.putAll(stamped.values());
+        lastValues.putAll(point.values()); // elapsed_s is a time stamp, not a result: run.json has the duration
     }
 
     /** Appends a time-stamped line to the run's train.log. */
@@ -224,7 +225,8 @@ public final class RunTracker implements AutoCloseable {
 
     /**
      * Marks the run finished. Final metrics are the last logged value of each metric, overridden by
-     * {@code finalMetrics}. A saved adapter folder is recorded as the artifact "adapter".
+     * {@code finalMetrics}. A saved adapter folder is recorded as the artifact "adapter". Then the
+     * HTML report with its charts is written into report/.
      */
     public synchronized void finish(Map<String, Double> finalMetrics) {
         requireRunning("finish");
@@ -233,6 +235,12 @@ public final class RunTracker implements AutoCloseable {
         if (finalMetrics != null) all.putAll(finalMetrics);
         info = info.withFinalMetrics(all);
         end(RunStatus.FINISHED, null);
+        try {
+            RunReport.write(RunStore.readDir(layout.dir()));
+        } catch (RuntimeException e) {
+            // The run itself is complete and recorded; a chart that cannot be drawn must not undo that.
+            log.warn("run {} finished but its report could not be written (retry with: finadvisor runs report {}): {}", id(), id(), e.toString());
+        }
     }
 
     /** Marks the run failed with the error's message. */
