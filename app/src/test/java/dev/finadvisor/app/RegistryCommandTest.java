@@ -21,7 +21,7 @@ class RegistryCommandTest {
     private String finishedRun(String name, String weights, double evalLoss) throws Exception {
         Path base = Files.createDirectories(tmp.resolve("base"));
         Files.writeString(base.resolve("config.json"), "{\"model_type\": \"llama\"}");
-        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of(), base, null, "t", "cpu()"))) {
+        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of(), base, null, "t", "cpu()").withoutReport())) {
             t.log(1, Map.of("loss", 2.0));
             Files.createDirectories(t.adapterDir());
             Files.writeString(t.adapterDir().resolve("adapter_config.json"), "{\"peft_type\": \"LORA\"}");

@@ -8,6 +8,7 @@ import dev.finadvisor.domain.runs.FileRef;
 import dev.finadvisor.domain.runs.MetricPoint;
 import dev.finadvisor.domain.runs.ProcessRef;
 import dev.finadvisor.domain.runs.RegistryRef;
+import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.domain.runs.RunInfo;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunLayout;
@@ -65,11 +66,13 @@ public final class RunTracker implements AutoCloseable {
     private final ScheduledExecutorService heartbeat;
     private final Thread shutdownHook;
     private final Map<String, Double> lastValues = new LinkedHashMap<>();
+    private final boolean report;
     private RunInfo info;
     private long lastStep = -1;
 
-    private RunTracker(RunLayout layout, RunInfo info, Clock clock) throws IOException {
+    private RunTracker(RunLayout layout, RunInfo info, Clock clock, boolean report) throws IOException {
         this.layout = layout;
+        this.report = report;
         this.info = info;
         this.clock = clock;
         this.metrics = FileChannel.open(layout.metrics(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -131,10 +134,56 @@ public final class RunTracker implements AutoCloseable {
                 }
                 RunLayout layout = new RunLayout(target);
                 log.info("run {} started in {}", id, target);
-                return new RunTracker(layout, info, clock);
+                return new RunTracker(layout, info, clock, spec.report());
             }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a run in " + spec.runsDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Continues a run that ended without finishing (killed, or failed) from its checkpoint at
+     * {@code fromStep}: metrics logged after that step are dropped, since training repeats them, and
+     * the run is running again under this process. Refused while the run's process lives, and for a
+     * finished run.
+     */
+    public static RunTracker resume(Path runDir, long fromStep) {
+        return resume(runDir, fromStep, true);
+    }
+
+    /** {@link #resume(Path, long)}, choosing whether finishing writes the report. */
+    public static RunTracker resume(Path runDir, long fromStep, boolean report) {
+        RunLayout layout = new RunLayout(runDir);
+        try (LockFile lock = LockFile.acquire(runDir.resolve(".resume.lock"))) {
+            Run run = RunStore.readDir(runDir);
+            if (run.status() == RunStatus.RUNNING) {
+                throw new UserError("run " + run.id() + " is still running (process " + run.info().process().pid() + " on "
+                        + run.info().process().host() + "); stop it before resuming");
+            }
+            if (run.status() == RunStatus.FINISHED) throw new UserError("run " + run.id() + " already finished; start a new run instead");
+            StringBuilder kept = new StringBuilder();
+            Map<String, Double> last = new LinkedHashMap<>();
+            long lastStep = -1;
+            for (MetricPoint p : run.metrics()) {
+                if (p.step() > fromStep) continue;
+                kept.append(p.toJsonLine()).append('\n');
+                last.putAll(p.values());
+                lastStep = p.step();
+            }
+            last.remove(MetricPoint.ELAPSED_S);
+            AtomicFiles.write(layout.metrics(), kept.toString().getBytes(StandardCharsets.UTF_8));
+            RunInfo info = run.info().resumedBy(ProcessRef.current());
+            AtomicFiles.write(layout.runJson(), RunJson.pretty(info));
+            Files.write(layout.heartbeat(), new byte[0]); // a fresh heartbeat (and the file, if a hand-made run lacked it)
+            RunTracker tracker = new RunTracker(layout, info, Clock.systemUTC(), report);
+            tracker.lastStep = lastStep;
+            tracker.lastValues.putAll(last);
+            tracker.note("resumed from step " + fromStep + " by pid " + info.process().pid() + " on " + info.process().host()
+                    + " (was " + run.status().json() + (run.statusNote() == null ? "" : ": " + run.statusNote()) + ")");
+            log.info("run {} resumed from step {}", run.id(), fromStep);
+            return tracker;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot resume the run in " + runDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -226,7 +275,7 @@ public final class RunTracker implements AutoCloseable {
     /**
      * Marks the run finished. Final metrics are the last logged value of each metric, overridden by
      * {@code finalMetrics}. A saved adapter folder is recorded as the artifact "adapter". Then the
-     * HTML report with its charts is written into report/.
+     * HTML report with its charts is written into report/ (unless {@link RunSpec#withoutReport()}).
      */
     public synchronized void finish(Map<String, Double> finalMetrics) {
         requireRunning("finish");
@@ -235,6 +284,7 @@ public final class RunTracker implements AutoCloseable {
         if (finalMetrics != null) all.putAll(finalMetrics);
         info = info.withFinalMetrics(all);
         end(RunStatus.FINISHED, null);
+        if (!report) return;
         try {
             RunReport.write(RunStore.readDir(layout.dir()));
         } catch (RuntimeException e) {

@@ -26,7 +26,7 @@ class RunChartsTest {
 
     /** A finished run with loss every step, validation loss every 5th, a warm-up/decay learning rate and throughput. */
     private Run run(String name, double scale, boolean withLoss) throws Exception {
-        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of("scale", scale), null, null, "t", "cpu()"))) {
+        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of("scale", scale), null, null, "t", "cpu()").withoutReport())) {
             for (int step = 1; step <= 40; step++) {
                 Map<String, Double> v = new LinkedHashMap<>();
                 if (withLoss) v.put("loss", scale * 3.0 / Math.sqrt(step));
@@ -107,7 +107,7 @@ class RunChartsTest {
     @Test
     void nonFinitePointsAreLeftOutOfTheLine() throws Exception {
         Path dir;
-        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), "nan", null, null, null, "t", "cpu()"))) {
+        try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), "nan", null, null, null, "t", "cpu()").withoutReport())) {
             t.log(1, Map.of("loss", 2.0));
             t.log(2, Map.of("loss", Double.NaN));
             t.log(3, Map.of("loss", 1.5));
