@@ -25,6 +25,8 @@ public final class RunCharts {
     public static final int WIDTH = 900;
     public static final int HEIGHT = 480;
     /** Opaque, distinguishable line colours (matplotlib's tab10), so overlapping lines stay readable. */
+    /** Points drawn per line at most: a 900-pixel-wide chart shows no more, and drawing 20,000 took seconds. */
+    static final int MAX_POINTS = 2000;
     static final java.awt.Color[] PALETTE = {
         new java.awt.Color(0x1f77b4), new java.awt.Color(0xff7f0e), new java.awt.Color(0x2ca02c), new java.awt.Color(0xd62728),
         new java.awt.Color(0x9467bd), new java.awt.Color(0x8c564b), new java.awt.Color(0xe377c2), new java.awt.Color(0x7f7f7f),
@@ -86,7 +88,8 @@ public final class RunCharts {
         int exponent = max > 0 && max < 0.01 ? (int) Math.floor(Math.log10(max)) : 0;
         double unit = Math.pow(10, exponent);
         XYChart chart = newChart(title, exponent == 0 ? yTitle : yTitle + " (x 1e" + exponent + ")");
-        for (Run.Series s : series) {
+        for (Run.Series logged : series) {
+            Run.Series s = decimate(logged, MAX_POINTS);
             List<Double> y = s.values().stream().map(v -> v / unit).toList();
             XYSeries line = chart.addSeries(s.metric(), s.steps(), y);
             line.setLineWidth(2f);
@@ -123,6 +126,36 @@ public final class RunCharts {
         chart.getStyler().setPlotGridLinesVisible(true);
         chart.getStyler().setSeriesColors(PALETTE);
         return chart;
+    }
+
+    /**
+     * At most {@code max} points of {@code s}: in each of max/2 buckets of consecutive steps its lowest
+     * and highest point, in step order, so spikes (a loss blowing up at one step) stay visible.
+     */
+    static Run.Series decimate(Run.Series s, int max) {
+        int n = s.steps().size();
+        if (n <= max) return s;
+        java.util.TreeSet<Integer> keep = new java.util.TreeSet<>(List.of(0, n - 1)); // the line spans the whole run
+        int buckets = (max - 2) / 2;
+        for (int b = 0; b < buckets; b++) {
+            int from = (int) ((long) b * n / buckets);
+            int to = (int) ((long) (b + 1) * n / buckets);
+            int lo = from;
+            int hi = from;
+            for (int i = from; i < to; i++) {
+                if (s.values().get(i) < s.values().get(lo)) lo = i;
+                if (s.values().get(i) > s.values().get(hi)) hi = i;
+            }
+            keep.add(lo);
+            keep.add(hi);
+        }
+        List<Double> x = new ArrayList<>(keep.size());
+        List<Double> y = new ArrayList<>(keep.size());
+        for (int i : keep) {
+            x.add(s.steps().get(i));
+            y.add(s.values().get(i));
+        }
+        return new Run.Series(s.metric(), x, y);
     }
 
     /** The series under {@code name} without its NaN and infinite points, which cannot be drawn. */

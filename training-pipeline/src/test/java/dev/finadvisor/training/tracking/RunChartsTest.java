@@ -105,6 +105,29 @@ class RunChartsTest {
     }
 
     @Test
+    void longRunsAreDrawnWithAtMostMaxPointsKeepingEverySpike() {
+        java.util.Random rnd = new java.util.Random();
+        int n = 5000 + rnd.nextInt(20000);
+        List<Double> steps = new java.util.ArrayList<>();
+        List<Double> values = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            steps.add((double) i);
+            values.add(2.0 + 0.1 * rnd.nextGaussian());
+        }
+        int spike = rnd.nextInt(n);
+        values.set(spike, 50.0);
+        int dip = (spike + n / 2) % n;
+        values.set(dip, -3.0);
+        Run.Series d = RunCharts.decimate(new Run.Series("loss", steps, values), RunCharts.MAX_POINTS);
+        assertThat(d.steps()).hasSizeLessThanOrEqualTo(RunCharts.MAX_POINTS).isSorted();
+        assertThat(d.values()).contains(50.0, -3.0);
+        assertThat(d.steps()).contains((double) spike, (double) dip).contains(0.0, n - 1.0);
+        for (int i = 0; i < d.steps().size(); i++) assertThat(d.values().get(i)).isEqualTo(values.get(d.steps().get(i).intValue()));
+        Run.Series shortOne = new Run.Series("loss", steps.subList(0, 10), values.subList(0, 10));
+        assertThat(RunCharts.decimate(shortOne, RunCharts.MAX_POINTS)).isSameAs(shortOne);
+    }
+
+    @Test
     void nonFinitePointsAreLeftOutOfTheLine() throws Exception {
         Path dir;
         try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), "nan", null, null, null, "t", "cpu()").withoutReport())) {
