@@ -65,7 +65,6 @@ public final class RunTracker implements AutoCloseable {
     private final FileChannel metrics;
     private final ScheduledExecutorService heartbeat;
     private final Thread shutdownHook;
-    private final Map<String, Double> lastValues = new LinkedHashMap<>();
     private final boolean report;
     private RunInfo info;
     private long lastStep = -1;
@@ -162,22 +161,18 @@ public final class RunTracker implements AutoCloseable {
             }
             if (run.status() == RunStatus.FINISHED) throw new UserError("run " + run.id() + " already finished; start a new run instead");
             StringBuilder kept = new StringBuilder();
-            Map<String, Double> last = new LinkedHashMap<>();
             long lastStep = -1;
             for (MetricPoint p : run.metrics()) {
                 if (p.step() > fromStep) continue;
                 kept.append(p.toJsonLine()).append('\n');
-                last.putAll(p.values());
                 lastStep = p.step();
             }
-            last.remove(MetricPoint.ELAPSED_S);
             AtomicFiles.write(layout.metrics(), kept.toString().getBytes(StandardCharsets.UTF_8));
             RunInfo info = run.info().resumedBy(ProcessRef.current());
             AtomicFiles.write(layout.runJson(), RunJson.pretty(info));
             Files.write(layout.heartbeat(), new byte[0]); // a fresh heartbeat (and the file, if a hand-made run lacked it)
             RunTracker tracker = new RunTracker(layout, info, Clock.systemUTC(), report);
             tracker.lastStep = lastStep;
-            tracker.lastValues.putAll(last);
             tracker.note("resumed from step " + fromStep + " by pid " + info.process().pid() + " on " + info.process().host()
                     + " (was " + run.status().json() + (run.statusNote() == null ? "" : ": " + run.statusNote()) + ")");
             log.info("run {} resumed from step {}", run.id(), fromStep);
@@ -245,7 +240,6 @@ public final class RunTracker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + layout.metrics() + ": " + e.getMessage(), e);
         }
-        lastValues.putAll(point.values()); // elapsed_s is a time stamp, not a result: run.json has the duration
     }
 
     /** Appends a time-stamped line to the run's train.log. */
@@ -280,7 +274,7 @@ public final class RunTracker implements AutoCloseable {
     public synchronized void finish(Map<String, Double> finalMetrics) {
         requireRunning("finish");
         if (Files.isDirectory(layout.adapter()) && !info.artifacts().containsKey("adapter")) artifact("adapter", layout.adapter());
-        Map<String, Double> all = new LinkedHashMap<>(lastValues);
+        Map<String, Double> all = lastLogged();
         if (finalMetrics != null) all.putAll(finalMetrics);
         info = info.withFinalMetrics(all);
         end(RunStatus.FINISHED, null);
@@ -293,10 +287,16 @@ public final class RunTracker implements AutoCloseable {
         }
     }
 
-    /** Marks the run failed with the error's message. */
+    /**
+     * Marks the run failed with the error's message. On a run that already ended it only logs: it
+     * is called from error paths, where throwing would hide the error being handled.
+     */
     public synchronized void fail(Throwable error) {
-        requireRunning("fail");
-        info = info.withFinalMetrics(new LinkedHashMap<>(lastValues));
+        if (!isRunning()) {
+            log.warn("run {} is already {}; not marking it failed for: {}", id(), info.status().json(), error.toString());
+            return;
+        }
+        info = info.withFinalMetrics(lastLogged());
         String message = error.getMessage() == null ? error.getClass().getName() : error.getClass().getSimpleName() + ": " + error.getMessage();
         end(RunStatus.FAILED, message);
     }
@@ -334,9 +334,25 @@ public final class RunTracker implements AutoCloseable {
     private void jvmExiting() {
         synchronized (this) {
             if (!isRunning()) return;
-            info = info.withFinalMetrics(new LinkedHashMap<>(lastValues));
+            info = info.withFinalMetrics(lastLogged());
             end(RunStatus.KILLED, "the JVM exited (signal or System.exit) before the run finished");
         }
+    }
+
+    /**
+     * The last value of each metric in metrics.jsonl, read from the file so lines a trainer appended
+     * itself count too; elapsed_s is left out (a time stamp, not a result: run.json has the duration).
+     */
+    private Map<String, Double> lastLogged() {
+        Map<String, Double> last = new LinkedHashMap<>();
+        try {
+            for (MetricPoint p : RunStore.readMetrics(layout.metrics(), true, new java.util.ArrayList<>())) last.putAll(p.values());
+        } catch (UserError e) {
+            log.warn("run {}: final metrics left out: {}", id(), e.getMessage());
+            return new LinkedHashMap<>();
+        }
+        last.remove(MetricPoint.ELAPSED_S);
+        return last;
     }
 
     private void beat() {

@@ -162,6 +162,22 @@ class RunTrackerTest {
         assertThat(rb.info().finalMetrics()).containsEntry("loss", 1.0);
         assertThatThrownBy(() -> b.log(2, Map.of("loss", 1.0))).isInstanceOf(IllegalStateException.class).hasMessageContaining("already failed");
         b.close(); // no-op once ended
+        b.fail(new IllegalStateException("a later error in cleanup")); // only logged: the recorded failure stays
+        assertThat(RunStore.readDir(b.dir()).statusNote()).isEqualTo("IllegalStateException: loss went NaN at step 2");
+        RunTracker c = RunTracker.start(spec("c"));
+        c.finish(Map.of());
+        c.fail(new RuntimeException("closing the engine failed"));
+        assertThat(RunStore.readDir(c.dir()).status()).isEqualTo(RunStatus.FINISHED);
+        assertThatThrownBy(() -> c.finish(Map.of())).isInstanceOf(IllegalStateException.class).hasMessageContaining("already finished");
+    }
+
+    @Test
+    void finalMetricsIncludeLinesATrainerAppendedToMetricsJsonlItself() throws Exception {
+        try (RunTracker run = RunTracker.start(spec("own-log"))) {
+            Files.writeString(run.layout().metrics(), "{\"step\": 10, \"loss\": 1.25, \"eval_loss\": 1.5}\n", java.nio.file.StandardOpenOption.APPEND);
+            run.finish(Map.of("loss", 1.125));
+            assertThat(RunStore.readDir(run.dir()).info().finalMetrics()).containsEntry("eval_loss", 1.5).containsEntry("loss", 1.125);
+        }
     }
 
     @Test
