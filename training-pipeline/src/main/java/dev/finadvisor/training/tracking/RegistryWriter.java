@@ -53,6 +53,7 @@ public final class RegistryWriter {
     }
 
     /** Registers the run's adapter under {@code name} as version max+1 and returns its model.json. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public ModelVersion push(Run run, String name) {
         RegistryRef.checkName(name);
         if (run.status() != RunStatus.FINISHED) {
@@ -97,6 +98,7 @@ public final class RegistryWriter {
     }
 
     /** Points {@code alias} at {@code version} of {@code name} (moving it if it pointed elsewhere); returns the previous version or null. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public Integer promote(String name, int version, String alias) {
         RegistryRef.checkAlias(alias);
         reader.version(name, version); // exists and reads

@@ -151,6 +151,7 @@ public final class RunTracker implements AutoCloseable {
     }
 
     /** {@link #resume(Path, long)}, choosing whether finishing writes the report. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public static RunTracker resume(Path runDir, long fromStep, boolean report) {
         RunLayout layout = new RunLayout(runDir);
         try (LockFile lock = LockFile.acquire(runDir.resolve(".resume.lock"))) {

@@ -179,7 +179,7 @@ public final class RunsView {
 
     private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
         if (node.isObject()) {
-            node.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out));
+            for (var e : node.properties()) flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out);
         } else {
             out.put(prefix.isEmpty() ? "(config)" : prefix, node.isValueNode() ? node.asText() : node.toString());
         }
