@@ -126,13 +126,13 @@ public final class RegistryWriter {
         });
     }
 
-    /** Removes a staging folder left by a failed push; readers ignore it anyway, so failing to is only logged. */
-    private static void deleteTree(Path dir) {
+    /** Removes a staging folder left by a failed push or run start; readers ignore it anyway, so failing to is only logged. */
+    static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         } catch (IOException e) {
-            log.warn("cannot remove the staging folder {} of a failed push: {}", dir, e.toString());
+            log.warn("cannot remove the staging folder {}: {}", dir, e.toString());
         }
     }
 }

@@ -104,11 +104,11 @@ public final class RunTracker implements AutoCloseable {
         RunInfo info = new RunInfo(RunLayout.FORMAT, stem, name, RunStatus.RUNNING, now, null, base, data,
                 git.commit(), git.dirty(), Machine.facts(spec.engine(), spec.device()), ProcessRef.current(),
                 null, Map.of(), Map.of());
+        // Everything is written in a hidden staging folder, then renamed into place in one step:
+        // readers never see a run folder without its run.json, and two runs never get one id.
+        Path staging = spec.runsDir().resolve(".starting-" + UUID.randomUUID());
         try {
             Files.createDirectories(spec.runsDir());
-            // Everything is written in a hidden staging folder, then renamed into place in one step:
-            // readers never see a run folder without its run.json, and two runs never get one id.
-            Path staging = spec.runsDir().resolve(".starting-" + UUID.randomUUID());
             Files.createDirectory(staging);
             RunLayout staged = new RunLayout(staging);
             Files.write(staged.config(), configYaml(spec.config()));
@@ -136,6 +136,7 @@ public final class RunTracker implements AutoCloseable {
                 return new RunTracker(layout, info, clock, spec.report());
             }
         } catch (IOException e) {
+            RegistryWriter.deleteTree(staging); // readers skip hidden folders; this only tidies up
             throw new UncheckedIOException("cannot create a run in " + spec.runsDir() + ": " + e.getMessage(), e);
         }
     }
