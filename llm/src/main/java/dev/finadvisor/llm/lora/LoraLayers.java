@@ -52,6 +52,32 @@ public final class LoraLayers implements AutoCloseable {
         return lora;
     }
 
+    /**
+     * Applies a trained adapter to {@code model} for inference: exactly the adapter's modules get its
+     * factors (dropout off); a module the model lacks, or of another shape, is an error naming it.
+     */
+    public static LoraLayers apply(PeftAdapter adapter, CausalLM model) {
+        Map<String, Linear> linears = model.linears();
+        Map<String, LoraLinear> layers = new LinkedHashMap<>();
+        LoraConfig c = adapter.config();
+        for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+            Linear base = linears.get(e.getKey());
+            LoraWeights w = e.getValue();
+            if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
+                layers.values().forEach(LoraLinear::close);
+                throw new UserError("the adapter's module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
+                        + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
+                        + "; was the adapter trained on " + c.baseModel() + "?");
+            }
+            LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
+            l.load(w);
+            l.setTraining(false);
+            layers.put(e.getKey(), l);
+        }
+        layers.forEach(model::replaceLinear);
+        return new LoraLayers(c, layers);
+    }
+
     /** Puts the frozen base layers back into {@code model} (e.g. to compare against the base model). */
     public void detach(CausalLM model) {
         layers.forEach((path, l) -> model.replaceLinear(path, l.base()));
