@@ -92,6 +92,16 @@ class SftJobTest {
     }
 
     @Test
+    void falconsFusedQueryKeyValueIsAdaptedAsInTheCourse(@TempDir Path runs) throws IOException {
+        Path falcon = RandomCheckpoint.tiny("falcon").write(runs.resolve("falcon"));
+        SftJob.Outcome o = new SftJob(config(runs, "model.id=" + falcon, "lora.target_modules=[query_key_value, dense]",
+                "training.max_steps=2", "quantization=nf4"), l -> { }).run(null);
+        PeftAdapter adapter = PeftAdapter.read(o.adapterDir());
+        assertThat(adapter.modules()).containsKeys("transformer.h.0.self_attention.query_key_value", "transformer.h.1.self_attention.dense");
+        assertThat(adapter.modules()).doesNotContainKey("transformer.h.0.mlp.dense_h_to_4h"); // "dense" matches whole names only
+    }
+
+    @Test
     void aTargetThatMatchesNoLayerIsAClearError(@TempDir Path runs) {
         assertThatThrownBy(() -> new SftJob(config(runs, "lora.target_modules=[query_key_value]"), l -> { }).run(null))
                 .isInstanceOf(UserError.class).hasMessageContaining("query_key_value").hasMessageContaining("q_proj");
