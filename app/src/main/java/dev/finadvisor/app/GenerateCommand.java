@@ -7,6 +7,8 @@ import dev.finadvisor.llm.GenerationResult;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.TokenListener;
 import dev.finadvisor.llm.hub.ModelLocator;
+import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.lora.PeftAdapter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -40,6 +42,10 @@ final class GenerateCommand implements Callable<Integer> {
 
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
+
+    @Option(names = "--adapter", paramLabel = "DIR",
+            description = "A LoRA adapter folder in PEFT format (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter, applied to the model.")
+    Path adapter;
 
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
@@ -75,7 +81,9 @@ final class GenerateCommand implements Callable<Integer> {
         long usedSeed = seed != null ? seed : new SecureRandom().nextLong();
         GenerationConfig config = new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, usedSeed, stop);
         Path dir = ModelLocator.fromEnvironment().resolve(model);
+        PeftAdapter peft = adapter == null ? null : PeftAdapter.read(adapter); // a bad adapter fails before the model loads
         try (LanguageModel lm = LanguageModel.load(dir)) {
+            if (peft != null) LoraLayers.apply(peft, lm.model());
             int[] ids = prompt.text != null ? lm.tokenizer().encode(prompt.text, true) : parseIds(prompt.ids);
             TokenListener listener = json ? TokenListener.NONE : (id, delta) -> {
                 out.print(delta);

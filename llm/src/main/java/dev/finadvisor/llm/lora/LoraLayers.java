@@ -8,16 +8,14 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.UnaryOperator;
+import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.Linear;
 
 /**
  * The LoRA layers of one model, by Hugging Face module path: creates them for the targeted
  * linears, names their trainable tensors as PEFT does, and converts to and from a {@link PeftAdapter}.
  */
 public final class LoraLayers implements AutoCloseable {
-    /** A linear projection the model offers for adaptation: its frozen forward and its sizes. */
-    public record Target(UnaryOperator<NDArray> base, int in, int out) {}
-
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
 
@@ -30,13 +28,12 @@ public final class LoraLayers implements AutoCloseable {
      * Wraps every linear of {@code linears} (path -> target, in model order) that {@code config}
      * targets; none matching is an error listing the module names the model has.
      */
-    public static LoraLayers create(LoraConfig config, Map<String, Target> linears, long seed, NDManager manager) {
+    public static LoraLayers create(LoraConfig config, Map<String, Linear> linears, long seed, NDManager manager) {
         Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        for (Map.Entry<String, Target> e : linears.entrySet()) {
+        for (Map.Entry<String, Linear> e : linears.entrySet()) {
             if (!config.targets(e.getKey())) continue;
-            Target t = e.getValue();
             long moduleSeed = seed * 0x9E3779B97F4A7C15L + e.getKey().hashCode(); // independent of which other modules are targeted
-            layers.put(e.getKey(), new LoraLinear(t.base(), t.in(), t.out(), config.r(), config.scale(), config.dropout(),
+            layers.put(e.getKey(), new LoraLinear(e.getValue(), config.r(), config.scale(), config.dropout(),
                     moduleSeed, manager, DataType.FLOAT32));
         }
         if (layers.isEmpty()) {
@@ -46,6 +43,44 @@ public final class LoraLayers implements AutoCloseable {
                     + names.keySet());
         }
         return new LoraLayers(config, layers);
+    }
+
+    /** Wraps the targeted linears of {@code model} and puts the LoRA layers in their place. */
+    public static LoraLayers attach(LoraConfig config, CausalLM model, long seed) {
+        LoraLayers lora = create(config, model.linears(), seed, model.manager());
+        lora.layers.forEach(model::replaceLinear);
+        return lora;
+    }
+
+    /**
+     * Applies a trained adapter to {@code model} for inference: exactly the adapter's modules get its
+     * factors (dropout off); a module the model lacks, or of another shape, is an error naming it.
+     */
+    public static LoraLayers apply(PeftAdapter adapter, CausalLM model) {
+        Map<String, Linear> linears = model.linears();
+        Map<String, LoraLinear> layers = new LinkedHashMap<>();
+        LoraConfig c = adapter.config();
+        for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+            Linear base = linears.get(e.getKey());
+            LoraWeights w = e.getValue();
+            if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
+                layers.values().forEach(LoraLinear::close);
+                throw new UserError("the adapter's module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
+                        + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
+                        + "; was the adapter trained on " + c.baseModel() + "?");
+            }
+            LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
+            l.load(w);
+            l.setTraining(false);
+            layers.put(e.getKey(), l);
+        }
+        layers.forEach(model::replaceLinear);
+        return new LoraLayers(c, layers);
+    }
+
+    /** Puts the frozen base layers back into {@code model} (e.g. to compare against the base model). */
+    public void detach(CausalLM model) {
+        layers.forEach((path, l) -> model.replaceLinear(path, l.base()));
     }
 
     public LoraConfig config() {
@@ -70,7 +105,7 @@ public final class LoraLayers implements AutoCloseable {
     /** How many numbers are trained. */
     public long trainableParameters() {
         long n = 0;
-        for (LoraLinear l : layers.values()) n += (long) l.rank() * (l.in() + l.out());
+        for (LoraLinear l : layers.values()) n += (long) l.rank() * (l.inFeatures() + l.outFeatures());
         return n;
     }
 

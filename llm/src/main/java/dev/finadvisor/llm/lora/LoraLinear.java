@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
+import dev.finadvisor.llm.model.Linear;
 
 /**
  * A frozen linear layer plus a trainable low-rank update (Hu et al. 2021), exactly as PEFT's
@@ -14,8 +14,8 @@ import java.util.function.UnaryOperator;
  * starts from the base model's function. Only A and B require gradients: the base holds no
  * gradient memory. The scale is a live tensor, never a scalar op, so autograd sees its true value.
  */
-public final class LoraLinear implements AutoCloseable {
-    private final UnaryOperator<NDArray> base;
+public final class LoraLinear implements Linear, AutoCloseable {
+    private final Linear base;
     private final int in;
     private final int out;
     private final int r;
@@ -29,30 +29,32 @@ public final class LoraLinear implements AutoCloseable {
 
     /**
      * @param base  the frozen projection (dense or NF4), {@code [.., in] -> [.., out]}
+     * @param r     the rank
+     * @param scale alpha / r (or alpha / sqrt(r) for rsLoRA)
      * @param seed  seeds A's initialisation (derive it from the run seed and the module path)
      * @param dtype FLOAT32 for training; FLOAT64 for exact gradient checks
      */
-    public LoraLinear(UnaryOperator<NDArray> base, int in, int out, int r, double scale, double dropout, long seed,
-                      NDManager parent, DataType dtype) {
+    public LoraLinear(Linear base, int r, double scale, double dropout, long seed, NDManager parent, DataType dtype) {
         this.base = base;
-        this.in = in;
-        this.out = out;
+        this.in = base.inFeatures();
+        this.out = base.outFeatures();
         this.r = r;
         this.scale = scale;
         this.dropout = (float) dropout;
         this.manager = parent.newSubManager();
-        double bound = 1.0 / Math.sqrt(in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
+        double bound = 1.0 / Math.sqrt(this.in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
         SplittableRandom random = new SplittableRandom(seed);
-        double[] init = new double[r * in];
+        double[] init = new double[r * this.in];
         for (int i = 0; i < init.length; i++) init[i] = random.nextDouble(-bound, bound);
-        this.a = manager.create(init, new Shape(r, in)).toType(dtype, false);
-        this.b = manager.zeros(new Shape(out, r), dtype);
+        this.a = manager.create(init, new Shape(r, this.in)).toType(dtype, false);
+        this.b = manager.zeros(new Shape(this.out, r), dtype);
         this.scaleTensor = manager.create(scale).toType(dtype, false);
         a.setRequiresGradient(true);
         b.setRequiresGradient(true);
     }
 
     /** The forward pass; the result lives in {@code x}'s manager (the caller's step scope). */
+    @Override
     public NDArray apply(NDArray x) {
         NDArray y = base.apply(x);
         NDArray h = training && dropout > 0
@@ -77,12 +79,19 @@ public final class LoraLinear implements AutoCloseable {
         return b;
     }
 
-    public int in() {
+    @Override
+    public int inFeatures() {
         return in;
     }
 
-    public int out() {
+    @Override
+    public int outFeatures() {
         return out;
+    }
+
+    /** The frozen layer under the update. */
+    public Linear base() {
+        return base;
     }
 
     public int rank() {

@@ -1,14 +1,14 @@
 package dev.finadvisor.llm.quant;
 
 import ai.djl.ndarray.NDArray;
-import java.util.function.UnaryOperator;
+import dev.finadvisor.llm.model.Linear;
 
 /**
  * A frozen linear layer whose weight is held in NF4 (QLoRA's base): each call dequantises the
  * weight into the caller's scope, multiplies, and lets the fp32 copy go, so the layer keeps about
  * half a byte per weight between calls. Never trainable.
  */
-public final class Nf4Linear implements UnaryOperator<NDArray>, AutoCloseable {
+public final class Nf4Linear implements Linear, AutoCloseable {
     private final Nf4Tensor weight;
     private final NDArray bias;
 
@@ -25,6 +25,16 @@ public final class Nf4Linear implements UnaryOperator<NDArray>, AutoCloseable {
         if (w.getDataType() != x.getDataType()) w = w.toType(x.getDataType(), false);
         NDArray y = x.matMul(w.transpose());
         return bias == null ? y : y.add(bias);
+    }
+
+    @Override
+    public int inFeatures() {
+        return (int) weight.shape().get(1);
+    }
+
+    @Override
+    public int outFeatures() {
+        return (int) weight.shape().get(0);
     }
 
     public Nf4Tensor weight() {

@@ -79,7 +79,7 @@ class AdapterMergeTest {
             assertThat(other.readFloats("model.embed_tokens.weight")).containsExactly(embed); // untouched tensors copied
             // the merged dense layer computes what base + LoRA computes
             NDArray w = m.create(q, new Shape(6, 8));
-            try (LoraLinear lora = new LoraLinear(x -> x.matMul(w.transpose()), 8, 6, 2, 3.0, 0.0, 1, m, DataType.FLOAT32)) {
+            try (LoraLinear lora = new LoraLinear(new dev.finadvisor.llm.model.DenseLinear(w, null), 2, 3.0, 0.0, 1, m, DataType.FLOAT32)) {
                 lora.load(qa);
                 NDArray x = m.create(gaussian(24), new Shape(3, 8));
                 float[] viaLora = lora.apply(x).toFloatArray();

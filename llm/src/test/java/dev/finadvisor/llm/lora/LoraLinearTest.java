@@ -12,7 +12,8 @@ import ai.djl.training.GradientCollector;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Linear;
 import java.util.SplittableRandom;
-import java.util.function.UnaryOperator;
+import dev.finadvisor.llm.model.DenseLinear;
+import dev.finadvisor.llm.model.Linear;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -41,15 +42,15 @@ class LoraLinearTest {
         return m.create(v, new Shape(shape)).toType(type, false);
     }
 
-    private static UnaryOperator<NDArray> dense(NDArray weight, NDArray bias) {
-        return x -> x.matMul(weight.transpose()).add(bias);
+    private static Linear dense(NDArray weight, NDArray bias) {
+        return new DenseLinear(weight, bias);
     }
 
     @Test
     void startsAsTheBaseLayerWithPeftInitialisation() {
         NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
         NDArray bias = gaussian(DataType.FLOAT32, OUT);
-        try (LoraLinear lora = new LoraLinear(dense(w, bias), IN, OUT, 64, 0.25, 0.0, 1, m, DataType.FLOAT32)) {
+        try (LoraLinear lora = new LoraLinear(dense(w, bias), 64, 0.25, 0.0, 1, m, DataType.FLOAT32)) {
             NDArray x = gaussian(DataType.FLOAT32, 2, 5, IN);
             assertThat(lora.apply(x).toFloatArray()).containsExactly(dense(w, bias).apply(x).toFloatArray());
             assertThat(lora.b().toFloatArray()).containsOnly(0f);
@@ -62,8 +63,8 @@ class LoraLinearTest {
     }
 
     /** L = sum(lora(x) * R): dL/dtheta by autograd against central differences, all in float64. */
-    private void checkGradients(UnaryOperator<NDArray> base, double dropout) {
-        try (LoraLinear lora = new LoraLinear(base, IN, OUT, R, 2.0 / R, dropout, seed, m, DataType.FLOAT64)) {
+    private void checkGradients(Linear base, double dropout) {
+        try (LoraLinear lora = new LoraLinear(base, R, 2.0 / R, dropout, seed, m, DataType.FLOAT64)) {
             // B = 0 would make dL/dA vanish: give B values so both factors are checked
             lora.b().set(gaussian(DataType.FLOAT64, OUT, R).toByteBuffer());
             NDArray x = gaussian(DataType.FLOAT64, 2, 4, IN);
@@ -133,7 +134,7 @@ class LoraLinearTest {
     void baseWeightsGetNoGradientAndLoraFactorsDo() {
         NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
         NDArray bias = gaussian(DataType.FLOAT32, OUT);
-        try (LoraLinear lora = new LoraLinear(dense(w, bias), IN, OUT, R, 1.0, 0.1, 3, m, DataType.FLOAT32);
+        try (LoraLinear lora = new LoraLinear(dense(w, bias), R, 1.0, 0.1, 3, m, DataType.FLOAT32);
              GradientCollector gc = Engine.getInstance().newGradientCollector()) {
             gc.backward(lora.apply(gaussian(DataType.FLOAT32, 3, IN)).sum());
             assertThat(w.hasGradient()).isFalse();
@@ -147,7 +148,7 @@ class LoraLinearTest {
     @Test
     void dropoutActsOnlyInTraining() {
         NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
-        try (LoraLinear lora = new LoraLinear(dense(w, m.zeros(new Shape(OUT))), IN, OUT, R, 1.0, 0.5, 3, m, DataType.FLOAT32)) {
+        try (LoraLinear lora = new LoraLinear(dense(w, m.zeros(new Shape(OUT))), R, 1.0, 0.5, 3, m, DataType.FLOAT32)) {
             lora.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
             NDArray x = gaussian(DataType.FLOAT32, 4, IN);
             lora.setTraining(false);
@@ -161,9 +162,9 @@ class LoraLinearTest {
     @Test
     void weightsRoundTripThroughLoraWeights() {
         NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
-        UnaryOperator<NDArray> base = dense(w, m.zeros(new Shape(OUT)));
-        try (LoraLinear one = new LoraLinear(base, IN, OUT, R, 1.0, 0, 1, m, DataType.FLOAT32);
-             LoraLinear two = new LoraLinear(base, IN, OUT, R, 1.0, 0, 2, m, DataType.FLOAT32)) {
+        Linear base = dense(w, m.zeros(new Shape(OUT)));
+        try (LoraLinear one = new LoraLinear(base, R, 1.0, 0, 1, m, DataType.FLOAT32);
+             LoraLinear two = new LoraLinear(base, R, 1.0, 0, 2, m, DataType.FLOAT32)) {
             one.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
             two.load(one.weights());
             NDArray x = gaussian(DataType.FLOAT32, 2, IN);

@@ -155,6 +155,15 @@ public final class Checkpoints {
         }
     }
 
+    /** Deletes a scratch folder, ignoring what cannot be deleted. */
+    public static void deleteTreeQuietly(Path dir) {
+        try {
+            deleteTree(dir);
+        } catch (IOException e) {
+            // scratch space: the OS cleans temp folders
+        }
+    }
+
     static void deleteTree(Path dir) throws IOException {
         if (!Files.exists(dir)) return;
         try (Stream<Path> walk = Files.walk(dir)) {

@@ -120,6 +120,7 @@ public final class SftTrainer {
                 progress.advance(state.step(), "");
                 while (state.step() < total) {
                     int step = state.step();
+                    long stepStart = System.nanoTime();
                     double lr = schedule.at(step);
                     lora.setTraining(true);
                     Engine.getInstance().setRandomSeed((int) (t.seed() * 7919 + step)); // dropout masks are a function of the step
@@ -196,7 +197,8 @@ public final class SftTrainer {
                         lastCheckpoint = checkpoints.save(state, lora.toAdapter(), optimizer.state(), optimizer.steps());
                         checkpoints.rotate(t.save_total_limit(), state.bestStep());
                     }
-                    progress.advance(1, String.format("loss %.4f lr %.2e", lastLoss, lr));
+                    progress.advance(1, String.format("loss %.4f lr %.2e %.0f tok/s", lastLoss, lr,
+                            tokens / Math.max(1e-9, (System.nanoTime() - stepStart) / 1e9)));
                 }
             }
             Path best = state.bestStep() >= 0 ? checkpoints.dirFor(state.bestStep()) : lastCheckpoint;

@@ -106,6 +106,16 @@ class SftConfigTest {
     }
 
     @Test
+    void theShippedCourseConfigIsValid() {
+        Path root = Path.of(System.getProperty("finadvisor.root.dir"));
+        Path data = Path.of(System.getProperty("finadvisor.shared.dir"), "data/hands-on-llms/training_data.json");
+        SftConfig c = new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, root.resolve("training-pipeline/configs/falcon-qlora.yaml"),
+                List.of("data.train=" + data)).value();
+        assertThat(c.quantization()).isEqualTo("nf4");
+        assertThat(c.lora().target_modules()).contains("query_key_value", "dense_4h_to_h");
+    }
+
+    @Test
     void maxStepsReplacesEpochs() {
         SftConfig c = load("training.num_train_epochs=0", "training.max_steps=10");
         assertThat(c.training().max_steps()).isEqualTo(10);

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import dev.finadvisor.llm.model.DenseLinear;
+import dev.finadvisor.llm.model.Linear;
 import java.util.function.UnaryOperator;
 
 /**
@@ -31,9 +33,9 @@ final class TinyBigramModel implements AutoCloseable {
         embedding = gaussian(random, VOCAB, DIM);
         hidden = gaussian(random, DIM, DIM);
         head = gaussian(random, VOCAB, DIM);
-        Map<String, LoraLayers.Target> linears = new LinkedHashMap<>();
-        linears.put("model.layers.0.mlp.proj", new LoraLayers.Target(x -> x.matMul(hidden.transpose()), DIM, DIM));
-        linears.put("lm_head", new LoraLayers.Target(x -> x.matMul(head.transpose()), DIM, VOCAB));
+        Map<String, Linear> linears = new LinkedHashMap<>();
+        linears.put("model.layers.0.mlp.proj", new DenseLinear(hidden, null));
+        linears.put("lm_head", new DenseLinear(head, null));
         lora = LoraLayers.create(config, linears, seed, manager);
     }
 

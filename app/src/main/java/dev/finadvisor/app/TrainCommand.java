@@ -1,0 +1,41 @@
+package dev.finadvisor.app;
+
+import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.training.sft.SftConfig;
+import dev.finadvisor.training.sft.SftJob;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** Fine-tunes a base model with LoRA or QLoRA on Q&A samples; the keys are Hugging Face Trainer's. */
+@Command(name = "train", mixinStandardHelpOptions = true,
+        description = "Fine-tune a base model with LoRA (or QLoRA: an NF4 base) on Q&A samples, writing a run directory with checkpoints, metrics.jsonl and adapter/ in PEFT format.")
+final class TrainCommand implements Callable<Integer> {
+    @Mixin
+    ConfigOptions config;
+
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its latest checkpoint (same config and seed give the same loss curve).")
+    Path resume;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        ConfigLoader.Loaded<SftConfig> loaded = config.load(SftConfig.class, SftConfig.DEFAULTS);
+        SftJob.Outcome o = new SftJob(loaded, line -> {
+            out.println(line);
+            out.flush();
+        }).run(resume);
+        out.printf("done: %d steps%s; adapter in %s%n", o.state().step(),
+                o.state().bestStep() >= 0 ? String.format(" (best eval_loss %.4f at step %d)", o.state().bestEvalLoss(), o.state().bestStep()) : "",
+                o.adapterDir());
+        return 0;
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# bench/train-lora: LoRA and QLoRA training speed of a ~110M Llama (seq 256, r=16 on all linears)
+# against the engine's fp32 matmul rate and a PyTorch eager reference of the same step, same run.
+#
+# usage: bench/train-lora/run.sh [STEPS=8]
+#   BENCH_DIR   where the random checkpoint is written once (default /tmp/finadvisor-bench)
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+here="$root/bench/train-lora"
+steps="${1:-8}"
+cd "$root"
+if [[ ! -f app/target/finadvisor.jar ]]; then mvn -q -B -o -DskipTests package; fi
+cp="app/target/finadvisor.jar:app/target/lib/*"
+ckpt="${BENCH_DIR:-/tmp/finadvisor-bench}/bench100m"
+if [[ ! -f "$ckpt/model.safetensors" ]]; then
+  java -cp "$cp" dev.finadvisor.llm.RandomCheckpoint bench100m "$ckpt" >/dev/null
+fi
+jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+preload=""; [[ -f "$jemalloc" ]] && preload="$jemalloc"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every figure)" >&2
+
+java_json="$(LD_PRELOAD="$preload" DJL_OFFLINE=true OPT_OUT_TRACKING=true \
+  java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
+# The reference gets its fastest known setup: OpenBLAS-openmp (Debian alternatives) and jemalloc that never returns pages.
+ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
+
+/usr/bin/python3 - "$java_json" "$ref_json" <<'PY'
+import json, sys
+j, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+lora, qlora = j["lora"], j["qlora"]
+print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linears: {lora['trainable']/1e6:.2f}M trainable; batch 1 x seq 256")
+print(f"engine fp32 matmul (2048^3, this run):     {j['matmul_gflops']:7.1f} GFLOP/s ({j['threads']} threads)")
+print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul")
+print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/lora['step_s_median']:.2f}x the LoRA step; base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
+print(f"PyTorch {r['torch']} eager reference (OpenBLAS-openmp, matmul {r['matmul_gflops']:.1f} GFLOP/s): step {r['step_s_median']:.3f} s  {r['tokens_per_s']:7.1f} tok/s  {r['gflops']:6.1f} GFLOP/s")
+print(f"ratio LoRA / reference: {lora['tokens_per_s']/r['tokens_per_s']:.2f}x")
+PY

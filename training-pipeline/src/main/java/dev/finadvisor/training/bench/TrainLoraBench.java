@@ -1,0 +1,97 @@
+package dev.finadvisor.training.bench;
+
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.llm.EngineCheck;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.lora.LoraConfig;
+import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.quant.Nf4;
+import dev.finadvisor.llm.quant.Nf4Quantizer;
+import dev.finadvisor.training.sft.Checkpoints;
+import dev.finadvisor.training.sft.Example;
+import dev.finadvisor.training.sft.MetricsLog;
+import dev.finadvisor.training.sft.SftConfig;
+import dev.finadvisor.training.sft.SftTrainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Benchmark of one LoRA training step through the real trainer (bench/train-lora runs it): a
+ * checkpoint, batch 1 x seq 256, LoRA r=16 on every linear, AdamW, clipping. Prints one JSON object:
+ * step times for LoRA and QLoRA, tokens/s, achieved GFLOP/s counting 4 N tokens (forward 2N, backward
+ * to activations 2N: the frozen base gets no weight gradient), and the engine's fp32 matmul rate.
+ */
+public final class TrainLoraBench {
+    private TrainLoraBench() {}
+
+    public static void main(String[] args) throws IOException {
+        if (args.length < 1) {
+            System.err.println("usage: TrainLoraBench CHECKPOINT_DIR [STEPS=8] [SEQ=256] [RANK=16]");
+            System.exit(2);
+        }
+        Path checkpoint = Path.of(args[0]);
+        int steps = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
+        int rank = args.length > 3 ? Integer.parseInt(args[3]) : 16;
+        int warmup = 2;
+        Map<String, Object> out = new LinkedHashMap<>();
+        EngineCheck engine = EngineCheck.run(2048);
+        out.put("matmul_gflops", engine.matmulGflops());
+        out.put("threads", engine.threads());
+        for (String quantization : List.of("none", "nf4")) {
+            try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
+                 Nf4 nf4 = new Nf4(manager)) {
+                long parameters = 0;
+                for (var p : model.model().parameters().values()) parameters += p.getShape().size();
+                Nf4Quantizer.Report report = quantization.equals("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
+                LoraConfig config = new LoraConfig(rank, 2.0 * rank, 0.0,
+                        List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
+                LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
+                Random random = new Random(7);
+                List<Example> examples = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    int[] tokens = new int[seq + 1];
+                    for (int t = 0; t < tokens.length; t++) tokens[t] = 3 + random.nextInt(model.config().vocabSize() - 3);
+                    examples.add(new Example(tokens, 1, tokens.length, false)); // loss on every position: same FLOPs as any mask
+                }
+                Path scratch = Files.createTempDirectory("train-lora-bench");
+                SftConfig.Training t = new SftConfig.Training(1, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
+                        1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
+                new SftTrainer(model.model()::forward, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
+                        new Checkpoints(scratch.resolve("checkpoints")), new MetricsLog(scratch.resolve("metrics.jsonl")), manager).run(null);
+                double[] seconds = new double[steps];
+                List<String> lines = Files.readAllLines(scratch.resolve("metrics.jsonl"));
+                ObjectMapper json = new ObjectMapper();
+                for (int i = 0; i < steps; i++) {
+                    JsonNode m = json.readTree(lines.get(warmup + i));
+                    seconds[i] = (seq + 1) / m.get("tokens_per_s").asDouble(); // the trainer counts seq+1 tokens per example
+                }
+                Arrays.sort(seconds);
+                double median = seconds[steps / 2];
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("parameters", parameters);
+                r.put("trainable", lora.trainableParameters());
+                r.put("step_s_median", median);
+                r.put("step_s_min", seconds[0]);
+                r.put("tokens_per_s", seq / median);
+                r.put("gflops", 4.0 * parameters * seq / median / 1e9);
+                if (report != null) {
+                    r.put("nf4_layers", report.layers());
+                    r.put("nf4_bytes_per_param", report.bytesPerParameter());
+                }
+                out.put(quantization.equals("none") ? "lora" : "qlora", r);
+                Checkpoints.deleteTreeQuietly(scratch);
+            }
+        }
+        System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+}

@@ -1,0 +1,127 @@
+package dev.finadvisor.training.sft;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.prompt.PromptTemplate;
+import dev.finadvisor.domain.prompt.PromptTemplates;
+import dev.finadvisor.domain.qa.QaDataset;
+import dev.finadvisor.domain.qa.QaSample;
+import dev.finadvisor.domain.qa.QaSplit;
+import dev.finadvisor.domain.runs.RunLayout;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.lora.LoraConfig;
+import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.quant.Nf4;
+import dev.finadvisor.llm.quant.Nf4Quantizer;
+import dev.finadvisor.training.tracking.RunSpec;
+import dev.finadvisor.training.tracking.RunTracker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * A whole fine-tuning run: loads and splits the Q&A data, tokenises it with the template, loads
+ * the base model (NF4 for QLoRA), attaches LoRA, trains, and writes the run directory with the
+ * final adapter in PEFT format ({@code adapter/}: the best checkpoint's when load_best_model_at_end).
+ */
+public final class SftJob {
+    /** The run's outcome. */
+    public record Outcome(Path runDir, Path adapterDir, TrainerState state, ExampleBuilder.Stats trainStats, Nf4Quantizer.Report quantization) {}
+
+    private final ConfigLoader.Loaded<SftConfig> loaded;
+    private final Consumer<String> say;
+
+    /** {@code say} receives the few lines a user should see (data statistics, where the run is). */
+    public SftJob(ConfigLoader.Loaded<SftConfig> loaded, Consumer<String> say) {
+        this.loaded = loaded;
+        this.say = say;
+    }
+
+    /** Runs it; {@code resumeRunDir} (may be null) continues a run from its latest checkpoint. */
+    public Outcome run(Path resumeRunDir) {
+        SftConfig c = loaded.value();
+        Path modelDir = Path.of(c.model().id());
+        if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
+            throw new UserError("model.id '" + c.model().id() + "' is not a checkpoint folder with config.json (models are never downloaded: give a local Hugging Face folder)");
+        }
+        PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
+        List<QaSample> all = QaDataset.load(Path.of(c.data().train()));
+        QaSplit split = c.data().validation() != null
+                ? new QaSplit(all, QaDataset.load(Path.of(c.data().validation())))
+                : c.data().validation_fraction() > 0 ? QaSplit.of(all, c.data().validation_fraction(), c.training().seed())
+                : new QaSplit(all, List.of());
+
+        Checkpoints checkpoints;
+        RunTracker tracker = null;
+        Path runDir;
+        Path resumeFrom = null;
+        if (resumeRunDir != null) {
+            runDir = resumeRunDir;
+            checkpoints = new Checkpoints(new RunLayout(runDir).checkpoints());
+            int latest = checkpoints.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
+                    + ": no checkpoint in " + checkpoints.root() + " to resume from"));
+            resumeFrom = checkpoints.dirFor(latest);
+        } else {
+            tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", loaded.tree(), modelDir,
+                    Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
+            runDir = tracker.dir();
+            checkpoints = new Checkpoints(tracker.checkpointsDir());
+        }
+        say.accept("run directory: " + runDir);
+        try (LanguageModel model = LanguageModel.load(modelDir); NDManager manager = NDManager.newBaseManager()) {
+            ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
+            ExampleBuilder.Built train = builder.build(split.train());
+            ExampleBuilder.Built validation = builder.build(split.validation());
+            ExampleBuilder.Stats s = train.stats();
+            say.accept(String.format("train: %d samples -> %d examples, %d tokens (%d answer tokens), %d truncated to max_seq_length %d, %d dropped (answer cut off); validation: %d examples",
+                    s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
+                    validation.examples().size()));
+            if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
+            if (tracker != null) tracker.note(s.toString());
+            Nf4Quantizer.Report report = null;
+            Nf4 nf4 = null;
+            if (c.quantization().equals("nf4")) {
+                nf4 = new Nf4(manager);
+                report = Nf4Quantizer.quantize(model.model(), nf4);
+                say.accept(String.format("QLoRA: %d linear layers in NF4, %.3f bytes per base weight", report.layers(), report.bytesPerParameter()));
+            }
+            LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
+                    modelDir.toAbsolutePath().toString(), c.model().template());
+            LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
+            say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
+                    lora.layers().size(), lora.trainableParameters()));
+            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, train.examples(), validation.examples(),
+                    new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
+                    new MetricsLog(new RunLayout(runDir).metrics()), manager);
+            SftTrainer.Result result = trainer.run(resumeFrom);
+            Path adapterDir = new RunLayout(runDir).adapter();
+            Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
+            PeftAdapter adapter = PeftAdapter.read(source);
+            Checkpoints.deleteTree(adapterDir);
+            adapter.write(adapterDir);
+            if (tracker != null) {
+                tracker.note("adapter from " + source);
+                tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
+                        : Map.of("loss", result.lastLoss()));
+            }
+            if (nf4 != null) nf4.close();
+            say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
+            return new Outcome(runDir, adapterDir, result.state(), s, report);
+        } catch (IOException e) {
+            if (tracker != null) tracker.fail(e);
+            throw new UncheckedIOException(e);
+        } catch (RuntimeException e) {
+            if (tracker != null) tracker.fail(e);
+            throw e;
+        } finally {
+            if (tracker != null) tracker.close();
+        }
+    }
+}
