@@ -18,8 +18,6 @@ import picocli.CommandLine.ScopeType;
                 GenerateCommand.class,
                 RunsCommand.class,
                 RegistryCommand.class,
-                GenerateCommand.class,
-                ExportCommand.class,
                 TrainCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",

@@ -3,6 +3,7 @@ package dev.finadvisor.app;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.inference.AdvisorRuntime;
+import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.inference.PromptLog;
 import dev.finadvisor.inference.ServeConfig;
 import dev.finadvisor.inference.ServedAdapter;
@@ -31,7 +32,7 @@ final class ServeCommand implements Callable<Integer> {
     ConfigOptions config;
 
     @Option(names = "--model", required = true, paramLabel = "PATH_OR_ID",
-            description = "Base checkpoint: a Hugging Face folder, or an id (org/name) already in the local Hugging Face cache.")
+            description = "Base checkpoint: a Hugging Face folder, or a hub id org/name[@revision] (fetched once into the model cache, as by generate; HF_HUB_OFFLINE=1: cache only).")
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS",
@@ -67,7 +68,7 @@ final class ServeCommand implements Callable<Integer> {
         ServeConfig cfg = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, config.file, sets).value();
 
         // Everything that can be wrong with the arguments fails here, before the port opens.
-        Path checkpoint = AdvisorRuntime.resolveModel(model, System.getenv());
+        Path checkpoint = ModelLocator.fromEnvironment().resolve(model);
         ServedAdapter served = adapter == null ? null : ServedAdapter.resolve(adapter, registry);
         ServedAdapter.chooseTemplate(cfg.generation().template(), served);
         var logCfg = cfg.prompt_log();

@@ -101,9 +101,6 @@ class ServeCommandTest {
         MainTest.Result missing = MainTest.run("serve", "--model", dir.resolve("nope").toString());
         assertThat(missing.code()).isEqualTo(Main.USER_ERROR);
         assertThat(missing.err()).contains("--model").contains("no such folder");
-        MainTest.Result hub = MainTest.run("serve", "--model", "acme/not-cached-model");
-        assertThat(hub.code()).isEqualTo(Main.USER_ERROR);
-        assertThat(hub.err()).contains("not in the Hugging Face cache").contains("nothing is downloaded");
         Path checkpoint = RandomCheckpoint.tiny("llama").write(dir.resolve("tiny"));
         MainTest.Result noTemplate = MainTest.run("serve", "--model", checkpoint.toString());
         assertThat(noTemplate.code()).isEqualTo(Main.USER_ERROR);

@@ -1,17 +1,14 @@
 package dev.finadvisor.inference;
 
-import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.prompt.PromptTemplate;
 import dev.finadvisor.domain.prompt.PromptTemplates;
 import dev.finadvisor.domain.util.Timer;
 import dev.finadvisor.retrieval.MiniLmEmbedder;
 import dev.finadvisor.retrieval.VectorStore;
 import dev.finadvisor.retrieval.VectorStores;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -72,34 +69,6 @@ public final class AdvisorRuntime implements AutoCloseable {
             log.warn("retrieval.symbol_filter is on but {}; questions naming tickers search all news", e.getMessage());
             return null;
         }
-    }
-
-    /**
-     * A model folder, or a Hugging Face id ({@code org/name}) found in the local Hugging Face cache
-     * ({@code $HF_HUB_CACHE}, else {@code $HF_HOME/hub}, else {@code ~/.cache/huggingface/hub}): nothing is downloaded.
-     */
-    public static Path resolveModel(String pathOrId, Map<String, String> env) {
-        Path p = Path.of(pathOrId);
-        if (Files.isDirectory(p)) return p.toAbsolutePath().normalize();
-        if (!pathOrId.matches("[A-Za-z0-9][\\w.-]*/[\\w.-]+")) {
-            throw new UserError("--model " + pathOrId + ": no such folder; give a Hugging Face checkpoint folder or a hub id (org/name) already in the local cache");
-        }
-        Path hub = env.containsKey("HF_HUB_CACHE") ? Path.of(env.get("HF_HUB_CACHE"))
-                : env.containsKey("HF_HOME") ? Path.of(env.get("HF_HOME"), "hub")
-                : Path.of(System.getProperty("user.home"), ".cache", "huggingface", "hub");
-        Path repo = hub.resolve("models--" + pathOrId.replace("/", "--"));
-        Path ref = repo.resolve("refs").resolve("main");
-        try {
-            if (Files.isRegularFile(ref)) {
-                Path snapshot = repo.resolve("snapshots").resolve(Files.readString(ref).strip());
-                if (Files.isDirectory(snapshot)) return snapshot;
-            }
-        } catch (java.io.IOException e) {
-            throw new UserError(ref + ": unreadable (" + e.getMessage() + ")", e);
-        }
-        throw new UserError("--model " + pathOrId + ": not a folder and not in the Hugging Face cache " + hub
-                + "; nothing is downloaded at run time: fetch it first (e.g. huggingface-cli download " + pathOrId
-                + " --local-dir DIR) and pass --model DIR");
     }
 
     @Override

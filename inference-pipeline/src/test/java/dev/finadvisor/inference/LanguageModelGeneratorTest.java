@@ -51,22 +51,9 @@ class LanguageModelGeneratorTest {
             NDManager manager = reference.model().manager();
             for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
                 Linear base = reference.model().linears().get(e.getKey());
-                LoraLinear lora = new LoraLinear(base::apply, base.inFeatures(), base.outFeatures(), 4, adapter.config().scale(), 0, 1,
-                        manager, DataType.FLOAT32);
+                LoraLinear lora = new LoraLinear(base, 4, adapter.config().scale(), 0, 1, manager, DataType.FLOAT32);
                 lora.load(e.getValue());
-                reference.model().replaceLinear(e.getKey(), new Linear() {
-                    public NDArray apply(NDArray x) {
-                        return lora.apply(x);
-                    }
-
-                    public int inFeatures() {
-                        return base.inFeatures();
-                    }
-
-                    public int outFeatures() {
-                        return base.outFeatures();
-                    }
-                });
+                reference.model().replaceLinear(e.getKey(), lora);
             }
             try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, PeftAdapter.read(dir.resolve("adapter")));
                  LanguageModel plain = LanguageModel.load(checkpoint);
