@@ -19,12 +19,19 @@ import java.util.concurrent.atomic.AtomicInteger;
 /** Exact (brute-force) search over points in memory: a reference for what the Lucene store must return. */
 public final class MemoryVectorStore implements VectorStore {
     private final Map<String, Point> points = Collections.synchronizedMap(new LinkedHashMap<>());
-    private volatile RuntimeException symbolsFailure;
+    private volatile Runnable beforeSymbolListing = () -> {};
     private final AtomicInteger symbolListings = new AtomicInteger();
 
     /** Makes {@link #symbols()} throw {@code failure} (null: answer again), as a store that lost its connection does. */
     public void failSymbolListing(RuntimeException failure) {
-        symbolsFailure = failure;
+        beforeSymbolListing = failure == null ? () -> {} : () -> {
+            throw failure;
+        };
+    }
+
+    /** Runs {@code action} at the start of every {@link #symbols()} call (e.g. to make it hang, as a stuck connection does). */
+    public void beforeSymbolListing(Runnable action) {
+        beforeSymbolListing = action;
     }
 
     /** How often {@link #symbols()} was asked. */
@@ -77,8 +84,7 @@ public final class MemoryVectorStore implements VectorStore {
     @Override
     public Set<String> symbols() {
         symbolListings.incrementAndGet();
-        RuntimeException failure = symbolsFailure;
-        if (failure != null) throw failure;
+        beforeSymbolListing.run();
         Set<String> out = new TreeSet<>();
         for (Point p : List.copyOf(points.values())) out.addAll(p.payload().symbols());
         return out;

@@ -102,6 +102,39 @@ class StoreSymbolsTest {
         assertThat(store.symbolListings()).isEqualTo(3);
     }
 
+    @Test
+    void whileOneRequestWaitsForAHangingListingOthersAnswerWithTheLastSymbols() throws Exception {
+        Duration ttl = Duration.ofMillis(20);
+        StoreSymbols symbols = new StoreSymbols(store, ttl);
+        assertThat(symbols.get()).hasSize(4);
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        store.beforeSymbolListing(() -> {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            throw new IllegalStateException("Qdrant list symbols failed: DEADLINE_EXCEEDED");
+        });
+        Thread.sleep(ttl.toMillis() * 2);
+        var pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            var stuck = pool.submit(symbols::get);
+            assertThat(entered.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            // Not blocked behind the hanging listing (this would wait forever otherwise: the latch is not released yet).
+            var other = java.util.concurrent.CompletableFuture.supplyAsync(symbols::get);
+            assertThat(other.get(10, java.util.concurrent.TimeUnit.SECONDS)).hasSize(4);
+            assertThat(store.symbolListings()).isEqualTo(2);
+            release.countDown();
+            assertThat(stuck.get(10, java.util.concurrent.TimeUnit.SECONDS)).hasSize(4);
+        } finally {
+            release.countDown();
+            pool.shutdownNow();
+        }
+    }
+
     /** Bag of words hashed into 384 dimensions, normalised: enough for word-overlap ranking, no model needed. */
     static final class WordHashEmbedder implements Embedder {
         @Override
