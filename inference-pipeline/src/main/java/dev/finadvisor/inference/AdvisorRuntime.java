@@ -46,6 +46,7 @@ public final class AdvisorRuntime implements AutoCloseable {
                     ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE);
             generator = LanguageModelGenerator.load(checkpoint, adapter == null ? null : adapter.adapter());
             Supplier<Set<String>> symbols = symbols(store, config);
+            if (symbols != null) symbols.get(); // read once now, so the first question does not wait for it
             NewsRetriever retriever = new NewsRetriever(embedder, store, symbols, new SymbolDetector(config.retrieval().company_names()),
                     config.retrieval().candidates(), config.retrieval().symbol_filter() && symbols != null, clock);
             AdviceChain chain = new AdviceChain(generator, template, retriever, config, adapter == null ? null : adapter.id());
@@ -60,15 +61,9 @@ public final class AdvisorRuntime implements AutoCloseable {
         }
     }
 
+    /** Every store lists its symbols; a listing that fails at run time degrades to no filter (see {@link StoreSymbols}). */
     private static Supplier<Set<String>> symbols(VectorStore store, ServeConfig config) {
-        if (!config.retrieval().symbol_filter()) return null;
-        try {
-            store.symbols();
-            return new StoreSymbols(store, Duration.ofMinutes(1));
-        } catch (UnsupportedOperationException e) {
-            log.warn("retrieval.symbol_filter is on but {}; questions naming tickers search all news", e.getMessage());
-            return null;
-        }
+        return config.retrieval().symbol_filter() ? new StoreSymbols(store, Duration.ofMinutes(1)) : null;
     }
 
     @Override

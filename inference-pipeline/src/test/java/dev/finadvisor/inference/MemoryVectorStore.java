@@ -12,10 +12,32 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** Exact (brute-force) search over points in memory: a reference for what the Lucene store must return. */
 public final class MemoryVectorStore implements VectorStore {
     private final Map<String, Point> points = Collections.synchronizedMap(new LinkedHashMap<>());
+    private volatile Runnable beforeSymbolListing = () -> {};
+    private final AtomicInteger symbolListings = new AtomicInteger();
+
+    /** Makes {@link #symbols()} throw {@code failure} (null: answer again), as a store that lost its connection does. */
+    public void failSymbolListing(RuntimeException failure) {
+        beforeSymbolListing = failure == null ? () -> {} : () -> {
+            throw failure;
+        };
+    }
+
+    /** Runs {@code action} at the start of every {@link #symbols()} call (e.g. to make it hang, as a stuck connection does). */
+    public void beforeSymbolListing(Runnable action) {
+        beforeSymbolListing = action;
+    }
+
+    /** How often {@link #symbols()} was asked. */
+    public int symbolListings() {
+        return symbolListings.get();
+    }
 
     @Override
     public void upsert(List<Point> list) {
@@ -57,6 +79,15 @@ public final class MemoryVectorStore implements VectorStore {
     @Override
     public long count() {
         return points.size();
+    }
+
+    @Override
+    public Set<String> symbols() {
+        symbolListings.incrementAndGet();
+        beforeSymbolListing.run();
+        Set<String> out = new TreeSet<>();
+        for (Point p : List.copyOf(points.values())) out.addAll(p.payload().symbols());
+        return out;
     }
 
     @Override

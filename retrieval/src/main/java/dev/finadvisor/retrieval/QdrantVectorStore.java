@@ -20,6 +20,8 @@ import io.qdrant.client.grpc.Collections.VectorParams;
 import io.qdrant.client.grpc.Common.Filter;
 import io.qdrant.client.grpc.Common.Range;
 import io.qdrant.client.grpc.JsonWithInt.Value;
+import io.qdrant.client.grpc.Points.FacetCounts;
+import io.qdrant.client.grpc.Points.FacetHit;
 import io.qdrant.client.grpc.Points.PointStruct;
 import io.qdrant.client.grpc.Points.RetrievedPoint;
 import io.qdrant.client.grpc.Points.ScoredPoint;
@@ -54,6 +56,8 @@ public final class QdrantVectorStore implements VectorStore {
     private static final Set<Status.Code> TRANSIENT = Set.of(Status.Code.UNAVAILABLE, Status.Code.DEADLINE_EXCEEDED,
             Status.Code.RESOURCE_EXHAUSTED, Status.Code.ABORTED);
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** Facet values asked for at first: more tickers than any news feed names, so one request usually does. */
+    static final int FACET_LIMIT = 4096;
 
     private final QdrantClient client;
     private final String collection;
@@ -206,6 +210,31 @@ public final class QdrantVectorStore implements VectorStore {
     @Override
     public long count() {
         return call("count", () -> client.countAsync(collection, TIMEOUT));
+    }
+
+    /**
+     * The {@code symbols} values with at least one point, from Qdrant's facet counts over the keyword
+     * index. Facets have no offset to page with, so the limit doubles until the answer comes back
+     * short of it (i.e. complete). Counts are exact: approximate ones may keep a value whose only
+     * article was just deleted. Exact counting reads every point's value, so callers cache the answer
+     * (the serving chain re-reads it once a minute).
+     */
+    @Override
+    public Set<String> symbols() {
+        return symbols(FACET_LIMIT);
+    }
+
+    Set<String> symbols(long firstLimit) {
+        for (long limit = firstLimit; ; limit *= 2) {
+            long l = limit;
+            List<FacetHit> hits = call("list symbols", () -> client.facetAsync(FacetCounts.newBuilder()
+                    .setCollectionName(collection).setKey("symbols").setLimit(l).setExact(true).build(), TIMEOUT));
+            if (hits.size() < limit) {
+                Set<String> out = new java.util.TreeSet<>();
+                for (FacetHit h : hits) if (h.getCount() > 0 && h.getValue().hasStringValue()) out.add(h.getValue().getStringValue());
+                return out;
+            }
+        }
     }
 
     @Override

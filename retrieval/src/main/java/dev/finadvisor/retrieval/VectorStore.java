@@ -33,12 +33,11 @@ public interface VectorStore extends AutoCloseable {
     }
 
     /**
-     * Every ticker at least one stored article names, so a question's tickers and company names can
-     * become a symbol filter. A store that cannot list them throws {@link UnsupportedOperationException}.
+     * Every ticker at least one stored point names, so a question's tickers and company names can
+     * become a symbol filter. Every store must answer (the serving chain relies on it); a store that
+     * cannot reach its data throws, like {@link #search}.
      */
-    default java.util.Set<String> symbols() {
-        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot list the symbols it holds");
-    }
+    java.util.Set<String> symbols();
 
     /** Makes everything upserted so far durable. */
     void commit();

@@ -26,6 +26,10 @@ import io.qdrant.client.grpc.Points.CountResponse;
 import io.qdrant.client.grpc.Points.CountResult;
 import io.qdrant.client.grpc.Points.CreateFieldIndexCollection;
 import io.qdrant.client.grpc.Points.DeletePoints;
+import io.qdrant.client.grpc.Points.FacetCounts;
+import io.qdrant.client.grpc.Points.FacetHit;
+import io.qdrant.client.grpc.Points.FacetResponse;
+import io.qdrant.client.grpc.Points.FacetValue;
 import io.qdrant.client.grpc.Points.PointStruct;
 import io.qdrant.client.grpc.Points.PointsOperationResponse;
 import io.qdrant.client.grpc.Points.RetrievedPoint;
@@ -65,6 +69,7 @@ final class FakeQdrant implements AutoCloseable {
     final Map<String, Collection> collections = new ConcurrentHashMap<>();
     final List<String> calls = new CopyOnWriteArrayList<>();
     final AtomicInteger failNext = new AtomicInteger();
+    final AtomicInteger failNextFacets = new AtomicInteger();
     volatile Status failWith = Status.UNAVAILABLE;
 
     private final Server server;
@@ -84,6 +89,12 @@ final class FakeQdrant implements AutoCloseable {
     void failNextUpserts(int n, Status status) {
         failWith = status;
         failNext.set(n);
+    }
+
+    /** The next {@code n} facet requests fail with {@code status}. */
+    void failNextFacets(int n, Status status) {
+        failWith = status;
+        failNextFacets.set(n);
     }
 
     long calls(String method) {
@@ -220,6 +231,47 @@ final class FakeQdrant implements AutoCloseable {
                     if (request.getWithPayload().getEnable()) p.putAllPayload(e.getValue().payload());
                     r.addResult(p);
                 }
+                out.onNext(r.build());
+                out.onCompleted();
+            } catch (RuntimeException e) {
+                out.onError(e);
+            }
+        }
+
+        /**
+         * Qdrant's facet counts: how many points hold each value of {@code key} (a point whose array
+         * holds a value twice counts once), largest count first, then by value; only values of points
+         * still stored. Like Qdrant, the key needs a keyword payload index and the limit defaults to 10.
+         */
+        @Override
+        public void facet(FacetCounts request, StreamObserver<FacetResponse> out) {
+            calls.add("facet");
+            if (failNextFacets.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+                out.onError(failWith.withDescription("injected failure").asRuntimeException());
+                return;
+            }
+            try {
+                Collection c = collection(request.getCollectionName());
+                if (!"FieldTypeKeyword".equals(c.indexes().get(request.getKey()))) {
+                    throw Status.INVALID_ARGUMENT.withDescription("Bad request: Index required but not found for \""
+                            + request.getKey() + "\" of one of the following types: [keyword, integer, bool]").asRuntimeException();
+                }
+                Map<String, Long> counts = new TreeMap<>();
+                for (Stored s : c.points().values()) {
+                    if (request.hasFilter() && !matches(request.getFilter(), s.payload())) continue;
+                    Value v = s.payload().get(request.getKey());
+                    if (v == null) continue;
+                    List<Value> values = v.hasListValue() ? v.getListValue().getValuesList() : List.of(v);
+                    values.stream().filter(Value::hasStringValue).map(Value::getStringValue).distinct()
+                            .forEach(value -> counts.merge(value, 1L, Long::sum));
+                }
+                long limit = request.hasLimit() ? request.getLimit() : 10;
+                FacetResponse.Builder r = FacetResponse.newBuilder();
+                counts.entrySet().stream()
+                        .sorted(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()))
+                        .limit(limit)
+                        .forEach(e -> r.addHits(FacetHit.newBuilder()
+                                .setValue(FacetValue.newBuilder().setStringValue(e.getKey())).setCount(e.getValue())));
                 out.onNext(r.build());
                 out.onCompleted();
             } catch (RuntimeException e) {

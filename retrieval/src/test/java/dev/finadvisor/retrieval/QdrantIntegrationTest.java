@@ -12,7 +12,7 @@ import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
 @EnabledIfEnvironmentVariable(named = "QDRANT_URL", matches = ".+")
 class QdrantIntegrationTest {
     @Test
-    void roundTripsPointsFiltersAndDeletesOnARealServer() {
+    void roundTripsPointsFiltersSymbolsAndDeletesOnARealServer() {
         String collection = "finadvisor_test_" + UUID.randomUUID().toString().replace("-", "");
         StoreConfig config = StoreConfig.qdrant(System.getenv("QDRANT_URL"), collection);
         List<Point> points = TestPoints.news(200, 384, 31);
@@ -30,6 +30,11 @@ class QdrantIntegrationTest {
                 assertThat(hits).extracting(Hit::id)
                         .containsExactlyElementsOf(TestPoints.exactTop(points, query, 5, p -> filter.matches(p.payload())));
             }
+            assertThat(store.symbols()).containsExactlyInAnyOrderElementsOf(TestPoints.TICKERS);
+            store.upsert(List.of(TestPoints.point(5000, 0, topics.vector(0), TestPoints.T0, List.of("ONLY5000"))));
+            assertThat(store.symbols()).contains("ONLY5000");
+            store.deleteArticle(5000);
+            assertThat(store.symbols()).containsExactlyInAnyOrderElementsOf(TestPoints.TICKERS);
             store.deleteArticle(1000);
             assertThat(store.count()).isEqualTo(199);
             assertThat(store.articleUpdatedAt(1000)).isEmpty();

@@ -149,4 +149,49 @@ class QdrantVectorStoreTest {
             assertThat(fake.calls("search")).isZero();
         }
     }
+
+    @Test
+    void symbolsListsEveryTickerStillHeldAndDropsOneWhoseOnlyArticleIsDeleted() {
+        ClusteredVectors v = TestPoints.vectors(DIM, 9);
+        try (var store = store(256, 0)) {
+            assertThat(store.symbols()).isEmpty();
+            List<Point> points = news(40, DIM, 9);
+            store.upsert(points);
+            Set<String> expected = new java.util.TreeSet<>();
+            points.forEach(p -> expected.addAll(p.payload().symbols()));
+            assertThat(expected).hasSize(8);
+            assertThat(store.symbols()).isEqualTo(expected);
+
+            // Two chunks of one article name a ticker no other article names: it goes when the article does.
+            store.replaceArticle(7, List.of(point(7, 0, v.vector(0), T0, List.of("ONLY7", "AAPL")),
+                    point(7, 1, v.vector(1), T0, List.of("ONLY7"))));
+            assertThat(store.symbols()).contains("ONLY7").containsAll(expected);
+            store.deleteArticle(7);
+            assertThat(store.symbols()).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void symbolsAsksForMoreFacetValuesUntilTheAnswerIsComplete() {
+        try (var store = store(256, 0)) {
+            store.upsert(news(40, DIM, 10)); // 8 tickers
+            long before = fake.calls("facet");
+            assertThat(store.symbols(3)).containsExactlyInAnyOrderElementsOf(TestPoints.TICKERS);
+            assertThat(fake.calls("facet") - before).as("limits 3, 6, 12").isEqualTo(3);
+            assertThat(store.symbols(8)).as("exactly the limit is not known complete").hasSize(8);
+            assertThat(fake.calls("facet") - before).isEqualTo(5);
+        }
+    }
+
+    @Test
+    void aFailedSymbolListingNamesTheRequest() {
+        try (var store = store(256, 1)) {
+            store.upsert(news(5, DIM, 11));
+            fake.failNextFacets(1, Status.UNAVAILABLE);
+            assertThat(store.symbols()).isNotEmpty(); // retried
+            fake.failNextFacets(1, Status.INTERNAL);
+            assertThatThrownBy(store::symbols).isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("Qdrant list symbols on in-process/news failed: INTERNAL");
+        }
+    }
 }
