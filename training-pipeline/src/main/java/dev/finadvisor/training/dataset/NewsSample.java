@@ -40,6 +40,18 @@ public final class NewsSample {
         }
     }
 
+    /** Writes the bundled sample, byte for byte, as a JSON Lines file (e.g. for the feature pipeline's replay source). */
+    public static void writeBundled(Path out) {
+        try (InputStream in = NewsSample.class.getResourceAsStream(RESOURCE)) {
+            if (in == null) throw new IllegalStateException("resource " + RESOURCE + " missing from the classpath");
+            Path parent = out.toAbsolutePath().getParent();
+            if (parent != null) Files.createDirectories(parent);
+            Files.write(out, in.readAllBytes());
+        } catch (IOException e) {
+            throw new UserError("cannot write " + out + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Alpaca news objects, one per line; every bad line is reported at once. */
     public static List<NewsArticle> load(Path file) {
         try {
