@@ -23,7 +23,7 @@ public final class HtmlCleaner {
     private static final Pattern BOILERPLATE = Pattern.compile(
             "(^|[-_ ])(share|social|advert|ads?|promo|newsletter|subscribe|related|sidebar|cookie|disclaimer|byline-tools|comments?)([-_ ]|$)",
             Pattern.CASE_INSENSITIVE);
-    private static final String BLOCKS = "p, div, br, li, ul, ol, h1, h2, h3, h4, h5, h6, table, tr, blockquote, pre, section, article, hr, dd, dt";
+    private static final String BLOCKS = "p, div, li, ul, ol, h1, h2, h3, h4, h5, h6, table, tr, blockquote, pre, section, article, hr, dd, dt";
     private static final Pattern SPACES = Pattern.compile("[ \\t\\x0B\\f\\u00A0\\u2000-\\u200B\\u202F\\u205F\\u3000]+");
     private static final Pattern SPACE_AROUND_NEWLINE = Pattern.compile(" *\n *");
     private static final Pattern MANY_NEWLINES = Pattern.compile("\n{3,}");
@@ -44,7 +44,7 @@ public final class HtmlCleaner {
             public void head(Node node, int depth) {
                 if (node instanceof TextNode t) {
                     out.append(t.getWholeText());
-                } else if (node instanceof Element e && e.is(BLOCKS)) {
+                } else if (node instanceof Element e && (e.is(BLOCKS) || e.nameIs("br"))) {
                     out.append('\n');
                 }
             }
