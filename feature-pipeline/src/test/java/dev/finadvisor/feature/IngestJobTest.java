@@ -1,0 +1,225 @@
+package dev.finadvisor.feature;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finadvisor.feature.sink.IngestSink;
+import dev.finadvisor.feature.sink.SinkSettings;
+import dev.finadvisor.feature.source.BackfillSplit;
+import dev.finadvisor.feature.source.NewsSource;
+import dev.finadvisor.feature.source.StreamSplit;
+import dev.finadvisor.feature.testing.Articles;
+import dev.finadvisor.feature.testing.FakeAlpaca;
+import dev.finadvisor.feature.testing.MemoryVectorStore;
+import dev.finadvisor.feature.testing.SharedEmbedder;
+import dev.finadvisor.feature.testing.SharedMiniCluster;
+import dev.finadvisor.retrieval.Hit;
+import dev.finadvisor.retrieval.Embedder;
+import dev.finadvisor.retrieval.Point;
+import dev.finadvisor.retrieval.SearchFilter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The whole job on a real Flink MiniCluster, with the real MiniLM model and loopback fakes of Alpaca. */
+class IngestJobTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final Instant T0 = Instant.parse("2024-05-01T12:00:00Z");
+    static final Duration WAIT = Duration.ofSeconds(60);
+    static SharedMiniCluster flink;
+    static Embedder model;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        flink = new SharedMiniCluster();
+        model = SharedEmbedder.open();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        flink.close();
+    }
+
+    IngestJob.Runtime runtime(String name) {
+        return new IngestJob.Runtime(flink.master(), List.of(), dir.resolve("checkpoints-" + name), Duration.ofMillis(500));
+    }
+
+    IngestSink sink(String storeName) {
+        return new IngestSink(() -> MemoryVectorStore.named(storeName), SharedEmbedder::open,
+                new SinkSettings(0, 32, 100, dir.resolve("dead-letters.jsonl").toString(), dir.resolve("metrics.json").toString(), 500));
+    }
+
+    void runToEnd(String name, NewsSource source, IngestSink sink) throws Exception {
+        IngestJob.Runtime runtime = runtime(name);
+        var env = IngestJob.environment(runtime, Optional.empty());
+        IngestJob.define(env, source, sink);
+        IngestJob.runToEnd(env, runtime, "test " + name);
+    }
+
+    Path jsonl(String name, List<String> lines) throws Exception {
+        Path file = dir.resolve(name);
+        Files.write(file, lines);
+        return file;
+    }
+
+    static List<Long> articleIds(MemoryVectorStore store) {
+        return store.points().stream().map(p -> p.payload().articleId()).distinct().sorted().toList();
+    }
+
+    static String longBody(int words) {
+        StringBuilder sb = new StringBuilder("<p>");
+        for (int i = 0; i < words; i++) sb.append(i % 40 == 39 ? "electric vehicles.</p><p>" : "regulators reviewed the driver assistance software on ");
+        return sb.append("</p>").toString();
+    }
+
+    @Test
+    void replayIndexesValidArticlesDeadLettersTheRestAndASearchForEachTopicFindsItFirst() throws Exception {
+        String storeName = UUID.randomUUID().toString();
+        List<String> lines = new ArrayList<>();
+        for (int i = 0; i < Articles.TOPICS.size(); i++) lines.add(Articles.onTopic(i + 1, i, T0.plusSeconds(i)).toString());
+        lines.add(3, "{\"id\": 99, \"headline\": ");                                        // line 4: broken JSON
+        lines.add("{\"id\":98,\"created_at\":\"2024-05-01T12:00:00Z\",\"updated_at\":\"2024-05-01T12:00:00Z\"}"); // no headline
+        lines.add("");                                                                       // blank: skipped
+        lines.add("{\"id\":97,\"headline\":\"h\",\"created_at\":\"May 1st\",\"updated_at\":\"2024-05-01T12:00:00Z\"}");
+        Path file = jsonl("news.jsonl", lines);
+
+        runToEnd("replay", NewsSource.replay(file.toString()), sink(storeName));
+
+        MemoryVectorStore store = MemoryVectorStore.named(storeName);
+        assertThat(articleIds(store)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
+        for (Point p : store.points()) {
+            assertThat(p.payload().text()).doesNotContain("Share on Twitter").doesNotContain("track()");
+            assertThat(p.id()).isEqualTo(p.payload().articleId() + "#" + p.payload().chunkIndex());
+        }
+        for (int i = 0; i < Articles.TOPICS.size(); i++) {
+            List<Hit> hits = store.search(model.embed(Articles.TOPICS.get(i)[2]), 3, SearchFilter.NONE);
+            assertThat(hits.get(0).payload().articleId()).as("query '%s'", Articles.TOPICS.get(i)[2]).isEqualTo(i + 1L);
+        }
+        List<String> dead = Files.readAllLines(dir.resolve("dead-letters.jsonl"));
+        assertThat(dead).hasSize(3);
+        JsonNode first = JSON.readTree(dead.get(0));
+        assertThat(first.get("origin").asText()).isEqualTo("news.jsonl line 4");
+        assertThat(first.get("reason").asText()).startsWith("not valid JSON");
+        assertThat(first.get("raw").asText()).isEqualTo("{\"id\": 99, \"headline\": ");
+        assertThat(JSON.readTree(dead.get(1)).get("reason").asText()).isEqualTo("article 98: field 'headline': missing");
+        assertThat(JSON.readTree(dead.get(2)).get("reason").asText()).contains("'May 1st' is not an RFC 3339 time");
+        JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
+        assertThat(metrics.get("articles").asLong()).isEqualTo(8);
+        assertThat(metrics.get("dead_letters").asLong()).isEqualTo(3);
+        assertThat(metrics.get("chunks").asLong()).isEqualTo(store.count());
+        assertThat(metrics.get("freshness_ms").get("samples").asInt()).isEqualTo(8);
+
+        // The same file again: nothing is embedded or written, no dead letter is repeated.
+        int writes = store.writes;
+        runToEnd("replay-again", NewsSource.replay(file.toString()), sink(storeName));
+        assertThat(store.writes).isEqualTo(writes);
+        assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl"))).hasSize(3);
+        assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).get("articles_unchanged").asLong()).isEqualTo(8);
+    }
+
+    @Test
+    void aNewerVersionOfAnArticleReplacesAllItsChunksAndLeavesNoneStale() throws Exception {
+        String storeName = UUID.randomUUID().toString();
+        ObjectNode original = Articles.article(42, T0, "Regulator probes driver assistance", "A long investigation.", longBody(700), "TSLA");
+        runToEnd("v1", NewsSource.replay(jsonl("v1.jsonl", List.of(original.toString())).toString()), sink(storeName));
+        MemoryVectorStore store = MemoryVectorStore.named(storeName);
+        long before = store.count();
+        assertThat(before).isGreaterThanOrEqualTo(3);
+
+        ObjectNode update = Articles.updated(original, T0.plusSeconds(3600), "<p>The probe was closed with no findings.</p>");
+        ObjectNode stale = Articles.updated(original, T0.minusSeconds(60), "<p>An older draft.</p>");
+        runToEnd("v2", NewsSource.replay(jsonl("v2.jsonl", List.of(update.toString(), stale.toString())).toString()), sink(storeName));
+
+        assertThat(store.points()).hasSize(1);
+        Point only = store.points().get(0);
+        assertThat(only.id()).isEqualTo("42#0");
+        assertThat(only.payload().text()).contains("The probe was closed with no findings.").doesNotContain("draft");
+        assertThat(only.payload().updatedAt()).isEqualTo(T0.plusSeconds(3600));
+    }
+
+    @Test
+    void backfillPagesThroughTheRangeAndWaitsOutA429() throws Exception {
+        String storeName = UUID.randomUUID().toString();
+        try (FakeAlpaca alpaca = new FakeAlpaca()) {
+            for (int i = 0; i < 7; i++) alpaca.addToHistory(Articles.onTopic(200 + i, i, T0.plusSeconds(60L * i)));
+            alpaca.failNextRest(429, 1);
+            NewsSource source = NewsSource.backfill(new BackfillSplit(T0, T0.plusSeconds(3600), List.of(), null, 0),
+                    alpaca.settings(), FakeAlpaca.credentials());
+            runToEnd("backfill", source, sink(storeName));
+            assertThat(articleIds(MemoryVectorStore.named(storeName))).containsExactly(200L, 201L, 202L, 203L, 204L, 205L, 206L);
+            assertThat(alpaca.restQueries).hasSize(4); // the 429, then three pages of at most 3
+        }
+    }
+
+    @Test
+    void aStreamWithADisconnectLosesNothingAndAStoppedJobResumesFromItsSavepoint() throws Exception {
+        String storeName = UUID.randomUUID().toString();
+        MemoryVectorStore store = MemoryVectorStore.named(storeName);
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        try (FakeAlpaca alpaca = new FakeAlpaca()) {
+            IngestJob.Runtime runtime = runtime("stream");
+            NewsSource source = NewsSource.stream(new StreamSplit(List.of(), null, List.of()), alpaca.settings(), FakeAlpaca.credentials());
+            CompletableFuture<Void> stop = new CompletableFuture<>();
+            Future<Optional<String>> run = runner.submit(() -> {
+                var env = IngestJob.environment(runtime, Optional.empty());
+                IngestJob.define(env, source, sink(storeName));
+                return IngestJob.runUntil(env, runtime, "test stream", stop);
+            });
+            FakeAlpaca.await(WAIT, () -> run.isDone() || alpaca.connections.get() == 1, "the job to connect");
+            if (run.isDone()) run.get(); // the job failed: show why
+            alpaca.awaitSubscribed(WAIT);
+            for (int i = 1; i <= 3; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 3);
+            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 3, "three streamed articles");
+            alpaca.dropConnection();
+            for (int i = 4; i <= 6; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1); // missed by the stream
+            FakeAlpaca.await(WAIT, () -> alpaca.connections.get() == 2, "the reconnect");
+            alpaca.awaitSubscribed(WAIT);
+            for (int i = 7; i <= 8; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 8, "all eight articles");
+            Thread.sleep(1500); // let a checkpoint cover them
+            stop.complete(null);
+            Optional<String> savepoint = run.get(2, TimeUnit.MINUTES);
+            assertThat(savepoint).isPresent();
+            assertThat(store.writes).as("each article written exactly once").isEqualTo(8);
+
+            // While the job is down two more articles appear; the resumed job backfills them from its saved cursor.
+            for (int i = 9; i <= 10; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+            Optional<Path> restore = IngestJob.latestCheckpoint(runtime.checkpointDir());
+            assertThat(restore).isPresent();
+            CompletableFuture<Void> stop2 = new CompletableFuture<>();
+            Future<Optional<String>> run2 = runner.submit(() -> {
+                var env = IngestJob.environment(runtime, restore);
+                IngestJob.define(env, NewsSource.stream(new StreamSplit(List.of(), null, List.of()), alpaca.settings(), FakeAlpaca.credentials()), sink(storeName));
+                return IngestJob.runUntil(env, runtime, "test stream resumed", stop2);
+            });
+            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 10, "the two articles published while stopped");
+            stop2.complete(null);
+            run2.get(2, TimeUnit.MINUTES);
+            assertThat(articleIds(store)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
+            assertThat(store.writes).as("nothing written twice across the restart").isEqualTo(10);
+            JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
+            assertThat(metrics.get("freshness_ms").get("p99").asLong()).isBetween(0L, 10_000L);
+        } finally {
+            runner.shutdownNow();
+        }
+    }
+}
