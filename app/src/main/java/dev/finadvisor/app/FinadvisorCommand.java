@@ -11,6 +11,7 @@ import picocli.CommandLine.ScopeType;
         description = "Fine-tune an open LLM into an investing advisor and serve it, grounded in real-time financial news.",
         subcommands = {
                 DoctorCommand.class,
+                SearchCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
                 "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})

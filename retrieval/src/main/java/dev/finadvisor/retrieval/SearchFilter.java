@@ -17,4 +17,12 @@ public record SearchFilter(Instant since, Instant until, Set<String> anySymbols)
     public boolean isEmpty() {
         return since == null && until == null && anySymbols.isEmpty();
     }
+
+    /** Whether a point with this payload passes (the reference semantics every store implements). */
+    public boolean matches(ChunkPayload payload) {
+        Instant t = payload.createdAt();
+        if (since != null && (t == null || t.isBefore(since))) return false;
+        if (until != null && (t == null || !t.isBefore(until))) return false;
+        return anySymbols.isEmpty() || payload.symbols().stream().anyMatch(anySymbols::contains);
+    }
 }

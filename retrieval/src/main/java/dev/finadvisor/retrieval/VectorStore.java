@@ -27,6 +27,11 @@ public interface VectorStore extends AutoCloseable {
     /** How many points the store holds. */
     long count();
 
+    /** Size and time range of the store; a store that cannot tell the range leaves it null. */
+    default StoreStats stats() {
+        return new StoreStats(getClass().getSimpleName(), "", count(), null, null);
+    }
+
     /** Makes everything upserted so far durable. */
     void commit();
 

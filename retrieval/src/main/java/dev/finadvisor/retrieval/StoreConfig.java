@@ -1,0 +1,70 @@
+package dev.finadvisor.retrieval;
+
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.finadvisor.domain.config.Problems;
+import dev.finadvisor.domain.config.Validated;
+import java.net.URI;
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The {@code store:} section of a job's configuration: which vector store and where.
+ * <pre>
+ * store:
+ *   type: lucene            # lucene (embedded, default) | qdrant
+ *   path: data/vector-store # lucene: the index directory
+ *   url: http://localhost:6334   # qdrant: its gRPC endpoint (API key from QDRANT_API_KEY)
+ *   collection: finadvisor_news  # qdrant: the collection
+ *   batch_size: 256         # qdrant: points per upsert request
+ *   max_retries: 3          # qdrant: retries of a failed request, with backoff
+ * </pre>
+ * Missing keys keep these defaults.
+ */
+public record StoreConfig(
+        String type,
+        Path path,
+        String url,
+        String collection,
+        @JsonProperty("batch_size") int batchSize,
+        @JsonProperty("max_retries") int maxRetries) implements Validated {
+    public static final List<String> TYPES = List.of("lucene", "qdrant");
+    public static final StoreConfig DEFAULT = new StoreConfig("lucene", Path.of("data/vector-store"),
+            "http://localhost:6334", "finadvisor_news", 256, 3);
+
+    @JsonCreator
+    public static StoreConfig of(@JsonProperty("type") String type, @JsonProperty("path") Path path,
+                                 @JsonProperty("url") String url, @JsonProperty("collection") String collection,
+                                 @JsonProperty("batch_size") Integer batchSize, @JsonProperty("max_retries") Integer maxRetries) {
+        return new StoreConfig(type == null ? DEFAULT.type : type, path == null ? DEFAULT.path : path,
+                url == null ? DEFAULT.url : url, collection == null ? DEFAULT.collection : collection,
+                batchSize == null ? DEFAULT.batchSize : batchSize, maxRetries == null ? DEFAULT.maxRetries : maxRetries);
+    }
+
+    public static StoreConfig lucene(Path path) {
+        return new StoreConfig("lucene", path, DEFAULT.url, DEFAULT.collection, DEFAULT.batchSize, DEFAULT.maxRetries);
+    }
+
+    public static StoreConfig qdrant(String url, String collection) {
+        return new StoreConfig("qdrant", DEFAULT.path, url, collection, DEFAULT.batchSize, DEFAULT.maxRetries);
+    }
+
+    @Override
+    public void validate(Problems problems) {
+        problems.requireOneOf("type", type, TYPES);
+        if ("lucene".equals(type) && (path == null || path.toString().isBlank())) problems.add("path", "is missing or empty");
+        if ("qdrant".equals(type)) {
+            problems.requireNonBlank("collection", collection);
+            try {
+                URI u = URI.create(url);
+                if (u.getHost() == null || !List.of("http", "https").contains(u.getScheme())) {
+                    problems.add("url", "is '" + url + "', expected http://HOST:PORT or https://HOST:PORT (Qdrant's gRPC port, 6334 by default)");
+                }
+            } catch (IllegalArgumentException | NullPointerException e) {
+                problems.add("url", "is '" + url + "', not a URL like http://localhost:6334");
+            }
+        }
+        problems.requireRange("batch_size", batchSize, 1, 10_000);
+        problems.requireRange("max_retries", maxRetries, 0, 20);
+    }
+}
