@@ -12,12 +12,12 @@ import dev.finadvisor.feature.source.NewsSource;
 import dev.finadvisor.feature.source.StreamSplit;
 import dev.finadvisor.feature.testing.Articles;
 import dev.finadvisor.feature.testing.FakeAlpaca;
-import dev.finadvisor.feature.testing.MemoryVectorStore;
+import dev.finadvisor.feature.testing.CountingStore;
 import dev.finadvisor.feature.testing.SharedEmbedder;
 import dev.finadvisor.feature.testing.SharedMiniCluster;
 import dev.finadvisor.retrieval.Hit;
 import dev.finadvisor.retrieval.Embedder;
-import dev.finadvisor.retrieval.Point;
+import dev.finadvisor.retrieval.LuceneVectorStore;
 import dev.finadvisor.retrieval.SearchFilter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +26,6 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Future;
 import java.util.concurrent.ExecutorService;
@@ -37,7 +36,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The whole job on a real Flink MiniCluster, with the real MiniLM model and loopback fakes of Alpaca. */
+/** The whole job on a real Flink MiniCluster, with the real MiniLM model, a real Lucene index and loopback fakes of Alpaca. */
 class IngestJobTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Instant T0 = Instant.parse("2024-05-01T12:00:00Z");
@@ -63,9 +62,30 @@ class IngestJobTest {
         return new IngestJob.Runtime(flink.master(), List.of(), dir.resolve("checkpoints-" + name), Duration.ofMillis(500));
     }
 
-    IngestSink sink(String storeName) {
-        return new IngestSink(() -> MemoryVectorStore.named(storeName), SharedEmbedder::open,
+    Path store() {
+        return dir.resolve("store");
+    }
+
+    IngestSink sink() {
+        String path = store().toString();
+        return new IngestSink(() -> CountingStore.open(path), SharedEmbedder::open,
                 new SinkSettings(0, 32, 100, dir.resolve("dead-letters.jsonl").toString(), dir.resolve("metrics.json").toString(), 500));
+    }
+
+    int writes() {
+        return CountingStore.writesTo(store()).get();
+    }
+
+    /** Every chunk in the store (read-only, beside a running writer), best match for {@code query} first. */
+    List<Hit> hits(String query) {
+        if (!Files.isDirectory(store())) return List.of(); // the sink has not opened the store yet
+        try (LuceneVectorStore lucene = LuceneVectorStore.openReadOnly(store())) {
+            return lucene.search(model.embed(query), 100, SearchFilter.NONE);
+        }
+    }
+
+    List<Long> articleIds() {
+        return hits("news").stream().map(h -> h.payload().articleId()).distinct().sorted().toList();
     }
 
     void runToEnd(String name, NewsSource source, IngestSink sink) throws Exception {
@@ -81,10 +101,6 @@ class IngestJobTest {
         return file;
     }
 
-    static List<Long> articleIds(MemoryVectorStore store) {
-        return store.points().stream().map(p -> p.payload().articleId()).distinct().sorted().toList();
-    }
-
     static String longBody(int words) {
         StringBuilder sb = new StringBuilder("<p>");
         for (int i = 0; i < words; i++) sb.append(i % 40 == 39 ? "electric vehicles.</p><p>" : "regulators reviewed the driver assistance software on ");
@@ -93,7 +109,6 @@ class IngestJobTest {
 
     @Test
     void replayIndexesValidArticlesDeadLettersTheRestAndASearchForEachTopicFindsItFirst() throws Exception {
-        String storeName = UUID.randomUUID().toString();
         List<String> lines = new ArrayList<>();
         for (int i = 0; i < Articles.TOPICS.size(); i++) lines.add(Articles.onTopic(i + 1, i, T0.plusSeconds(i)).toString());
         lines.add(3, "{\"id\": 99, \"headline\": ");                                        // line 4: broken JSON
@@ -102,16 +117,15 @@ class IngestJobTest {
         lines.add("{\"id\":97,\"headline\":\"h\",\"created_at\":\"May 1st\",\"updated_at\":\"2024-05-01T12:00:00Z\"}");
         Path file = jsonl("news.jsonl", lines);
 
-        runToEnd("replay", NewsSource.replay(file.toString()), sink(storeName));
+        runToEnd("replay", NewsSource.replay(file.toString()), sink());
 
-        MemoryVectorStore store = MemoryVectorStore.named(storeName);
-        assertThat(articleIds(store)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
-        for (Point p : store.points()) {
-            assertThat(p.payload().text()).doesNotContain("Share on Twitter").doesNotContain("track()");
-            assertThat(p.id()).isEqualTo(p.payload().articleId() + "#" + p.payload().chunkIndex());
+        assertThat(articleIds()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L);
+        for (Hit h : hits("news")) {
+            assertThat(h.payload().text()).doesNotContain("Share on Twitter").doesNotContain("track()");
+            assertThat(h.id()).isEqualTo(h.payload().articleId() + "#" + h.payload().chunkIndex());
         }
         for (int i = 0; i < Articles.TOPICS.size(); i++) {
-            List<Hit> hits = store.search(model.embed(Articles.TOPICS.get(i)[2]), 3, SearchFilter.NONE);
+            List<Hit> hits = hits(Articles.TOPICS.get(i)[2]);
             assertThat(hits.get(0).payload().articleId()).as("query '%s'", Articles.TOPICS.get(i)[2]).isEqualTo(i + 1L);
         }
         List<String> dead = Files.readAllLines(dir.resolve("dead-letters.jsonl"));
@@ -125,32 +139,30 @@ class IngestJobTest {
         JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
         assertThat(metrics.get("articles").asLong()).isEqualTo(8);
         assertThat(metrics.get("dead_letters").asLong()).isEqualTo(3);
-        assertThat(metrics.get("chunks").asLong()).isEqualTo(store.count());
+        assertThat(metrics.get("chunks").asLong()).isEqualTo(hits("news").size());
         assertThat(metrics.get("freshness_ms").get("samples").asInt()).isEqualTo(8);
 
         // The same file again: nothing is embedded or written, no dead letter is repeated.
-        int writes = store.writes;
-        runToEnd("replay-again", NewsSource.replay(file.toString()), sink(storeName));
-        assertThat(store.writes).isEqualTo(writes);
+        int writes = writes();
+        runToEnd("replay-again", NewsSource.replay(file.toString()), sink());
+        assertThat(writes()).isEqualTo(writes);
         assertThat(Files.readAllLines(dir.resolve("dead-letters.jsonl"))).hasSize(3);
         assertThat(JSON.readTree(dir.resolve("metrics.json").toFile()).get("articles_unchanged").asLong()).isEqualTo(8);
     }
 
     @Test
     void aNewerVersionOfAnArticleReplacesAllItsChunksAndLeavesNoneStale() throws Exception {
-        String storeName = UUID.randomUUID().toString();
         ObjectNode original = Articles.article(42, T0, "Regulator probes driver assistance", "A long investigation.", longBody(700), "TSLA");
-        runToEnd("v1", NewsSource.replay(jsonl("v1.jsonl", List.of(original.toString())).toString()), sink(storeName));
-        MemoryVectorStore store = MemoryVectorStore.named(storeName);
-        long before = store.count();
-        assertThat(before).isGreaterThanOrEqualTo(3);
+        runToEnd("v1", NewsSource.replay(jsonl("v1.jsonl", List.of(original.toString())).toString()), sink());
+        assertThat(hits("news")).hasSizeGreaterThanOrEqualTo(3);
 
         ObjectNode update = Articles.updated(original, T0.plusSeconds(3600), "<p>The probe was closed with no findings.</p>");
         ObjectNode stale = Articles.updated(original, T0.minusSeconds(60), "<p>An older draft.</p>");
-        runToEnd("v2", NewsSource.replay(jsonl("v2.jsonl", List.of(update.toString(), stale.toString())).toString()), sink(storeName));
+        runToEnd("v2", NewsSource.replay(jsonl("v2.jsonl", List.of(update.toString(), stale.toString())).toString()), sink());
 
-        assertThat(store.points()).hasSize(1);
-        Point only = store.points().get(0);
+        List<Hit> after = hits("news");
+        assertThat(after).hasSize(1);
+        Hit only = after.get(0);
         assertThat(only.id()).isEqualTo("42#0");
         assertThat(only.payload().text()).contains("The probe was closed with no findings.").doesNotContain("draft");
         assertThat(only.payload().updatedAt()).isEqualTo(T0.plusSeconds(3600));
@@ -158,22 +170,19 @@ class IngestJobTest {
 
     @Test
     void backfillPagesThroughTheRangeAndWaitsOutA429() throws Exception {
-        String storeName = UUID.randomUUID().toString();
         try (FakeAlpaca alpaca = new FakeAlpaca()) {
             for (int i = 0; i < 7; i++) alpaca.addToHistory(Articles.onTopic(200 + i, i, T0.plusSeconds(60L * i)));
             alpaca.failNextRest(429, 1);
             NewsSource source = NewsSource.backfill(new BackfillSplit(T0, T0.plusSeconds(3600), List.of(), null, 0),
                     alpaca.settings(), FakeAlpaca.credentials());
-            runToEnd("backfill", source, sink(storeName));
-            assertThat(articleIds(MemoryVectorStore.named(storeName))).containsExactly(200L, 201L, 202L, 203L, 204L, 205L, 206L);
+            runToEnd("backfill", source, sink());
+            assertThat(articleIds()).containsExactly(200L, 201L, 202L, 203L, 204L, 205L, 206L);
             assertThat(alpaca.restQueries).hasSize(4); // the 429, then three pages of at most 3
         }
     }
 
     @Test
     void aStreamWithADisconnectLosesNothingAndAStoppedJobResumesFromItsSavepoint() throws Exception {
-        String storeName = UUID.randomUUID().toString();
-        MemoryVectorStore store = MemoryVectorStore.named(storeName);
         ExecutorService runner = Executors.newSingleThreadExecutor();
         try (FakeAlpaca alpaca = new FakeAlpaca()) {
             IngestJob.Runtime runtime = runtime("stream");
@@ -181,25 +190,25 @@ class IngestJobTest {
             CompletableFuture<Void> stop = new CompletableFuture<>();
             Future<Optional<String>> run = runner.submit(() -> {
                 var env = IngestJob.environment(runtime, Optional.empty());
-                IngestJob.define(env, source, sink(storeName));
+                IngestJob.define(env, source, sink());
                 return IngestJob.runUntil(env, runtime, "test stream", stop);
             });
             FakeAlpaca.await(WAIT, () -> run.isDone() || alpaca.connections.get() == 1, "the job to connect");
             if (run.isDone()) run.get(); // the job failed: show why
             alpaca.awaitSubscribed(WAIT);
             for (int i = 1; i <= 3; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 3);
-            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 3, "three streamed articles");
+            FakeAlpaca.await(WAIT, () -> articleIds().size() == 3, "three streamed articles");
             alpaca.dropConnection();
             for (int i = 4; i <= 6; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1); // missed by the stream
             FakeAlpaca.await(WAIT, () -> alpaca.connections.get() == 2, "the reconnect");
             alpaca.awaitSubscribed(WAIT);
             for (int i = 7; i <= 8; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
-            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 8, "all eight articles");
+            FakeAlpaca.await(WAIT, () -> articleIds().size() == 8, "all eight articles");
             Thread.sleep(1500); // let a checkpoint cover them
             stop.complete(null);
             Optional<String> savepoint = run.get(2, TimeUnit.MINUTES);
             assertThat(savepoint).isPresent();
-            assertThat(store.writes).as("each article written exactly once").isEqualTo(8);
+            assertThat(writes()).as("each article written exactly once").isEqualTo(8);
 
             // While the job is down two more articles appear; the resumed job backfills them from its saved cursor.
             for (int i = 9; i <= 10; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
@@ -208,14 +217,14 @@ class IngestJobTest {
             CompletableFuture<Void> stop2 = new CompletableFuture<>();
             Future<Optional<String>> run2 = runner.submit(() -> {
                 var env = IngestJob.environment(runtime, restore);
-                IngestJob.define(env, NewsSource.stream(new StreamSplit(List.of(), null, List.of()), alpaca.settings(), FakeAlpaca.credentials()), sink(storeName));
+                IngestJob.define(env, NewsSource.stream(new StreamSplit(List.of(), null, List.of()), alpaca.settings(), FakeAlpaca.credentials()), sink());
                 return IngestJob.runUntil(env, runtime, "test stream resumed", stop2);
             });
-            FakeAlpaca.await(WAIT, () -> articleIds(store).size() == 10, "the two articles published while stopped");
+            FakeAlpaca.await(WAIT, () -> articleIds().size() == 10, "the two articles published while stopped");
             stop2.complete(null);
             run2.get(2, TimeUnit.MINUTES);
-            assertThat(articleIds(store)).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
-            assertThat(store.writes).as("nothing written twice across the restart").isEqualTo(10);
+            assertThat(articleIds()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
+            assertThat(writes()).as("nothing written twice across the restart").isEqualTo(10);
             JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
             assertThat(metrics.get("freshness_ms").get("p99").asLong()).isBetween(0L, 10_000L);
         } finally {
