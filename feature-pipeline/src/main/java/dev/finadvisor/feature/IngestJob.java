@@ -48,11 +48,14 @@ public final class IngestJob {
 
     private IngestJob() {}
 
-    /** Adds the pipeline to {@code env}: one ordered news feed, so source and sink run with parallelism 1. */
+    /**
+     * Adds the pipeline to {@code env}: "news" (the source), "prepare" (parse, validate, clean HTML),
+     * "index" (chunk, embed, upsert). One ordered news feed, so all run with parallelism 1.
+     */
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "news source").uid("news-source").setParallelism(1)
-                .map(new PrepareNews()).name("parse, validate, clean HTML").uid("prepare-news").setParallelism(1)
-                .sinkTo(sink).name("chunk, embed, upsert").uid("vector-store-sink").setParallelism(1);
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1)
+                .map(new PrepareNews()).name("prepare").uid("prepare-news").setParallelism(1)
+                .sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
     }
 
     /** An environment with checkpointing into {@code runtime.checkpointDir()}, restoring from {@code restore} if given. */
