@@ -83,7 +83,8 @@ public final class Ingest {
         MiniLmEmbedder.Variant variant = request.quantized() ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL;
         EmbedderOpener embedder = () -> MiniLmEmbedder.load(variant, MiniLmEmbedder.OverLength.REJECT);
         IngestSink sink = new IngestSink(ConfiguredStore.of(config.store(), MiniLmEmbedder.DIMENSION), embedder,
-                new SinkSettings(config.chunking().maxTokens(), config.chunking().overlapTokens(), config.sink().commitIntervalMs(),
+                new SinkSettings(config.chunking().maxTokens(), config.chunking().overlapTokens(), config.sink().batchChunks(),
+                        config.sink().batchWaitMs(), config.sink().commitIntervalMs(),
                         deadLetters.toString(), metrics.toString(), config.sink().metricsLogIntervalSeconds() * 1000));
 
         Path checkpoints = stateDir.resolve("checkpoints").resolve(jobKey(request));

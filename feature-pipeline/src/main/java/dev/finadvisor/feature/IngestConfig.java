@@ -63,11 +63,15 @@ public record IngestConfig(StoreConfig store, Alpaca alpaca, Chunking chunking, 
         }
     }
 
-    /** How often the sink commits and logs its metrics. */
-    public record Sink(@JsonProperty("commit_interval_ms") long commitIntervalMs,
+    /** How the sink batches embeddings, how often it commits and logs its metrics. */
+    public record Sink(@JsonProperty("batch_chunks") int batchChunks,
+                       @JsonProperty("batch_wait_ms") long batchWaitMs,
+                       @JsonProperty("commit_interval_ms") long commitIntervalMs,
                        @JsonProperty("metrics_log_interval_s") long metricsLogIntervalSeconds) implements Validated {
         @Override
         public void validate(Problems problems) {
+            problems.requireRange("batch_chunks", batchChunks, 1, 4096);
+            problems.requireRange("batch_wait_ms", batchWaitMs, 0, 60_000);
             problems.requireRange("commit_interval_ms", commitIntervalMs, 0, 3_600_000);
             problems.requireRange("metrics_log_interval_s", metricsLogIntervalSeconds, 1, 3600);
         }

@@ -69,7 +69,7 @@ class IngestJobTest {
     IngestSink sink() {
         String path = store().toString();
         return new IngestSink(() -> CountingStore.open(path), SharedEmbedder::open,
-                new SinkSettings(0, 32, 100, dir.resolve("dead-letters.jsonl").toString(), dir.resolve("metrics.json").toString(), 500));
+                new SinkSettings(0, 32, 32, 100, 100, dir.resolve("dead-letters.jsonl").toString(), dir.resolve("metrics.json").toString(), 500));
     }
 
     int writes() {

@@ -11,9 +11,10 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Puts one article into the vector store, idempotently: an article the store already holds at the
+ * Puts articles into the vector store, idempotently: an article the store already holds at the
  * same or a newer {@code updated_at} is left alone (no embedding, no write); a newer version replaces
- * every chunk of the old one; point ids come from article id and chunk index.
+ * every chunk of the old one; point ids come from article id and chunk index. Planning and writing
+ * are apart so the chunks of several articles can be embedded in one batch.
  */
 public final class ArticleIndexer {
     /** What indexing one article did. */
@@ -21,6 +22,9 @@ public final class ArticleIndexer {
 
     /** The action and how many chunks were written (0 when unchanged). */
     public record Outcome(Action action, int chunks) {}
+
+    /** An article to write: its chunk texts, and whether an older version is in the store. */
+    public record Planned(NewsArticle article, List<String> chunks, boolean replacing) {}
 
     private final Embedder embedder;
     private final VectorStore store;
@@ -32,25 +36,36 @@ public final class ArticleIndexer {
         this.chunker = chunker;
     }
 
-    /** Indexes {@code article} whose HTML content has already been cleaned into {@code body}. */
-    public Outcome index(NewsArticle article, String body) {
+    /** The article's chunks if it must be written, empty if the store holds this version or a newer one. */
+    public Optional<Planned> plan(NewsArticle article, String body) {
         Optional<Instant> stored = store.articleUpdatedAt(article.id());
-        if (stored.isPresent() && !article.updatedAt().isAfter(stored.get())) {
-            return new Outcome(Action.UNCHANGED, 0);
-        }
+        if (stored.isPresent() && !article.updatedAt().isAfter(stored.get())) return Optional.empty();
         List<String> texts = chunker.chunk(Chunker.articleText(article.headline(), article.summary(), body));
-        List<float[]> vectors = embedder.embedAll(texts);
+        return Optional.of(new Planned(article, texts, stored.isPresent()));
+    }
+
+    /** Embeds the chunks of every planned article in one call, then replaces each article's points. */
+    public List<Outcome> write(List<Planned> batch) {
+        List<String> texts = new ArrayList<>();
+        for (Planned p : batch) texts.addAll(p.chunks());
+        List<float[]> vectors = texts.isEmpty() ? List.of() : embedder.embedAll(texts);
         if (vectors.size() != texts.size()) {
             throw new IllegalStateException("embedder returned " + vectors.size() + " vectors for " + texts.size() + " chunks");
         }
-        List<Point> points = new ArrayList<>(texts.size());
-        for (int i = 0; i < texts.size(); i++) {
-            ChunkPayload payload = new ChunkPayload(article.id(), i, texts.get(i), article.headline(), article.summary(),
-                    article.url(), article.symbols(), article.source(), article.author(), article.createdAt(), article.updatedAt());
-            points.add(new Point(payload.pointId(), vectors.get(i), payload));
+        List<Outcome> outcomes = new ArrayList<>(batch.size());
+        int next = 0;
+        for (Planned p : batch) {
+            NewsArticle a = p.article();
+            List<Point> points = new ArrayList<>(p.chunks().size());
+            for (int i = 0; i < p.chunks().size(); i++) {
+                ChunkPayload payload = new ChunkPayload(a.id(), i, p.chunks().get(i), a.headline(), a.summary(),
+                        a.url(), a.symbols(), a.source(), a.author(), a.createdAt(), a.updatedAt());
+                points.add(new Point(payload.pointId(), vectors.get(next++), payload));
+            }
+            // replaceArticle even for a new id: a crash between partial writes must not leave stale chunks.
+            store.replaceArticle(a.id(), points);
+            outcomes.add(new Outcome(p.replacing() ? Action.REPLACED : Action.ADDED, points.size()));
         }
-        // replaceArticle even for a new id: a crash between partial writes must not leave stale chunks.
-        store.replaceArticle(article.id(), points);
-        return new Outcome(stored.isPresent() ? Action.REPLACED : Action.ADDED, points.size());
+        return outcomes;
     }
 }

@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.apache.flink.api.common.operators.ProcessingTimeService;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.api.connector.sink2.WriterInitContext;
@@ -34,6 +35,10 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
     private final Path metricsFile;
     private final Counter articlesCounter, chunksCounter, deadLetterCounter;
     private final List<Long> uncommittedReceivedAt = new ArrayList<>();
+    private final List<ArticleIndexer.Planned> batch = new ArrayList<>();
+    private final List<Long> batchReceivedAt = new ArrayList<>();
+    private int batchChunks;
+    private boolean batchTimerSet;
     private long lastCommit;
     private boolean commitTimerSet;
 
@@ -72,13 +77,51 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
             } catch (InvalidArticle e) {
                 throw new IllegalStateException("an article that passed validation no longer parses: " + e.getMessage(), e);
             }
-            ArticleIndexer.Outcome outcome = indexer.index(article, news.body());
-            metrics.onArticle(outcome, now);
-            articlesCounter.inc();
-            chunksCounter.inc(outcome.chunks());
-            if (outcome.action() != ArticleIndexer.Action.UNCHANGED) uncommittedReceivedAt.add(news.receivedAtMillis());
+            // A second version of an article already in the batch must see the first one stored.
+            for (ArticleIndexer.Planned p : batch) {
+                if (p.article().id() == article.id()) {
+                    writeBatch();
+                    break;
+                }
+            }
+            Optional<ArticleIndexer.Planned> planned = indexer.plan(article, news.body());
+            if (planned.isEmpty()) {
+                metrics.onArticle(new ArticleIndexer.Outcome(ArticleIndexer.Action.UNCHANGED, 0), now);
+                articlesCounter.inc();
+            } else {
+                batch.add(planned.get());
+                batchReceivedAt.add(news.receivedAtMillis());
+                batchChunks += planned.get().chunks().size();
+                if (batchChunks >= settings.batchChunks()) {
+                    writeBatch();
+                } else if (!batchTimerSet) {
+                    // A quiet stream must not hold an article back: write what there is after a short wait.
+                    batchTimerSet = true;
+                    time.registerTimer(time.getCurrentProcessingTime() + settings.batchWaitMillis(), t -> {
+                        batchTimerSet = false;
+                        writeBatch();
+                        maybeCommit();
+                    });
+                }
+            }
         }
         maybeCommit();
+    }
+
+    /** Embeds the batch's chunks in one call and writes its articles. */
+    private void writeBatch() {
+        if (batch.isEmpty()) return;
+        List<ArticleIndexer.Outcome> outcomes = indexer.write(batch);
+        long now = System.currentTimeMillis();
+        for (int i = 0; i < outcomes.size(); i++) {
+            metrics.onArticle(outcomes.get(i), now);
+            articlesCounter.inc();
+            chunksCounter.inc(outcomes.get(i).chunks());
+            uncommittedReceivedAt.add(batchReceivedAt.get(i));
+        }
+        batch.clear();
+        batchReceivedAt.clear();
+        batchChunks = 0;
     }
 
     /** Commits now if the last commit is old enough, else makes sure a timer will. */
@@ -123,6 +166,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
 
     @Override
     public void flush(boolean endOfInput) throws IOException {
+        writeBatch();
         commit(); // every checkpoint: what it covers is durable in the store
         if (endOfInput) report();
     }

@@ -143,7 +143,7 @@ public final class FeaturePipelineBench {
     private static IngestSink sink(Path store, Path dead, Path metrics, long commitMs) {
         String dir = store.toString();
         return new IngestSink(() -> LuceneVectorStore.open(Path.of(dir), MiniLmEmbedder.DIMENSION), MiniLmEmbedder::load,
-                new SinkSettings(0, 32, commitMs, dead.toString(), metrics.toString(), 1000));
+                new SinkSettings(0, 32, 32, 100, commitMs, dead.toString(), metrics.toString(), 1000));
     }
 
     /** An article of about {@code words} words of finance prose in a few HTML paragraphs. */
