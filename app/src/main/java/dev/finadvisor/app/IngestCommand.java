@@ -30,27 +30,12 @@ import picocli.CommandLine.Spec;
                 + " and upsert into the vector store (idempotent: re-ingesting changes nothing, newer versions replace older).",
                 "Ctrl-C stops after a savepoint; the same command later resumes from it."})
 final class IngestCommand implements Callable<Integer> {
-    enum SourceName {
-        jsonl(Ingest.Source.JSONL), alpaca_backfill(Ingest.Source.ALPACA_BACKFILL), alpaca_stream(Ingest.Source.ALPACA_STREAM);
-
-        final Ingest.Source source;
-
-        SourceName(Ingest.Source source) {
-            this.source = source;
-        }
-
-        @Override
-        public String toString() {
-            return name().replace('_', '-');
-        }
-    }
-
     @Mixin
     ConfigOptions config;
 
     @Option(names = "--source", required = true, paramLabel = "SOURCE", converter = SourceConverter.class,
             description = "Where news comes from: jsonl (a file of Alpaca news objects), alpaca-backfill (REST, a date range) or alpaca-stream (WebSocket, until Ctrl-C).")
-    SourceName source;
+    Ingest.Source source;
 
     @Option(names = "--path", paramLabel = "FILE", description = "jsonl: the JSON Lines file, one Alpaca news object per line.")
     Path path;
@@ -83,10 +68,12 @@ final class IngestCommand implements Callable<Integer> {
     CommandSpec spec;
 
     /** Accepts the source names with dashes, as documented. */
-    static final class SourceConverter implements picocli.CommandLine.ITypeConverter<SourceName> {
+    static final class SourceConverter implements picocli.CommandLine.ITypeConverter<Ingest.Source> {
         @Override
-        public SourceName convert(String value) {
-            for (SourceName s : SourceName.values()) if (s.toString().equalsIgnoreCase(value.strip())) return s;
+        public Ingest.Source convert(String value) {
+            for (Ingest.Source s : Ingest.Source.values()) {
+                if (s.name().replace('_', '-').equalsIgnoreCase(value.strip())) return s;
+            }
             throw new picocli.CommandLine.TypeConversionException("'" + value + "' is not a source; use jsonl, alpaca-backfill or alpaca-stream");
         }
     }
@@ -100,15 +87,15 @@ final class IngestCommand implements Callable<Integer> {
         if (flinkMaster != null && !flinkMaster.matches("[^:\\s]+:\\d{1,5}")) {
             throw new UserError("--flink-master '" + flinkMaster + "': expected HOST:PORT of the cluster's REST endpoint, e.g. localhost:8081");
         }
-        if (source.source != Ingest.Source.JSONL && path != null) throw new UserError("--path applies only to --source jsonl");
-        if (source.source == Ingest.Source.JSONL && (from != null || to != null || !symbols.isEmpty())) {
+        if (source != Ingest.Source.JSONL && path != null) throw new UserError("--path applies only to --source jsonl");
+        if (source == Ingest.Source.JSONL && (from != null || to != null || !symbols.isEmpty())) {
             throw new UserError("--from, --to and --symbols apply only to the alpaca sources");
         }
         Clock clock = Clock.systemUTC();
         Instant fromTime = from == null ? null : TimeWindow.since(from, clock);
         Instant toTime = to == null ? null : TimeWindow.since(to, clock);
         List<String> tickers = symbols.stream().map(s -> s.strip().toUpperCase(Locale.ROOT)).filter(s -> !s.isEmpty()).toList();
-        Ingest.Request request = new Ingest.Request(source.source, path, fromTime, toTime, tickers, stateDir, flinkMaster, quantized, fresh);
+        Ingest.Request request = new Ingest.Request(source, path, fromTime, toTime, tickers, stateDir, flinkMaster, quantized, fresh);
 
         // Ctrl-C: ask the job to stop with a savepoint and keep the JVM alive until it has.
         CompletableFuture<Void> stop = new CompletableFuture<>();

@@ -117,13 +117,14 @@ public final class IngestJob {
     }
 
     /**
-     * Runs until the job ends by itself or {@code stop} completes; then stops it with a savepoint
+     * Runs until the job ends by itself or {@code stop} (may be null: never) completes; then stops it with a savepoint
      * (sources stop, the sink commits, the state is saved) and returns the savepoint's path.
      */
     public static Optional<String> runUntil(StreamExecutionEnvironment env, Runtime runtime, String name,
                                             CompletableFuture<?> stop) throws Exception {
         JobClient client = env.executeAsync(name);
         CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
+        if (stop == null) stop = new CompletableFuture<>();
         CompletableFuture.anyOf(result, stop).get();
         if (result.isDone()) {
             result.get(); // rethrows the job's failure
