@@ -19,6 +19,7 @@ import picocli.CommandLine.ScopeType;
                 RunsCommand.class,
                 RegistryCommand.class,
                 TrainCommand.class,
+                IngestCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
                 "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})

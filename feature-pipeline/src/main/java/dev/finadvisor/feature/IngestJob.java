@@ -1,0 +1,151 @@
+package dev.finadvisor.feature;
+
+import dev.finadvisor.feature.sink.IngestSink;
+import dev.finadvisor.feature.source.NewsSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The feature pipeline as a Flink job: news source, then parse/validate/clean, then the sink that
+ * chunks, embeds and upserts. Runs in-process or on a cluster ({@code host:port} of its REST
+ * endpoint); checkpoints go to a folder of their own, and a new run resumes from the newest
+ * checkpoint or savepoint there.
+ */
+public final class IngestJob {
+    private static final Logger log = LoggerFactory.getLogger(IngestJob.class);
+
+    /**
+     * Where and how the job runs: {@code master} is null (in-process) or {@code host:port};
+     * {@code jars} ship to a cluster (the classpath's jars); checkpoints go under {@code checkpointDir}.
+     */
+    public record Runtime(String master, List<String> jars, Path checkpointDir, Duration checkpointInterval) {
+        public Runtime {
+            jars = jars == null ? List.of() : List.copyOf(jars);
+        }
+    }
+
+    private IngestJob() {}
+
+    /**
+     * Adds the pipeline to {@code env}: "news" (the source), "prepare" (parse, validate, clean HTML),
+     * "index" (chunk, embed, upsert). One ordered news feed, so all run with parallelism 1.
+     */
+    public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {
+        env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1)
+                .map(new PrepareNews()).name("prepare").uid("prepare-news").setParallelism(1)
+                .sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
+    }
+
+    /** An environment with checkpointing into {@code runtime.checkpointDir()}, restoring from {@code restore} if given. */
+    public static StreamExecutionEnvironment environment(Runtime runtime, Optional<Path> restore) {
+        Configuration config = new Configuration();
+        config.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, runtime.checkpointInterval());
+        config.set(CheckpointingOptions.CHECKPOINT_STORAGE, "filesystem");
+        config.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, runtime.checkpointDir().toAbsolutePath().toUri().toString());
+        config.set(CheckpointingOptions.SAVEPOINT_DIRECTORY, savepointDir(runtime).toUri().toString());
+        config.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        config.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, 2);
+        // A source that keeps failing (e.g. a rejected key) should end the run, not loop forever.
+        config.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+        config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
+        config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
+        restore.ifPresent(path -> config.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toUri().toString()));
+        StreamExecutionEnvironment env;
+        if (runtime.master() == null) {
+            env = StreamExecutionEnvironment.createLocalEnvironment(1, config);
+        } else {
+            int colon = runtime.master().lastIndexOf(':');
+            String host = runtime.master().substring(0, colon);
+            int port = Integer.parseInt(runtime.master().substring(colon + 1));
+            env = StreamExecutionEnvironment.createRemoteEnvironment(host, port, config, runtime.jars().toArray(String[]::new));
+        }
+        env.setParallelism(1);
+        return env;
+    }
+
+    /** The newest retained checkpoint or savepoint under {@code dir}, if any. */
+    public static Optional<Path> latestCheckpoint(Path dir) {
+        if (!Files.isDirectory(dir)) return Optional.empty();
+        try (Stream<Path> files = Files.walk(dir, 4)) {
+            return files.filter(p -> p.getFileName().toString().equals("_metadata"))
+                    .max(Comparator.comparingLong(IngestJob::modified))
+                    .map(Path::getParent);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list checkpoints in " + dir, e);
+        }
+    }
+
+    private static long modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p).toMillis();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    private static Path savepointDir(Runtime runtime) {
+        return runtime.checkpointDir().toAbsolutePath().resolve("savepoints");
+    }
+
+    /** Runs a bounded job to its end; its checkpoints are then of no further use and are deleted. */
+    public static JobExecutionResult runToEnd(StreamExecutionEnvironment env, Runtime runtime, String name) throws Exception {
+        JobExecutionResult result = env.execute(name);
+        deleteRecursively(runtime.checkpointDir());
+        return result;
+    }
+
+    /**
+     * Runs until the job ends by itself or {@code stop} (may be null: never) completes; then stops it with a savepoint
+     * (sources stop, the sink commits, the state is saved) and returns the savepoint's path.
+     */
+    public static Optional<String> runUntil(StreamExecutionEnvironment env, Runtime runtime, String name,
+                                            CompletableFuture<?> stop) throws Exception {
+        JobClient client = env.executeAsync(name);
+        CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
+        if (stop == null) stop = new CompletableFuture<>();
+        CompletableFuture.anyOf(result, stop).get();
+        if (result.isDone()) {
+            result.get(); // rethrows the job's failure
+            return Optional.empty();
+        }
+        log.info("stopping the ingest job with a savepoint in {}", savepointDir(runtime));
+        String savepoint = client.stopWithSavepoint(false, savepointDir(runtime).toUri().toString(), SavepointFormatType.CANONICAL)
+                .get(5, TimeUnit.MINUTES);
+        try {
+            result.get(1, TimeUnit.MINUTES);
+        } catch (ExecutionException e) {
+            log.debug("ingest job ended after its savepoint: {}", e.getMessage());
+        }
+        log.info("ingest job stopped; savepoint {}", savepoint);
+        return Optional.of(savepoint);
+    }
+
+    static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) return;
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package dev.finadvisor.feature.sink;
+
+import dev.finadvisor.retrieval.StoreConfig;
+import dev.finadvisor.retrieval.VectorStore;
+import dev.finadvisor.retrieval.VectorStores;
+import java.nio.file.Path;
+
+/**
+ * Opens the store a {@link StoreConfig} names, for writing, where the sink runs. Keeps the config
+ * as plain values because {@code Path} is not serializable and the opener travels with the job.
+ */
+public record ConfiguredStore(String type, String path, String url, String collection, int batchSize, int maxRetries, int dimension)
+        implements StoreOpener {
+
+    public static ConfiguredStore of(StoreConfig config, int dimension) {
+        return new ConfiguredStore(config.type(), config.path() == null ? null : config.path().toString(), config.url(),
+                config.collection(), config.batchSize(), config.maxRetries(), dimension);
+    }
+
+    public StoreConfig config() {
+        return new StoreConfig(type, path == null ? null : Path.of(path), url, collection, batchSize, maxRetries);
+    }
+
+    @Override
+    public VectorStore open() {
+        return VectorStores.openForWriting(config(), dimension);
+    }
+}

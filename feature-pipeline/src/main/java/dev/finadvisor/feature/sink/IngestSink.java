@@ -1,0 +1,36 @@
+package dev.finadvisor.feature.sink;
+
+import java.io.IOException;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+
+/**
+ * The job's sink (Sink V2): chunks, embeds and upserts each article into the vector store, writes
+ * dead letters, commits on every checkpoint and at least every {@code commitIntervalMillis}, and
+ * keeps the metrics. Idempotent upserts make replays after a restore no-ops.
+ */
+public final class IngestSink implements Sink<PreparedNews> {
+    private static final long serialVersionUID = 1L;
+
+    private final StoreOpener store;
+    private final EmbedderOpener embedder;
+    private final SinkSettings settings;
+
+    public IngestSink(StoreOpener store, EmbedderOpener embedder, SinkSettings settings) {
+        this.store = store;
+        this.embedder = embedder;
+        this.settings = settings;
+    }
+
+    @Override
+    public SinkWriter<PreparedNews> createWriter(WriterInitContext context) throws IOException {
+        try {
+            return new IngestWriter(store.open(), embedder.open(), settings, context);
+        } catch (IOException | RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("cannot open the vector store or the embedding model: " + e.getMessage(), e);
+        }
+    }
+}

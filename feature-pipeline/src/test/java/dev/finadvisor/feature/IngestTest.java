@@ -1,0 +1,94 @@
+package dev.finadvisor.feature;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.config.ConfigException;
+import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.config.Secrets;
+import dev.finadvisor.feature.testing.Articles;
+import dev.finadvisor.feature.testing.SharedMiniCluster;
+import dev.finadvisor.retrieval.LuceneVectorStore;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The ingest command's logic: configuration, checks, state folder, summary; one real run on a Flink MiniCluster. */
+class IngestTest {
+    @TempDir
+    Path dir;
+
+    IngestConfig config(String... overrides) {
+        List<String> sets = new java.util.ArrayList<>(List.of("store.path=" + dir.resolve("store")));
+        sets.addAll(List.of(overrides));
+        return new ConfigLoader().load(IngestConfig.class, IngestConfig.DEFAULTS, null, sets).value();
+    }
+
+    static Ingest.Request request(Ingest.Source source, Path path, Instant from, Instant to, String master) {
+        return new Ingest.Request(source, path, from, to, List.of(), null, master, false, false);
+    }
+
+    @Test
+    void aJsonlRunFillsTheStoreKeepsDeadLettersAndMetricsBesideItAndLeavesNoCheckpoints() throws Exception {
+        Path file = dir.resolve("news.jsonl");
+        Files.write(file, List.of(Articles.onTopic(1, 0, Instant.parse("2024-05-01T12:00:00Z")).toString(), "not json"));
+        try (SharedMiniCluster flink = new SharedMiniCluster()) {
+            Ingest.Summary s = Ingest.run(request(Ingest.Source.JSONL, file, null, null, flink.master()), config(),
+                    new Secrets(Map.of()), new CompletableFuture<>());
+            assertThat(s.articles()).isEqualTo(1);
+            assertThat(s.chunks()).isEqualTo(1);
+            assertThat(s.deadLetters()).isEqualTo(1);
+            assertThat(s.savepoint()).isEmpty();
+            Path state = dir.resolve("store.ingest");
+            assertThat(s.deadLetterFile()).isEqualTo(state.resolve("dead-letters.jsonl"));
+            assertThat(Files.readString(s.deadLetterFile())).contains("news.jsonl line 2").contains("not valid JSON");
+            assertThat(s.metricsFile()).exists();
+            assertThat(IngestJob.latestCheckpoint(state.resolve("checkpoints"))).isEmpty();
+        }
+        try (LuceneVectorStore store = LuceneVectorStore.openReadOnly(dir.resolve("store"))) {
+            assertThat(store.count()).isEqualTo(1);
+            assertThat(store.articleUpdatedAt(1)).contains(Instant.parse("2024-05-01T12:00:00Z"));
+        }
+    }
+
+    @Test
+    void badRequestsAreUserErrorsThatSayWhatToFix() {
+        Secrets none = new Secrets(Map.of());
+        Instant t = Instant.parse("2024-05-01T00:00:00Z");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.JSONL, dir.resolve("missing.jsonl"), null, null, null), config(), none, null))
+                .isInstanceOf(UserError.class).hasMessageContaining("missing.jsonl: no such file");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.JSONL, null, null, null, null), config(), none, null))
+                .hasMessageContaining("needs --path FILE");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.ALPACA_BACKFILL, null, null, null, null), config(), none, null))
+                .hasMessageContaining("needs --from DATE");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.ALPACA_BACKFILL, null, t, t.minusSeconds(1), null), config(), none, null))
+                .hasMessageContaining("is not before --to");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, null, t, null), config(), none, null))
+                .hasMessageContaining("--to does not apply");
+        assertThatThrownBy(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, null, null, null), config(), none, null))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("ALPACA_API_KEY is not set");
+    }
+
+    @Test
+    void configurationIsCheckedKeyByKey() {
+        assertThatThrownBy(() -> config("alpaca.page_limit=500", "alpaca.stream_url=http://x"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("alpaca.page_limit").hasMessageContaining("alpaca.stream_url");
+        assertThat(config().sink().batchChunks()).isEqualTo(32);
+        assertThat(config().alpaca().settings().streamUrl().toString()).isEqualTo("wss://stream.data.alpaca.markets/v1beta1/news");
+    }
+
+    @Test
+    void theSameCommandKeepsItsCheckpointsAndADifferentOneGetsItsOwn() {
+        Path a = dir.resolve("a.jsonl");
+        String k1 = Ingest.jobKey(request(Ingest.Source.JSONL, a, null, null, null));
+        assertThat(Ingest.jobKey(request(Ingest.Source.JSONL, a, null, null, null))).isEqualTo(k1).startsWith("jsonl-");
+        assertThat(Ingest.jobKey(request(Ingest.Source.JSONL, dir.resolve("b.jsonl"), null, null, null))).isNotEqualTo(k1);
+    }
+}
