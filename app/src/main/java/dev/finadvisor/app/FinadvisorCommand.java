@@ -11,15 +11,19 @@ import picocli.CommandLine.ScopeType;
         description = "Fine-tune an open LLM into an investing advisor and serve it, grounded in real-time financial news.",
         subcommands = {
                 DoctorCommand.class,
-                ExportCommand.class,
+                // feature pipeline
+                IngestCommand.class,
                 SearchCommand.class,
-                ServeCommand.class,
+                // training pipeline
                 DatasetCommand.class,
-                GenerateCommand.class,
+                RandomModelCommand.class,
+                TrainCommand.class,
                 RunsCommand.class,
                 RegistryCommand.class,
-                TrainCommand.class,
-                IngestCommand.class,
+                ExportCommand.class,
+                // inference pipeline
+                GenerateCommand.class,
+                ServeCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
                 "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})

@@ -70,6 +70,11 @@ public final class CountingStore implements VectorStore {
     }
 
     @Override
+    public java.util.Set<String> symbols() {
+        return lucene.symbols();
+    }
+
+    @Override
     public void commit() {
         lucene.commit();
     }
