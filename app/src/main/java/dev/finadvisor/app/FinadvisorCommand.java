@@ -14,6 +14,8 @@ import picocli.CommandLine.ScopeType;
                 GenerateCommand.class,
                 ExportCommand.class,
                 TrainCommand.class,
+                RunsCommand.class,
+                RegistryCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
                 "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})

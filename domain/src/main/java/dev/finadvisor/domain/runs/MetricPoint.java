@@ -119,9 +119,7 @@ public record MetricPoint(
             throw new UserError(where + ": field 'step' is " + step + ", expected a whole number >= 0");
         }
         Map<String, Double> values = new LinkedHashMap<>();
-        var fields = node.fields();
-        while (fields.hasNext()) {
-            var f = fields.next();
+        for (var f : node.properties()) {
             if (f.getKey().equals(STEP) || f.getValue().isNull()) continue;
             values.put(f.getKey(), number(f.getValue(), f.getKey(), where));
         }

@@ -139,6 +139,10 @@ public final class Registry {
                         + "); set it with: finadvisor registry promote " + ref.name() + ":VERSION --alias " + ref.alias());
             }
             version = v;
+            if (!Files.isDirectory(layout.version(ref.name(), version))) {
+                throw new UserError(layout.aliases(ref.name()) + ": alias '" + ref.alias() + "' points to version " + version
+                        + ", which does not exist (versions: " + joined(versionNumbers(ref.name())) + ")");
+            }
         } else {
             throw new UserError("'" + ref + "' names no version: use " + ref + "@ALIAS or " + ref + ":VERSION");
         }

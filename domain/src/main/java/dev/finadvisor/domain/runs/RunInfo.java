@@ -51,6 +51,12 @@ public record RunInfo(
                 machine, process, why, finalMetrics, artifacts);
     }
 
+    /** The run continuing under another process: running again, its end and error cleared. */
+    public RunInfo resumedBy(ProcessRef newProcess) {
+        return new RunInfo(format, id, name, RunStatus.RUNNING, startedAt, null, baseModel, dataset, gitCommit, gitDirty,
+                machine, newProcess, null, finalMetrics, artifacts);
+    }
+
     public RunInfo withFinalMetrics(Map<String, Double> metrics) {
         return new RunInfo(format, id, name, status, startedAt, endedAt, baseModel, dataset, gitCommit, gitDirty,
                 machine, process, error, metrics, artifacts);

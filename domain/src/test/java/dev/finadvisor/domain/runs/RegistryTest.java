@@ -77,6 +77,9 @@ class RegistryTest {
         assertThatThrownBy(() -> reg.resolve("registry:fin@production")).hasMessageContaining("no alias 'production'")
                 .hasMessageContaining("aliases: none").hasMessageContaining("registry promote fin:VERSION --alias production");
         assertThatThrownBy(() -> reg.resolve("registry:fin")).hasMessageContaining("names no version");
+        Files.writeString(root.resolve("fin/aliases.json"), "{\"production\": 7}");
+        assertThatThrownBy(() -> reg.resolve("registry:fin@production"))
+                .hasMessage(root.resolve("fin/aliases.json") + ": alias 'production' points to version 7, which does not exist (versions: 1)");
     }
 
     @Test

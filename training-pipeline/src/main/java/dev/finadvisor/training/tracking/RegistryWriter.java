@@ -34,6 +34,7 @@ import java.util.stream.Stream;
  * model's lock, so concurrent pushes from threads or processes get distinct numbers.
  */
 public final class RegistryWriter {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RegistryWriter.class);
     /** The file every PEFT adapter folder holds. */
     public static final String ADAPTER_CONFIG = "adapter_config.json";
 
@@ -52,6 +53,7 @@ public final class RegistryWriter {
     }
 
     /** Registers the run's adapter under {@code name} as version max+1 and returns its model.json. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public ModelVersion push(Run run, String name) {
         RegistryRef.checkName(name);
         if (run.status() != RunStatus.FINISHED) {
@@ -78,7 +80,7 @@ public final class RegistryWriter {
                         + " in run.json, now " + sha + "); not registering a different adapter than the run produced");
             }
             FileRef adapterRef = new FileRef(RegistryLayout.ADAPTER, sha, Sha256.of(copied).bytes());
-            try (RegistryLock lock = RegistryLock.acquire(layout.lock(name))) {
+            try (LockFile lock = LockFile.acquire(layout.lock(name))) {
                 List<Integer> existing = reader.versionNumbers(name);
                 int version = existing.isEmpty() ? 1 : existing.get(existing.size() - 1) + 1;
                 ModelVersion model = new ModelVersion(1, name, version, clock.instant(), adapterRef, run.info().baseModel(),
@@ -96,10 +98,11 @@ public final class RegistryWriter {
     }
 
     /** Points {@code alias} at {@code version} of {@code name} (moving it if it pointed elsewhere); returns the previous version or null. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
     public Integer promote(String name, int version, String alias) {
         RegistryRef.checkAlias(alias);
         reader.version(name, version); // exists and reads
-        try (RegistryLock lock = RegistryLock.acquire(layout.lock(name))) {
+        try (LockFile lock = LockFile.acquire(layout.lock(name))) {
             Map<String, Integer> aliases = new LinkedHashMap<>(reader.aliases(name));
             Integer previous = aliases.put(alias, version);
             AtomicFiles.write(layout.aliases(name), RunJson.pretty(aliases));
@@ -123,12 +126,13 @@ public final class RegistryWriter {
         });
     }
 
-    private static void deleteTree(Path dir) {
+    /** Removes a staging folder left by a failed push or run start; readers ignore it anyway, so failing to is only logged. */
+    static void deleteTree(Path dir) {
         if (!Files.exists(dir)) return;
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot clean up " + dir + ": " + e.getMessage(), e);
+            log.warn("cannot remove the staging folder {}: {}", dir, e.toString());
         }
     }
 }

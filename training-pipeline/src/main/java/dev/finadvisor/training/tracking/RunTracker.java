@@ -8,10 +8,12 @@ import dev.finadvisor.domain.runs.FileRef;
 import dev.finadvisor.domain.runs.MetricPoint;
 import dev.finadvisor.domain.runs.ProcessRef;
 import dev.finadvisor.domain.runs.RegistryRef;
+import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.domain.runs.RunInfo;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.domain.runs.RunStatus;
+import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.domain.runs.Sha256;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -63,12 +65,13 @@ public final class RunTracker implements AutoCloseable {
     private final FileChannel metrics;
     private final ScheduledExecutorService heartbeat;
     private final Thread shutdownHook;
-    private final Map<String, Double> lastValues = new LinkedHashMap<>();
+    private final boolean report;
     private RunInfo info;
     private long lastStep = -1;
 
-    private RunTracker(RunLayout layout, RunInfo info, Clock clock) throws IOException {
+    private RunTracker(RunLayout layout, RunInfo info, Clock clock, boolean report) throws IOException {
         this.layout = layout;
+        this.report = report;
         this.info = info;
         this.clock = clock;
         this.metrics = FileChannel.open(layout.metrics(), StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
@@ -101,11 +104,11 @@ public final class RunTracker implements AutoCloseable {
         RunInfo info = new RunInfo(RunLayout.FORMAT, stem, name, RunStatus.RUNNING, now, null, base, data,
                 git.commit(), git.dirty(), Machine.facts(spec.engine(), spec.device()), ProcessRef.current(),
                 null, Map.of(), Map.of());
+        // Everything is written in a hidden staging folder, then renamed into place in one step:
+        // readers never see a run folder without its run.json, and two runs never get one id.
+        Path staging = spec.runsDir().resolve(".starting-" + UUID.randomUUID());
         try {
             Files.createDirectories(spec.runsDir());
-            // Everything is written in a hidden staging folder, then renamed into place in one step:
-            // readers never see a run folder without its run.json, and two runs never get one id.
-            Path staging = spec.runsDir().resolve(".starting-" + UUID.randomUUID());
             Files.createDirectory(staging);
             RunLayout staged = new RunLayout(staging);
             Files.write(staged.config(), configYaml(spec.config()));
@@ -130,10 +133,54 @@ public final class RunTracker implements AutoCloseable {
                 }
                 RunLayout layout = new RunLayout(target);
                 log.info("run {} started in {}", id, target);
-                return new RunTracker(layout, info, clock);
+                return new RunTracker(layout, info, clock, spec.report());
             }
         } catch (IOException e) {
+            RegistryWriter.deleteTree(staging); // readers skip hidden folders; this only tidies up
             throw new UncheckedIOException("cannot create a run in " + spec.runsDir() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Continues a run that ended without finishing (killed, or failed) from its checkpoint at
+     * {@code fromStep}: metrics logged after that step are dropped, since training repeats them, and
+     * the run is running again under this process. Refused while the run's process lives, and for a
+     * finished run.
+     */
+    public static RunTracker resume(Path runDir, long fromStep) {
+        return resume(runDir, fromStep, true);
+    }
+
+    /** {@link #resume(Path, long)}, choosing whether finishing writes the report. */
+    @SuppressWarnings("try") // the lock is held for the block, not used in it
+    public static RunTracker resume(Path runDir, long fromStep, boolean report) {
+        RunLayout layout = new RunLayout(runDir);
+        try (LockFile lock = LockFile.acquire(runDir.resolve(".resume.lock"))) {
+            Run run = RunStore.readDir(runDir);
+            if (run.status() == RunStatus.RUNNING) {
+                throw new UserError("run " + run.id() + " is still running (process " + run.info().process().pid() + " on "
+                        + run.info().process().host() + "); stop it before resuming");
+            }
+            if (run.status() == RunStatus.FINISHED) throw new UserError("run " + run.id() + " already finished; start a new run instead");
+            StringBuilder kept = new StringBuilder();
+            long lastStep = -1;
+            for (MetricPoint p : run.metrics()) {
+                if (p.step() > fromStep) continue;
+                kept.append(p.toJsonLine()).append('\n');
+                lastStep = p.step();
+            }
+            AtomicFiles.write(layout.metrics(), kept.toString().getBytes(StandardCharsets.UTF_8));
+            RunInfo info = run.info().resumedBy(ProcessRef.current());
+            AtomicFiles.write(layout.runJson(), RunJson.pretty(info));
+            Files.write(layout.heartbeat(), new byte[0]); // a fresh heartbeat (and the file, if a hand-made run lacked it)
+            RunTracker tracker = new RunTracker(layout, info, Clock.systemUTC(), report);
+            tracker.lastStep = lastStep;
+            tracker.note("resumed from step " + fromStep + " by pid " + info.process().pid() + " on " + info.process().host()
+                    + " (was " + run.status().json() + (run.statusNote() == null ? "" : ": " + run.statusNote()) + ")");
+            log.info("run {} resumed from step {}", run.id(), fromStep);
+            return tracker;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot resume the run in " + runDir + ": " + e.getMessage(), e);
         }
     }
 
@@ -195,7 +242,6 @@ public final class RunTracker implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot append to " + layout.metrics() + ": " + e.getMessage(), e);
         }
-        lastValues.putAll(stamped.values());
     }
 
     /** Appends a time-stamped line to the run's train.log. */
@@ -224,21 +270,35 @@ public final class RunTracker implements AutoCloseable {
 
     /**
      * Marks the run finished. Final metrics are the last logged value of each metric, overridden by
-     * {@code finalMetrics}. A saved adapter folder is recorded as the artifact "adapter".
+     * {@code finalMetrics}. A saved adapter folder is recorded as the artifact "adapter". Then the
+     * HTML report with its charts is written into report/ (unless {@link RunSpec#withoutReport()}).
      */
     public synchronized void finish(Map<String, Double> finalMetrics) {
         requireRunning("finish");
         if (Files.isDirectory(layout.adapter()) && !info.artifacts().containsKey("adapter")) artifact("adapter", layout.adapter());
-        Map<String, Double> all = new LinkedHashMap<>(lastValues);
+        Map<String, Double> all = lastLogged();
         if (finalMetrics != null) all.putAll(finalMetrics);
         info = info.withFinalMetrics(all);
         end(RunStatus.FINISHED, null);
+        if (!report) return;
+        try {
+            RunReport.write(RunStore.readDir(layout.dir()));
+        } catch (RuntimeException e) {
+            // The run itself is complete and recorded; a chart that cannot be drawn must not undo that.
+            log.warn("run {} finished but its report could not be written (retry with: finadvisor runs report {}): {}", id(), id(), e.toString());
+        }
     }
 
-    /** Marks the run failed with the error's message. */
+    /**
+     * Marks the run failed with the error's message. On a run that already ended it only logs: it
+     * is called from error paths, where throwing would hide the error being handled.
+     */
     public synchronized void fail(Throwable error) {
-        requireRunning("fail");
-        info = info.withFinalMetrics(new LinkedHashMap<>(lastValues));
+        if (!isRunning()) {
+            log.warn("run {} is already {}; not marking it failed for: {}", id(), info.status().json(), error.toString());
+            return;
+        }
+        info = info.withFinalMetrics(lastLogged());
         String message = error.getMessage() == null ? error.getClass().getName() : error.getClass().getSimpleName() + ": " + error.getMessage();
         end(RunStatus.FAILED, message);
     }
@@ -276,9 +336,25 @@ public final class RunTracker implements AutoCloseable {
     private void jvmExiting() {
         synchronized (this) {
             if (!isRunning()) return;
-            info = info.withFinalMetrics(new LinkedHashMap<>(lastValues));
+            info = info.withFinalMetrics(lastLogged());
             end(RunStatus.KILLED, "the JVM exited (signal or System.exit) before the run finished");
         }
+    }
+
+    /**
+     * The last value of each metric in metrics.jsonl, read from the file so lines a trainer appended
+     * itself count too; elapsed_s is left out (a time stamp, not a result: run.json has the duration).
+     */
+    private Map<String, Double> lastLogged() {
+        Map<String, Double> last = new LinkedHashMap<>();
+        try {
+            for (MetricPoint p : RunStore.readMetrics(layout.metrics(), true, new java.util.ArrayList<>())) last.putAll(p.values());
+        } catch (UserError e) {
+            log.warn("run {}: final metrics left out: {}", id(), e.getMessage());
+            return new LinkedHashMap<>();
+        }
+        last.remove(MetricPoint.ELAPSED_S);
+        return last;
     }
 
     private void beat() {

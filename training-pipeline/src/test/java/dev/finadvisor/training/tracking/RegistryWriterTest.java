@@ -28,7 +28,7 @@ class RegistryWriterTest {
     Path tmp;
 
     private Run finishedRun(String name, long seed, double evalLoss) throws Exception {
-        try (RunTracker run = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of(), Fixtures.baseModel(tmp), Fixtures.dataset(tmp), "t", "cpu()"))) {
+        try (RunTracker run = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of(), Fixtures.baseModel(tmp), Fixtures.dataset(tmp), "t", "cpu()").withoutReport())) {
             run.log(1, Map.of("loss", 2.0));
             Fixtures.adapter(run.adapterDir(), seed);
             run.finish(Map.of("eval_loss", evalLoss));
@@ -100,10 +100,61 @@ class RegistryWriterTest {
     }
 
     @Test
+    void pushesFromTwoProcessesAtOnceGetDistinctVersions() throws Exception {
+        Path root = tmp.resolve("registry");
+        List<Run> runs = new ArrayList<>();
+        for (int i = 0; i < 6; i++) runs.add(finishedRun("p" + i, 200 + i, 1.0));
+        Path go = tmp.resolve("go");
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<Process> children = new ArrayList<>();
+        for (int c = 0; c < 2; c++) {
+            List<String> cmd = new ArrayList<>(List.of(java, "-cp", System.getProperty("java.class.path"), PushChild.class.getName(), root.toString(), go.toString()));
+            for (int i = c; i < runs.size(); i += 2) cmd.add(runs.get(i).layout().dir().toString());
+            children.add(new ProcessBuilder(cmd).redirectErrorStream(true).start());
+        }
+        List<java.io.BufferedReader> outs = new ArrayList<>();
+        for (Process p : children) {
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            for (String line; (line = out.readLine()) != null && !line.equals("ready"); ) { /* JVM start-up noise */ }
+            outs.add(out);
+        }
+        Files.createFile(go); // both are waiting: start them together
+        List<Integer> versions = new ArrayList<>();
+        StringBuilder log = new StringBuilder();
+        for (int c = 0; c < 2; c++) {
+            for (String line; (line = outs.get(c).readLine()) != null; ) {
+                log.append(line).append('\n');
+                if (line.startsWith("pushed ")) versions.add(Integer.parseInt(line.substring(7)));
+            }
+            assertThat(children.get(c).waitFor(60, TimeUnit.SECONDS)).isTrue();
+            assertThat(children.get(c).exitValue()).as(log.toString()).isZero();
+        }
+        assertThat(versions).as(log.toString()).containsExactlyInAnyOrder(1, 2, 3, 4, 5, 6);
+        Registry reg = new Registry(root);
+        for (ModelVersion m : reg.versions("fin")) {
+            Run source = runs.stream().filter(r -> r.id().equals(m.runId())).findFirst().orElseThrow();
+            assertThat(Sha256.hex(reg.layout().adapter("fin", m.version()))).isEqualTo(Sha256.hex(source.layout().adapter()));
+        }
+    }
+
+    @Test
+    void aPushKilledMidCopyLeavesOnlyAHiddenStagingFolderThatChangesNothing() throws Exception {
+        Path root = tmp.resolve("registry");
+        Path leftover = Files.createDirectories(root.resolve("fin/versions/.staging-dead/adapter"));
+        Files.writeString(leftover.resolve("adapter_config.json"), "{\"peft_type\": ");
+        Registry reg = new Registry(root);
+        assertThat(reg.versionNumbers("fin")).isEmpty();
+        ModelVersion v = new RegistryWriter(root).push(finishedRun("after", 9, 1.0), "fin");
+        assertThat(v.version()).isEqualTo(1);
+        assertThat(reg.versionNumbers("fin")).containsExactly(1);
+        assertThat(reg.resolve("registry:fin:1").adapterDir().resolve("adapter_config.json")).content().contains("LORA");
+    }
+
+    @Test
     void refusesUnfinishedRunsMissingAdaptersAndChangedAdaptersLeavingNothingBehind() throws Exception {
         Path root = tmp.resolve("registry");
         RegistryWriter writer = new RegistryWriter(root);
-        RunTracker running = RunTracker.start(new RunSpec(tmp.resolve("runs"), "live", Map.of(), null, null, "t", "cpu()"));
+        RunTracker running = RunTracker.start(new RunSpec(tmp.resolve("runs"), "live", Map.of(), null, null, "t", "cpu()").withoutReport());
         assertThatThrownBy(() -> writer.push(RunStore.readDir(running.dir()), "fin")).isInstanceOf(UserError.class)
                 .hasMessageContaining("is running: only finished runs can be registered");
         running.finish(Map.of());

@@ -38,7 +38,7 @@ class RunTrackerTest {
 
     private RunSpec spec(String name) throws Exception {
         return new RunSpec(tmp.resolve("runs"), name, Map.of("training", Map.of("learning_rate", 2e-4, "epochs", 1)),
-                Fixtures.baseModel(tmp), Fixtures.dataset(tmp), "PyTorch 2.7.1", "cpu()");
+                Fixtures.baseModel(tmp), Fixtures.dataset(tmp), "PyTorch 2.7.1", "cpu()").withoutReport();
     }
 
     @Test
@@ -73,6 +73,7 @@ class RunTrackerTest {
         var config = new ObjectMapper(new YAMLFactory()).readTree(runDir.resolve("config.yaml").toFile());
         assertThat(config.at("/training/learning_rate").asDouble()).isEqualTo(2e-4);
         assertThat(Files.isDirectory(runDir.resolve("checkpoints"))).isTrue();
+        assertThat(runDir.resolve("report")).doesNotExist(); // withoutReport(); RunReportTest covers the default
         assertThat(Files.readString(runDir.resolve("train.log"))).contains("started run " + r.id()).contains("finished after");
         assertThat(Files.list(tmp.resolve("runs")).map(p -> p.getFileName().toString())).containsExactly(r.id());
     }
@@ -161,6 +162,22 @@ class RunTrackerTest {
         assertThat(rb.info().finalMetrics()).containsEntry("loss", 1.0);
         assertThatThrownBy(() -> b.log(2, Map.of("loss", 1.0))).isInstanceOf(IllegalStateException.class).hasMessageContaining("already failed");
         b.close(); // no-op once ended
+        b.fail(new IllegalStateException("a later error in cleanup")); // only logged: the recorded failure stays
+        assertThat(RunStore.readDir(b.dir()).statusNote()).isEqualTo("IllegalStateException: loss went NaN at step 2");
+        RunTracker c = RunTracker.start(spec("c"));
+        c.finish(Map.of());
+        c.fail(new RuntimeException("closing the engine failed"));
+        assertThat(RunStore.readDir(c.dir()).status()).isEqualTo(RunStatus.FINISHED);
+        assertThatThrownBy(() -> c.finish(Map.of())).isInstanceOf(IllegalStateException.class).hasMessageContaining("already finished");
+    }
+
+    @Test
+    void finalMetricsIncludeLinesATrainerAppendedToMetricsJsonlItself() throws Exception {
+        try (RunTracker run = RunTracker.start(spec("own-log"))) {
+            Files.writeString(run.layout().metrics(), "{\"step\": 10, \"loss\": 1.25, \"eval_loss\": 1.5}\n", java.nio.file.StandardOpenOption.APPEND);
+            run.finish(Map.of("loss", 1.125));
+            assertThat(RunStore.readDir(run.dir()).info().finalMetrics()).containsEntry("eval_loss", 1.5).containsEntry("loss", 1.125);
+        }
     }
 
     @Test
@@ -206,6 +223,25 @@ class RunTrackerTest {
         assertThat(r.status()).isEqualTo(RunStatus.KILLED);
         assertThat(r.statusNote()).contains("process " + p.pid()).contains("ended without finishing");
         assertThat(r.metrics()).hasSize(3);
+
+        // Training resumes from its checkpoint at step 2: step 3 will be logged again, so it goes.
+        try (RunTracker resumed = RunTracker.resume(r.layout().dir(), 2, false)) {
+            assertThat(RunStore.readDir(r.layout().dir()).status()).isEqualTo(RunStatus.RUNNING);
+            assertThat(RunStore.readDir(r.layout().dir()).info().process().pid()).isEqualTo(ProcessHandle.current().pid());
+            assertThatThrownBy(() -> RunTracker.resume(r.layout().dir(), 2)).isInstanceOf(UserError.class)
+                    .hasMessageContaining("is still running (process " + ProcessHandle.current().pid());
+            assertThatThrownBy(() -> resumed.log(1, Map.of("loss", 9.0))).hasMessageContaining("step 1 logged after step 2");
+            resumed.log(3, Map.of("loss", 0.75));
+            resumed.finish(Map.of());
+        }
+        Run done = new RunStore(runsDir).read(id);
+        assertThat(done.status()).isEqualTo(RunStatus.FINISHED);
+        assertThat(done.metrics()).extracting(MetricPoint::step).containsExactly(1L, 2L, 3L);
+        assertThat(done.metrics().get(2).loss()).isEqualTo(0.75);
+        assertThat(done.info().finalMetrics()).containsEntry("loss", 0.75);
+        assertThat(Files.readString(done.layout().log())).contains("resumed from step 2 by pid " + ProcessHandle.current().pid())
+                .contains("(was killed: process " + p.pid());
+        assertThatThrownBy(() -> RunTracker.resume(done.layout().dir(), 3)).isInstanceOf(UserError.class).hasMessageContaining("already finished");
     }
 
     @Test

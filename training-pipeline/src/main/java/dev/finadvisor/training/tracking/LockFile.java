@@ -11,24 +11,24 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Exclusive hold on one registry model's {@code .lock} file, across processes (an OS file lock,
- * released by the OS if the holder dies) and across threads of this JVM (file locks are per
- * process, so a JVM-wide lock per path goes first).
+ * Exclusive hold on a lock file (a registry model's {@code .lock}, a run being resumed), across
+ * processes (an OS file lock, released by the OS if the holder dies) and across threads of this
+ * JVM (file locks are per process, so a JVM-wide lock per path goes first).
  */
-final class RegistryLock implements AutoCloseable {
+final class LockFile implements AutoCloseable {
     private static final ConcurrentHashMap<Path, ReentrantLock> IN_JVM = new ConcurrentHashMap<>();
 
     private final ReentrantLock jvmLock;
     private final FileChannel channel;
     private final FileLock fileLock;
 
-    private RegistryLock(ReentrantLock jvmLock, FileChannel channel, FileLock fileLock) {
+    private LockFile(ReentrantLock jvmLock, FileChannel channel, FileLock fileLock) {
         this.jvmLock = jvmLock;
         this.channel = channel;
         this.fileLock = fileLock;
     }
 
-    static RegistryLock acquire(Path lockFile) {
+    static LockFile acquire(Path lockFile) {
         Path key = lockFile.toAbsolutePath().normalize();
         ReentrantLock jvmLock = IN_JVM.computeIfAbsent(key, k -> new ReentrantLock());
         jvmLock.lock();
@@ -36,7 +36,7 @@ final class RegistryLock implements AutoCloseable {
             Files.createDirectories(key.getParent());
             FileChannel channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             try {
-                return new RegistryLock(jvmLock, channel, channel.lock());
+                return new LockFile(jvmLock, channel, channel.lock());
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 throw e;

@@ -1,0 +1,280 @@
+package dev.finadvisor.training.tracking;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.runs.FileRef;
+import dev.finadvisor.domain.runs.MachineFacts;
+import dev.finadvisor.domain.runs.MetricPoint;
+import dev.finadvisor.domain.runs.Run;
+import dev.finadvisor.domain.runs.RunInfo;
+import dev.finadvisor.domain.runs.RunJson;
+import dev.finadvisor.domain.runs.RunStore;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/** What {@code runs list | show | compare} print: terminal tables, or JSON for scripts. */
+public final class RunsView {
+    private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").withZone(ZoneOffset.UTC);
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** The metrics shown as columns of the list and rows of a comparison, before any others. */
+    static final List<String> HEADLINE = List.of(MetricPoint.LOSS, MetricPoint.EVAL_LOSS, MetricPoint.PERPLEXITY, MetricPoint.TOKENS_PER_S);
+
+    private RunsView() {}
+
+    public static String list(RunStore.Listing listing) {
+        if (listing.runs().isEmpty()) return "no runs\n";
+        TextTable t = new TextTable("RUN", "STATUS", "STARTED (UTC)", "DURATION", "STEPS", "LOSS", "EVAL_LOSS", "BASE MODEL");
+        Instant now = Instant.now();
+        for (Run r : listing.runs()) {
+            t.row(r.id(), r.status().json(), r.info().startedAt() == null ? "-" : WHEN.format(r.info().startedAt()),
+                    duration(r.info().duration(now)), lastStep(r), metric(r, MetricPoint.LOSS), metric(r, MetricPoint.EVAL_LOSS),
+                    r.info().baseModel() == null ? "-" : Path.of(r.info().baseModel().path()).getFileName().toString());
+        }
+        return t.toString();
+    }
+
+    public static ArrayNode listJson(RunStore.Listing listing) {
+        ArrayNode out = RunJson.MAPPER.createArrayNode();
+        for (Run r : listing.runs()) out.add(summary(r));
+        return out;
+    }
+
+    public static String show(Run r) {
+        RunInfo info = r.info();
+        StringBuilder sb = new StringBuilder();
+        TextTable t = new TextTable("FIELD", "VALUE");
+        t.row("run", r.id());
+        t.row("status", r.status().json() + (r.statusNote() == null ? "" : " (" + r.statusNote() + ")"));
+        t.row("started", String.valueOf(info.startedAt()));
+        t.row("ended", info.endedAt() == null ? "-" : info.endedAt().toString());
+        t.row("duration", duration(info.duration(Instant.now())));
+        t.row("steps", r.metrics().size() + " logged, last " + lastStep(r));
+        t.row("base model", ref(info.baseModel()));
+        t.row("dataset", ref(info.dataset()));
+        t.row("git commit", info.gitCommit() + (Boolean.TRUE.equals(info.gitDirty()) ? " (uncommitted changes)" : ""));
+        MachineFacts m = info.machine();
+        if (m != null) {
+            t.row("machine", m.host() + ", " + m.cores() + " cores, " + bytes(m.memoryBytes()) + ", " + m.os() + " " + m.arch());
+            t.row("engine", m.engine() + " on " + m.device() + ", Java " + m.java());
+        }
+        t.row("folder", r.layout().dir().toString());
+        sb.append(t);
+        Map<String, Double> finals = finals(r);
+        if (!finals.isEmpty()) {
+            TextTable f = new TextTable("METRIC", "FINAL");
+            finals.forEach((k, v) -> f.row(k, number(v)));
+            sb.append('\n').append(f);
+        }
+        if (!info.artifacts().isEmpty()) {
+            TextTable a = new TextTable("ARTIFACT", "PATH", "SIZE", "SHA256");
+            info.artifacts().forEach((k, v) -> a.row(k, v.path(), bytes(v.bytes()), v.sha256().substring(0, Math.min(12, v.sha256().length()))));
+            sb.append('\n').append(a);
+        }
+        for (String w : r.warnings()) sb.append("\nwarning: ").append(w);
+        if (!r.warnings().isEmpty()) sb.append('\n');
+        return sb.toString();
+    }
+
+    public static ObjectNode showJson(Run r) {
+        ObjectNode out = summary(r);
+        out.set("run", RunJson.MAPPER.valueToTree(r.info()));
+        ArrayNode metrics = out.putArray("metrics");
+        for (MetricPoint p : r.metrics()) {
+            try {
+                metrics.add(RunJson.MAPPER.readTree(p.toJsonLine()));
+            } catch (JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        ArrayNode warnings = out.putArray("warnings");
+        r.warnings().forEach(warnings::add);
+        return out;
+    }
+
+    /** Runs side by side: status, identity, every configuration key whose value differs, final metrics. */
+    public static String compare(List<Run> runs) {
+        List<String> header = new ArrayList<>();
+        header.add("");
+        runs.forEach(r -> header.add(r.id()));
+        TextTable t = new TextTable(header);
+        t.row(cells("status", runs, r -> r.status().json()));
+        t.row(cells("duration", runs, r -> duration(r.info().duration(Instant.now()))));
+        t.row(cells("steps", runs, RunsView::lastStep));
+        t.row(cells("base model", runs, r -> shortRef(r.info().baseModel())));
+        t.row(cells("dataset", runs, r -> shortRef(r.info().dataset())));
+        t.row(cells("git commit", runs, r -> r.info().gitCommit() == null ? "-" : r.info().gitCommit().substring(0, Math.min(10, r.info().gitCommit().length()))));
+        for (Map.Entry<String, List<String>> e : configDifferences(runs).entrySet()) {
+            List<String> row = new ArrayList<>();
+            row.add(e.getKey());
+            row.addAll(e.getValue());
+            t.row(row);
+        }
+        for (String metric : metricNames(runs)) t.row(cells(metric, runs, r -> metric(r, metric)));
+        return t.toString();
+    }
+
+    public static ObjectNode compareJson(List<Run> runs) {
+        ObjectNode out = RunJson.MAPPER.createObjectNode();
+        ArrayNode list = out.putArray("runs");
+        runs.forEach(r -> list.add(summary(r)));
+        ObjectNode diff = out.putObject("config_differences");
+        configDifferences(runs).forEach((k, values) -> {
+            ArrayNode a = diff.putArray(k);
+            values.forEach(a::add);
+        });
+        return out;
+    }
+
+    /** Dotted configuration keys whose values are not the same in every run ("-" where a run lacks the key). */
+    static Map<String, List<String>> configDifferences(List<Run> runs) {
+        List<Map<String, String>> flat = new ArrayList<>();
+        Set<String> keys = new LinkedHashSet<>();
+        for (Run r : runs) {
+            Map<String, String> m = new LinkedHashMap<>();
+            flatten("", readConfig(r.layout().config()), m);
+            flat.add(m);
+            keys.addAll(m.keySet());
+        }
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (String k : keys) {
+            List<String> values = flat.stream().map(m -> m.getOrDefault(k, "-")).toList();
+            if (values.stream().distinct().count() > 1) out.put(k, values);
+        }
+        return out;
+    }
+
+    private static JsonNode readConfig(Path file) {
+        try {
+            JsonNode node = YAML.readTree(Files.readAllBytes(file));
+            return node == null ? YAML.createObjectNode() : node;
+        } catch (NoSuchFileException e) {
+            throw new UserError(file + ": missing (every run folder has its resolved configuration)");
+        } catch (JsonProcessingException e) {
+            var loc = e.getLocation();
+            throw new UserError(file + (loc == null ? "" : " line " + loc.getLineNr() + " column " + loc.getColumnNr())
+                    + ": not valid YAML: " + e.getOriginalMessage());
+        } catch (IOException e) {
+            throw new UserError(file + ": cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+        if (node.isObject()) {
+            for (var e : node.properties()) flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out);
+        } else {
+            out.put(prefix.isEmpty() ? "(config)" : prefix, node.isValueNode() ? node.asText() : node.toString());
+        }
+    }
+
+    private static List<String> metricNames(List<Run> runs) {
+        Set<String> names = new LinkedHashSet<>(HEADLINE);
+        for (Run r : runs) names.addAll(finals(r).keySet());
+        names.remove(MetricPoint.ELAPSED_S);
+        return names.stream().filter(n -> runs.stream().anyMatch(r -> r.last(n).isPresent())).toList();
+    }
+
+    private static ObjectNode summary(Run r) {
+        ObjectNode o = RunJson.MAPPER.createObjectNode();
+        o.put("id", r.id());
+        o.put("status", r.status().json());
+        if (r.statusNote() != null) o.put("status_note", r.statusNote());
+        o.put("started_at", String.valueOf(r.info().startedAt()));
+        if (r.info().endedAt() != null) o.put("ended_at", r.info().endedAt().toString());
+        o.put("duration_s", r.info().duration(Instant.now()).toMillis() / 1000.0);
+        o.put("steps", r.metrics().size());
+        if (!r.metrics().isEmpty()) o.put("last_step", r.metrics().get(r.metrics().size() - 1).step());
+        o.set("final_metrics", RunJson.MAPPER.valueToTree(finals(r)));
+        if (r.info().baseModel() != null) o.set("base_model", RunJson.MAPPER.valueToTree(r.info().baseModel()));
+        if (r.info().dataset() != null) o.set("dataset", RunJson.MAPPER.valueToTree(r.info().dataset()));
+        o.put("git_commit", r.info().gitCommit());
+        o.put("dir", r.layout().dir().toString());
+        return o;
+    }
+
+    /** Final metrics of run.json, or the last logged values while a run has not ended. */
+    private static Map<String, Double> finals(Run r) {
+        if (!r.info().finalMetrics().isEmpty()) return r.info().finalMetrics();
+        Map<String, Double> last = new LinkedHashMap<>();
+        for (MetricPoint p : r.metrics()) last.putAll(p.values());
+        last.remove(MetricPoint.ELAPSED_S);
+        return last;
+    }
+
+    private interface Cell {
+        String of(Run r);
+    }
+
+    private static List<String> cells(String label, List<Run> runs, Cell cell) {
+        List<String> row = new ArrayList<>();
+        row.add(label);
+        for (Run r : runs) row.add(Objects.requireNonNullElse(cell.of(r), "-"));
+        return row;
+    }
+
+    private static String metric(Run r, String name) {
+        return r.last(name).map(RunsView::number).orElse("-");
+    }
+
+    private static String lastStep(Run r) {
+        return r.metrics().isEmpty() ? "-" : Long.toString(r.metrics().get(r.metrics().size() - 1).step());
+    }
+
+    private static String ref(FileRef ref) {
+        return ref == null ? "-" : ref.path() + " (" + bytes(ref.bytes()) + ", sha256 " + ref.sha256().substring(0, Math.min(12, ref.sha256().length())) + ")";
+    }
+
+    private static String shortRef(FileRef ref) {
+        if (ref == null) return "-";
+        return Path.of(ref.path()).getFileName() + " " + ref.sha256().substring(0, Math.min(8, ref.sha256().length()));
+    }
+
+    /** A number for people: 4 significant digits, no exponent for ordinary magnitudes. */
+    static String number(double v) {
+        if (Double.isNaN(v) || Double.isInfinite(v)) return Double.toString(v);
+        double a = Math.abs(v);
+        if (a == 0) return "0";
+        if (a >= 1000) return String.format(Locale.ROOT, "%.0f", v);
+        if (a >= 0.01) return stripZeros(String.format(Locale.ROOT, "%.4g", v));
+        return String.format(Locale.ROOT, "%.3e", v);
+    }
+
+    private static String stripZeros(String s) {
+        if (!s.contains(".") || s.contains("e")) return s;
+        s = s.replaceAll("0+$", "");
+        return s.endsWith(".") ? s.substring(0, s.length() - 1) : s;
+    }
+
+    static String duration(Duration d) {
+        long s = Math.max(0, d.toSeconds());
+        if (s < 60) return s + " s";
+        if (s < 3600) return String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60);
+        return String.format(Locale.ROOT, "%dh%02dm", s / 3600, (s % 3600) / 60);
+    }
+
+    static String bytes(long n) {
+        if (n < 0) return "?";
+        if (n < 1024) return n + " B";
+        if (n < 1024 * 1024) return String.format(Locale.ROOT, "%.1f KiB", n / 1024.0);
+        if (n < 1024L * 1024 * 1024) return String.format(Locale.ROOT, "%.1f MiB", n / (1024.0 * 1024));
+        return String.format(Locale.ROOT, "%.1f GiB", n / (1024.0 * 1024 * 1024));
+    }
+}
