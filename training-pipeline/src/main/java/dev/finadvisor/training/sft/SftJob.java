@@ -58,22 +58,24 @@ public final class SftJob {
                 : c.data().validation_fraction() > 0 ? QaSplit.of(all, c.data().validation_fraction(), c.training().seed())
                 : new QaSplit(all, List.of());
 
-        Checkpoints checkpoints;
-        RunTracker tracker = null;
-        Path runDir;
+        RunTracker tracker;
         Path resumeFrom = null;
         if (resumeRunDir != null) {
-            runDir = resumeRunDir;
-            checkpoints = new Checkpoints(new RunLayout(runDir).checkpoints());
-            int latest = checkpoints.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
-                    + ": no checkpoint in " + checkpoints.root() + " to resume from"));
-            resumeFrom = checkpoints.dirFor(latest);
+            if (!Files.isRegularFile(new RunLayout(resumeRunDir).runJson())) {
+                throw new UserError("--resume " + resumeRunDir + ": not a run folder (no " + RunLayout.RUN + ")");
+            }
+            Checkpoints existing = new Checkpoints(new RunLayout(resumeRunDir).checkpoints());
+            int latest = existing.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
+                    + ": no checkpoint in " + existing.root() + " to resume from"));
+            resumeFrom = existing.dirFor(latest);
+            // Reopens the run: run.json says running again (this process), metrics after the checkpoint go.
+            tracker = RunTracker.resume(resumeRunDir, latest);
         } else {
             tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", loaded.tree(), modelDir,
                     Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
-            runDir = tracker.dir();
-            checkpoints = new Checkpoints(tracker.checkpointsDir());
         }
+        Path runDir = tracker.dir();
+        Checkpoints checkpoints = new Checkpoints(tracker.checkpointsDir());
         say.accept("run directory: " + runDir);
         try (LanguageModel model = LanguageModel.load(modelDir); NDManager manager = NDManager.newBaseManager()) {
             ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
@@ -84,7 +86,7 @@ public final class SftJob {
                     s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
                     validation.examples().size()));
             if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
-            if (tracker != null) tracker.note(s.toString());
+            tracker.note(s.toString());
             Nf4Quantizer.Report report = null;
             Nf4 nf4 = null;
             if (c.quantization().equals("nf4")) {
@@ -99,29 +101,28 @@ public final class SftJob {
                     lora.layers().size(), lora.trainableParameters()));
             SftTrainer trainer = new SftTrainer(model.model()::forward, lora, train.examples(), validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
-                    new MetricsLog(new RunLayout(runDir).metrics()), manager);
+                    tracker, manager);
             SftTrainer.Result result = trainer.run(resumeFrom);
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             PeftAdapter adapter = PeftAdapter.read(source);
             Checkpoints.deleteTree(adapterDir);
             adapter.write(adapterDir);
-            if (tracker != null) {
-                tracker.note("adapter from " + source);
-                tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
-                        : Map.of("loss", result.lastLoss()));
-            }
+            tracker.note("adapter from " + source);
+            tracker.artifact("adapter", adapterDir); // recorded anew: a resumed run may carry an older record
+            tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
+                    : Map.of("loss", result.lastLoss()));
             if (nf4 != null) nf4.close();
             say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
             return new Outcome(runDir, adapterDir, result.state(), s, report);
         } catch (IOException e) {
-            if (tracker != null) tracker.fail(e);
+            tracker.fail(e);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            if (tracker != null) tracker.fail(e);
+            tracker.fail(e);
             throw e;
         } finally {
-            if (tracker != null) tracker.close();
+            tracker.close();
         }
     }
 }

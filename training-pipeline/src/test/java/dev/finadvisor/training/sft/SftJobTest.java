@@ -8,12 +8,21 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.llm.RandomCheckpoint;
+import dev.finadvisor.domain.runs.MetricPoint;
+import dev.finadvisor.domain.runs.ModelVersion;
+import dev.finadvisor.domain.runs.Registry;
+import dev.finadvisor.domain.runs.Run;
+import dev.finadvisor.domain.runs.RunLayout;
+import dev.finadvisor.domain.runs.RunStatus;
+import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.training.tracking.RegistryWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,13 +91,71 @@ class SftJobTest {
     }
 
     @Test
-    void truncationIsCountedAndResumeContinuesFromTheLatestCheckpoint(@TempDir Path runs) throws IOException {
-        SftJob.Outcome first = new SftJob(config(runs, "model.max_seq_length=160"), l -> { }).run(null);
+    void truncationIsCountedAndAFinishedRunIsNotResumed(@TempDir Path runs) {
+        SftJob.Outcome first = new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=2"), l -> { }).run(null);
         assertThat(first.trainStats().truncated()).isPositive();
-        SftJob.Outcome resumed = new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=9"), l -> { }).run(first.runDir());
-        assertThat(resumed.state().step()).isEqualTo(9);
-        List<Integer> steps = metrics(first.runDir()).stream().filter(n -> n.has("loss")).map(n -> n.get("step").asInt()).toList();
-        assertThat(steps).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThatThrownBy(() -> new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=4"), l -> { }).run(first.runDir()))
+                .isInstanceOf(UserError.class).hasMessageContaining("already finished");
+    }
+
+    @Test
+    void aRunKilledWithSigkillResumesToFinishedAndCanBeRegistered(@TempDir Path runs) throws Exception {
+        List<String> sets = new ArrayList<>(List.of("model.id=" + model, "data.train=" + data, "output_dir=" + runs,
+                "lora.r=4", "lora.target_modules=[q_proj, v_proj]", "training.learning_rate=0.01",
+                "training.per_device_train_batch_size=2", "training.gradient_accumulation_steps=1", "training.max_steps=100000",
+                "training.save_steps=2", "training.eval_steps=100000", "training.logging_steps=1", "data.validation_fraction=0.34",
+                "training.lr_scheduler_type=constant", "model.max_seq_length=256"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), SftJobChild.class.getName()));
+        command.addAll(sets);
+        Path out = Files.createTempFile(shared, "child", ".out");
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Path runDir;
+        try {
+            runDir = awaitCheckpoint(child, out, runs, 4);
+        } finally {
+            child.destroyForcibly(); // SIGKILL: no shutdown hook, run.json still says "running"
+        }
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(RunStore.readDir(runDir).info().status()).isEqualTo(RunStatus.RUNNING);
+        assertThat(RunStore.readDir(runDir).status()).isEqualTo(RunStatus.KILLED);
+        int latest = new Checkpoints(new RunLayout(runDir).checkpoints()).latest().orElseThrow();
+
+        // Resumed to completion (two more steps) under this process, through the run's tracker.
+        sets.set(sets.indexOf("training.max_steps=100000"), "training.max_steps=" + (latest + 2));
+        SftJob.Outcome o = new SftJob(new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, null, sets), l -> { }).run(runDir);
+        assertThat(o.runDir()).isEqualTo(runDir);
+        assertThat(o.state().step()).isEqualTo(latest + 2);
+        Run run = RunStore.readDir(runDir);
+        assertThat(run.info().status()).isEqualTo(RunStatus.FINISHED);
+        assertThat(run.status()).isEqualTo(RunStatus.FINISHED);
+        assertThat(run.info().process().pid()).isEqualTo(ProcessHandle.current().pid());
+        assertThat(run.info().artifacts()).containsKey("adapter");
+        List<Long> steps = run.metrics().stream().map(MetricPoint::step).toList();
+        List<Long> expected = new ArrayList<>();
+        for (long s = 1; s <= latest + 2; s++) expected.add(s);
+        assertThat(steps).as("one line per step: the killed process's lines after the checkpoint are gone").isEqualTo(expected);
+        assertThat(Files.readString(new RunLayout(runDir).log())).contains("resumed from step " + latest).contains("was killed");
+
+        Path registry = shared.resolve("registry-" + runDir.getFileName());
+        ModelVersion v = new RegistryWriter(registry).push(run, "fin-advisor");
+        assertThat(v.version()).isEqualTo(1);
+        assertThat(Registry.adapterFolder("registry:fin-advisor:1", registry).resolve("adapter_model.safetensors")).exists();
+    }
+
+    /** Waits until the child's run has a checkpoint at step {@code step} or later; returns the run folder. */
+    private static Path awaitCheckpoint(Process child, Path out, Path runs, int step) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            if (!child.isAlive()) throw new AssertionError("the child ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
+            for (String line : Files.readAllLines(out)) {
+                if (!line.startsWith("run directory: ")) continue;
+                Path dir = Path.of(line.substring("run directory: ".length()));
+                if (new Checkpoints(new RunLayout(dir).checkpoints()).latest().orElse(0) >= step) return dir;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no checkpoint-" + step + " within 120 s:\n" + Files.readString(out));
     }
 
     @Test
