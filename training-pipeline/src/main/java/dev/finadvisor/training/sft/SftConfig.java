@@ -22,8 +22,8 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
     /** The base model and how samples become tokens. */
     public record Model(String id, String template, int max_seq_length) {}
 
-    /** Where the Q&A samples come from. */
-    public record Data(String train, String validation, double validation_fraction) {}
+    /** Where the Q&A samples come from, and whether their text is normalised ({@code QaCleaner}) before templating. */
+    public record Data(String train, String validation, double validation_fraction, boolean clean) {}
 
     /** The LoRA adapter's shape. */
     public record Lora(int r, double alpha, double dropout, List<String> target_modules) {}

@@ -6,6 +6,7 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.prompt.PromptTemplate;
 import dev.finadvisor.domain.prompt.PromptTemplates;
+import dev.finadvisor.domain.qa.QaCleaner;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.domain.qa.QaSplit;
@@ -53,8 +54,22 @@ public final class SftJob {
         }
         PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
         List<QaSample> all = QaDataset.load(Path.of(c.data().train()));
-        QaSplit split = c.data().validation() != null
-                ? new QaSplit(all, QaDataset.load(Path.of(c.data().validation())))
+        List<QaSample> validationFile = c.data().validation() != null ? QaDataset.load(Path.of(c.data().validation())) : null;
+        String cleaning = "data.clean: false, sample text used as it is";
+        if (c.data().clean()) {
+            // before templating: the template's markers must meet the text, not the file's stray newlines and spaces
+            QaCleaner.Result cleaned = QaCleaner.clean(all);
+            all = cleaned.samples();
+            cleaning = "data.clean: " + cleaned.changed() + " of " + all.size() + " training samples changed by QaCleaner";
+            if (validationFile != null) {
+                QaCleaner.Result v = QaCleaner.clean(validationFile);
+                validationFile = v.samples();
+                cleaning += ", " + v.changed() + " of " + validationFile.size() + " validation samples";
+            }
+        }
+        say.accept(cleaning);
+        QaSplit split = validationFile != null
+                ? new QaSplit(all, validationFile)
                 : c.data().validation_fraction() > 0 ? QaSplit.of(all, c.data().validation_fraction(), c.training().seed())
                 : new QaSplit(all, List.of());
 
@@ -86,6 +101,7 @@ public final class SftJob {
                     s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
                     validation.examples().size()));
             if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
+            tracker.note(cleaning);
             tracker.note(s.toString());
             Nf4Quantizer.Report report = null;
             Nf4 nf4 = null;

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.llm.RandomCheckpoint;
@@ -156,6 +157,28 @@ class SftJobTest {
             Thread.sleep(20);
         }
         throw new AssertionError("no checkpoint-" + step + " within 120 s:\n" + Files.readString(out));
+    }
+
+    @Test
+    void samplesAreCleanedBeforeTemplatingAndTheResolvedConfigSaysSo(@TempDir Path runs) throws IOException {
+        // the course's file starts every question and response with a newline; here also stray spaces
+        String json = Files.readString(data).replace("\"question\": \"", "\"question\": \"\\n")
+                .replace("\"response\": \"", "\"response\": \"\\n  ").replace("Apple rose.", "Apple   rose.  ");
+        Path dirty = Files.writeString(runs.resolve("dirty.json"), json);
+        assertThat(json).contains("\\n  Buy index funds.");
+        ExampleBuilder.Stats clean = new SftJob(config(runs, "training.max_steps=1"), l -> { }).run(null).trainStats();
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome cleaned = new SftJob(config(runs, "training.max_steps=1", "data.train=" + dirty), said::add).run(null);
+        ExampleBuilder.Stats kept = new SftJob(config(runs, "training.max_steps=1", "data.train=" + dirty, "data.clean=false"), l -> { })
+                .run(null).trainStats();
+
+        assertThat(cleaned.trainStats()).isEqualTo(clean); // the same tokens as data that never had the newlines
+        assertThat(kept.answerTokens()).isGreaterThan(clean.answerTokens()); // uncleaned, the newline is trained on
+        assertThat(kept.tokens()).isGreaterThan(clean.tokens());
+        assertThat(said).contains("data.clean: 6 of 6 training samples changed by QaCleaner");
+        JsonNode resolved = new ObjectMapper(new YAMLFactory()).readTree(cleaned.runDir().resolve("config.yaml").toFile());
+        assertThat(resolved.at("/data/clean").asBoolean(false)).isTrue();
+        assertThat(Files.readString(cleaned.runDir().resolve("train.log"))).contains("6 of 6 training samples changed by QaCleaner");
     }
 
     @Test
