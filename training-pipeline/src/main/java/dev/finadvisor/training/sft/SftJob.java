@@ -94,13 +94,27 @@ public final class SftJob {
         say.accept("run directory: " + runDir);
         try (LanguageModel model = LanguageModel.load(modelDir); NDManager manager = NDManager.newBaseManager()) {
             ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
-            ExampleBuilder.Built train = builder.build(split.train());
+            // packed, a long sample spans blocks instead of being cut
+            ExampleBuilder.Built train = (c.data().packing() ? new ExampleBuilder(model.tokenizer(), template, Integer.MAX_VALUE) : builder)
+                    .build(split.train());
             ExampleBuilder.Built validation = builder.build(split.validation());
             ExampleBuilder.Stats s = train.stats();
             say.accept(String.format("train: %d samples -> %d examples, %d tokens (%d answer tokens), %d truncated to max_seq_length %d, %d dropped (answer cut off); validation: %d examples",
                     s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
                     validation.examples().size()));
             if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
+            List<Example> trainExamples = train.examples();
+            if (c.data().packing()) {
+                List<Integer> eos = model.tokenizer().eosIds();
+                if (eos.isEmpty()) throw new UserError("data.packing: the tokenizer of " + modelDir + " has no end-of-sequence token to separate packed examples");
+                Packing.Packed packed = Packing.pack(trainExamples, c.model().max_seq_length(), eos.get(0));
+                trainExamples = packed.blocks();
+                String line = String.format("data.packing: %d examples + EOS = %d tokens -> %d blocks of up to %d tokens (%d without an answer token dropped)",
+                        packed.examples(), packed.tokens(), packed.blocks().size(), c.model().max_seq_length(), packed.droppedWithoutAnswer());
+                say.accept(line);
+                tracker.note(line);
+                if (trainExamples.isEmpty()) throw new UserError(c.data().train() + ": packing left no block with an answer token");
+            }
             tracker.note(cleaning);
             tracker.note(s.toString());
             Nf4Quantizer.Report report = null;
@@ -115,7 +129,7 @@ public final class SftJob {
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
             say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
                     lora.layers().size(), lora.trainableParameters()));
-            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, train.examples(), validation.examples(),
+            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                     tracker, manager);
             SftTrainer.Result result = trainer.run(resumeFrom);

@@ -182,6 +182,19 @@ class SftJobTest {
     }
 
     @Test
+    void packedTrainingRunsOnFixedLengthBlocks(@TempDir Path runs) throws IOException {
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome o = new SftJob(config(runs, "data.packing=true", "model.max_seq_length=64", "training.max_steps=3"), said::add).run(null);
+        assertThat(said).anyMatch(l -> l.startsWith("data.packing: 4 examples + EOS"));
+        assertThat(o.trainStats().truncated()).isZero(); // packed samples span blocks instead of being cut
+        List<JsonNode> m = metrics(o.runDir());
+        assertThat(m).extracting(n -> n.get("step").asInt()).containsExactly(1, 2, 3);
+        assertThat(m.get(0).get("loss").asDouble()).isGreaterThan(m.get(2).get("loss").asDouble());
+        JsonNode resolved = new ObjectMapper(new YAMLFactory()).readTree(o.runDir().resolve("config.yaml").toFile());
+        assertThat(resolved.at("/data/packing").asBoolean(false)).isTrue();
+    }
+
+    @Test
     void falconsFusedQueryKeyValueIsAdaptedAsInTheCourse(@TempDir Path runs) throws IOException {
         Path falcon = RandomCheckpoint.tiny("falcon").write(runs.resolve("falcon"));
         SftJob.Outcome o = new SftJob(config(runs, "model.id=" + falcon, "lora.target_modules=[query_key_value, dense]",
