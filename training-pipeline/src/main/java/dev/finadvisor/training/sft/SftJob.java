@@ -2,6 +2,9 @@ package dev.finadvisor.training.sft;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.prompt.PromptTemplate;
@@ -23,8 +26,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -43,6 +51,35 @@ public final class SftJob {
     public SftJob(ConfigLoader.Loaded<SftConfig> loaded, Consumer<String> say) {
         this.loaded = loaded;
         this.say = say;
+    }
+
+    /** Dotted keys whose values differ between a run's config.yaml and {@code now} (each key as key=old->new). */
+    static List<String> changedKeys(Path configYaml, JsonNode now) {
+        JsonNode before;
+        try {
+            before = new ObjectMapper(new YAMLFactory()).readTree(configYaml.toFile());
+        } catch (IOException e) {
+            return List.of(configYaml + " unreadable (" + e.getMessage() + ")");
+        }
+        Map<String, String> a = new TreeMap<>();
+        Map<String, String> b = new TreeMap<>();
+        flatten("", before, a);
+        flatten("", now, b);
+        Set<String> keys = new TreeSet<>(a.keySet());
+        keys.addAll(b.keySet());
+        List<String> out = new ArrayList<>();
+        for (String k : keys) {
+            if (!Objects.equals(a.get(k), b.get(k))) out.add(k + "=" + a.get(k) + "->" + b.get(k));
+        }
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+        if (node != null && node.isObject()) {
+            for (var f : node.properties()) flatten(prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey(), f.getValue(), out);
+        } else if (node != null && !node.isMissingNode()) {
+            out.put(prefix, node.isValueNode() ? node.asText() : node.toString());
+        }
     }
 
     /** Runs it; {@code resumeRunDir} (may be null) continues a run from its latest checkpoint. */
@@ -85,6 +122,13 @@ public final class SftJob {
             resumeFrom = existing.dirFor(latest);
             // Reopens the run: run.json says running again (this process), metrics after the checkpoint go.
             tracker = RunTracker.resume(resumeRunDir, latest);
+            List<String> changed = changedKeys(new RunLayout(resumeRunDir).config(), loaded.tree());
+            if (!changed.isEmpty()) {
+                // config.yaml keeps what the run started with; the log says what the resumed part used instead
+                String line = "resumed with settings that differ from " + RunLayout.CONFIG + ": " + String.join(", ", changed);
+                tracker.note(line);
+                say.accept(line);
+            }
         } else {
             tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", loaded.tree(), modelDir,
                     Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));

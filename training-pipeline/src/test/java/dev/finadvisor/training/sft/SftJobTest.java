@@ -136,7 +136,8 @@ class SftJobTest {
         List<Long> expected = new ArrayList<>();
         for (long s = 1; s <= latest + 2; s++) expected.add(s);
         assertThat(steps).as("one line per step: the killed process's lines after the checkpoint are gone").isEqualTo(expected);
-        assertThat(Files.readString(new RunLayout(runDir).log())).contains("resumed from step " + latest).contains("was killed");
+        assertThat(Files.readString(new RunLayout(runDir).log())).contains("resumed from step " + latest).contains("was killed")
+                .contains("resumed with settings that differ from config.yaml: training.max_steps=100000->" + (latest + 2));
 
         Path registry = shared.resolve("registry-" + runDir.getFileName());
         ModelVersion v = new RegistryWriter(registry).push(run, "fin-advisor");
