@@ -1,6 +1,7 @@
 package dev.finadvisor.app;
 
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.runs.Registry;
 import dev.finadvisor.llm.lora.AdapterMerge;
 import dev.finadvisor.llm.lora.PeftAdapter;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -19,8 +21,12 @@ final class ExportCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "The base model's checkpoint folder (config.json, *.safetensors).")
     Path model;
 
-    @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "The adapter folder (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter.")
-    Path adapter;
+    @Option(names = "--adapter", required = true, paramLabel = "DIR|registry:NAME@ALIAS|registry:NAME:VERSION",
+            description = "The adapter folder (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter, or a registered version: registry:NAME@ALIAS or registry:NAME:VERSION (looked up in --registry).")
+    String adapter;
+
+    @Mixin
+    RegistryCommand.RegistryDir registry;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Folder to create for the merged checkpoint; must not exist.")
     Path out;
@@ -31,10 +37,11 @@ final class ExportCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (!Files.isDirectory(model)) throw new UserError("--model " + model + ": no such folder");
-        PeftAdapter peft = PeftAdapter.read(adapter);
+        Path adapterDir = Registry.adapterFolder(adapter, registry.dir);
+        PeftAdapter peft = PeftAdapter.read(adapterDir);
         int merged = AdapterMerge.merge(model, peft, out);
-        spec.commandLine().getOut().printf("merged %d LoRA modules (r=%d, scale %.4g) into %s%n",
-                merged, peft.config().r(), peft.config().scale(), out);
+        spec.commandLine().getOut().printf("merged %d LoRA modules (r=%d, scale %.4g)%s into %s%n",
+                merged, peft.config().r(), peft.config().scale(), adapterDir.toString().equals(adapter) ? "" : " of " + adapter + " (" + adapterDir + ")", out);
         return 0;
     }
 }

@@ -2,6 +2,7 @@ package dev.finadvisor.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.runs.Registry;
 import dev.finadvisor.llm.GenerationConfig;
 import dev.finadvisor.llm.GenerationResult;
 import dev.finadvisor.llm.LanguageModel;
@@ -20,6 +21,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -43,9 +45,12 @@ final class GenerateCommand implements Callable<Integer> {
     @ArgGroup(exclusive = true, multiplicity = "1")
     Prompt prompt;
 
-    @Option(names = "--adapter", paramLabel = "DIR",
-            description = "A LoRA adapter folder in PEFT format (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter, applied to the model.")
-    Path adapter;
+    @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS|registry:NAME:VERSION",
+            description = "A LoRA adapter folder in PEFT format (adapter_config.json, adapter_model.safetensors), e.g. RUN_DIR/adapter, or a registered version: registry:NAME@ALIAS or registry:NAME:VERSION (looked up in --registry); applied to the model.")
+    String adapter;
+
+    @Mixin
+    RegistryCommand.RegistryDir registry;
 
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
@@ -81,7 +86,8 @@ final class GenerateCommand implements Callable<Integer> {
         long usedSeed = seed != null ? seed : new SecureRandom().nextLong();
         GenerationConfig config = new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, usedSeed, stop);
         Path dir = ModelLocator.fromEnvironment().resolve(model);
-        PeftAdapter peft = adapter == null ? null : PeftAdapter.read(adapter); // a bad adapter fails before the model loads
+        // a bad adapter or registry reference fails before the model loads
+        PeftAdapter peft = adapter == null ? null : PeftAdapter.read(Registry.adapterFolder(adapter, registry.dir));
         try (LanguageModel lm = LanguageModel.load(dir)) {
             if (peft != null) LoraLayers.apply(peft, lm.model());
             int[] ids = prompt.text != null ? lm.tokenizer().encode(prompt.text, true) : parseIds(prompt.ids);

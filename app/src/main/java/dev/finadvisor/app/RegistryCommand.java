@@ -33,7 +33,7 @@ final class RegistryCommand implements Runnable {
 
     /** The registry folder option every registry subcommand takes. */
     static final class RegistryDir {
-        @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry", description = "The registry folder (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry", description = "The registry folder (default: ${DEFAULT-VALUE}); registry: references resolve in it.")
         Path dir;
     }
 

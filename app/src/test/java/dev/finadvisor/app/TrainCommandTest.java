@@ -2,10 +2,14 @@ package dev.finadvisor.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.llm.RandomCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,6 +53,64 @@ class TrainCommandTest {
         var adapted = json.readTree(viaAdapter.out()).get("generated_ids");
         assertThat(json.readTree(viaMerged.out()).get("generated_ids")).isEqualTo(adapted);
         assertThat(json.readTree(base.out()).get("generated_ids")).isNotEqualTo(adapted); // the adapter changed the model
+    }
+
+    @Test
+    void aTrainKilledWithSigkillIsResumedToFinishedAndPushedToTheRegistry() throws Exception {
+        Path model = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        Path data = Files.writeString(dir.resolve("train.json"), """
+                [{"about_me": "I am 30.", "context": "Apple rose.", "question": "\\nBuy?", "response": "\\nBuy index funds."},
+                 {"about_me": "I am 40.", "context": "Tesla fell.", "question": "\\nSell?", "response": "\\nHold for now."}]""");
+        Path runs = dir.resolve("runs");
+        List<String> args = List.of("train", "--set", "model.id=" + model, "--set", "data.train=" + data, "--set", "output_dir=" + runs,
+                "--set", "data.validation_fraction=0", "--set", "lora.r=2", "--set", "lora.target_modules=[q_proj]",
+                "--set", "model.max_seq_length=256", "--set", "training.save_steps=2", "--set", "training.logging_steps=1",
+                "--set", "training.gradient_accumulation_steps=1");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName()));
+        command.addAll(args);
+        command.addAll(List.of("--set", "training.max_steps=100000"));
+        Path out = dir.resolve("child.out");
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Path runDir = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (runDir == null && System.nanoTime() < deadline) {
+                if (!child.isAlive()) throw new AssertionError("train ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
+                for (String line : Files.readAllLines(out)) {
+                    if (!line.startsWith("run directory: ")) continue;
+                    Path d = Path.of(line.substring("run directory: ".length()));
+                    if (Files.isDirectory(d.resolve("checkpoints/checkpoint-2"))) runDir = d;
+                }
+                Thread.sleep(20);
+            }
+        } finally {
+            child.destroyForcibly(); // kill -9
+        }
+        assertThat(runDir).as(Files.readString(out)).isNotNull();
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        MainTest.Result killed = MainTest.run("registry", "push", runDir.toString(), "--name", "fin-advisor",
+                "--registry", dir.resolve("registry").toString(), "--runs-dir", runs.toString());
+        assertThat(killed.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(killed.err()).contains("killed").contains("only finished runs");
+
+        int latest;
+        try (var s = Files.list(runDir.resolve("checkpoints"))) {
+            latest = s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("checkpoint-"))
+                    .mapToInt(n -> Integer.parseInt(n.substring("checkpoint-".length()))).max().orElseThrow();
+        }
+        List<String> resume = new ArrayList<>(args);
+        resume.addAll(List.of("--set", "training.max_steps=" + (latest + 1), "--resume", runDir.toString()));
+        MainTest.Result resumed = MainTest.run(resume.toArray(String[]::new));
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.out()).contains("done: " + (latest + 1) + " steps");
+        JsonNode run = new ObjectMapper().readTree(runDir.resolve("run.json").toFile());
+        assertThat(run.get("status").asText()).isEqualTo("finished");
+
+        MainTest.Result push = MainTest.run("registry", "push", runDir.toString(), "--name", "fin-advisor",
+                "--registry", dir.resolve("registry").toString(), "--runs-dir", runs.toString());
+        assertThat(push.code()).as(push.err()).isZero();
+        assertThat(push.out()).contains("registered fin-advisor:1");
     }
 
     @Test

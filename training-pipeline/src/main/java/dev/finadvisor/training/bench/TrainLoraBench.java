@@ -11,9 +11,10 @@ import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
 import dev.finadvisor.training.sft.Checkpoints;
 import dev.finadvisor.training.sft.Example;
-import dev.finadvisor.training.sft.MetricsLog;
 import dev.finadvisor.training.sft.SftConfig;
 import dev.finadvisor.training.sft.SftTrainer;
+import dev.finadvisor.training.tracking.RunSpec;
+import dev.finadvisor.training.tracking.RunTracker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -66,10 +67,14 @@ public final class TrainLoraBench {
                 Path scratch = Files.createTempDirectory("train-lora-bench");
                 SftConfig.Training t = new SftConfig.Training(1, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
                         1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
-                new SftTrainer(model.model()::forward, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
-                        new Checkpoints(scratch.resolve("checkpoints")), new MetricsLog(scratch.resolve("metrics.jsonl")), manager).run(null);
+                List<String> lines;
+                try (RunTracker run = RunTracker.start(new RunSpec(scratch, "bench", null, null, null, "PyTorch", "cpu()").withoutReport())) {
+                    new SftTrainer(model.model()::forward, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
+                            new Checkpoints(run.checkpointsDir()), run, manager).run(null);
+                    run.finish(Map.of());
+                    lines = Files.readAllLines(run.layout().metrics());
+                }
                 double[] seconds = new double[steps];
-                List<String> lines = Files.readAllLines(scratch.resolve("metrics.jsonl"));
                 ObjectMapper json = new ObjectMapper();
                 for (int i = 0; i < steps; i++) {
                     JsonNode m = json.readTree(lines.get(warmup + i));

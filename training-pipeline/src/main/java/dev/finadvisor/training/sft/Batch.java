@@ -11,6 +11,12 @@ import java.util.List;
  * token's prediction), with a mask that is 1 only where an answer token is predicted.
  */
 public record Batch(NDArray inputs, NDArray targets, NDArray mask, long answerTokens, long tokens) {
+    /** Input positions that are padding (rows x width minus the real next-token positions). */
+    public long paddedPositions() {
+        long rows = inputs.getShape().get(0);
+        return inputs.getShape().size() - (tokens - rows);
+    }
+
     public static Batch of(List<Example> examples, int padId, NDManager manager) {
         int width = 0;
         for (Example e : examples) width = Math.max(width, e.tokens().length - 1);

@@ -22,8 +22,11 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
     /** The base model and how samples become tokens. */
     public record Model(String id, String template, int max_seq_length) {}
 
-    /** Where the Q&A samples come from. */
-    public record Data(String train, String validation, double validation_fraction) {}
+    /**
+     * Where the Q&A samples come from, whether their text is normalised ({@code QaCleaner}) before
+     * templating, and whether training examples are packed into max_seq_length blocks ({@link Packing}).
+     */
+    public record Data(String train, String validation, double validation_fraction, boolean clean, boolean packing) {}
 
     /** The LoRA adapter's shape. */
     public record Lora(int r, double alpha, double dropout, List<String> target_modules) {}

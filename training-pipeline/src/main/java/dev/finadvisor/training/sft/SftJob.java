@@ -2,10 +2,14 @@ package dev.finadvisor.training.sft;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.prompt.PromptTemplate;
 import dev.finadvisor.domain.prompt.PromptTemplates;
+import dev.finadvisor.domain.qa.QaCleaner;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.domain.qa.QaSplit;
@@ -22,8 +26,13 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -44,6 +53,35 @@ public final class SftJob {
         this.say = say;
     }
 
+    /** Dotted keys whose values differ between a run's config.yaml and {@code now} (each key as key=old->new). */
+    static List<String> changedKeys(Path configYaml, JsonNode now) {
+        JsonNode before;
+        try {
+            before = new ObjectMapper(new YAMLFactory()).readTree(configYaml.toFile());
+        } catch (IOException e) {
+            return List.of(configYaml + " unreadable (" + e.getMessage() + ")");
+        }
+        Map<String, String> a = new TreeMap<>();
+        Map<String, String> b = new TreeMap<>();
+        flatten("", before, a);
+        flatten("", now, b);
+        Set<String> keys = new TreeSet<>(a.keySet());
+        keys.addAll(b.keySet());
+        List<String> out = new ArrayList<>();
+        for (String k : keys) {
+            if (!Objects.equals(a.get(k), b.get(k))) out.add(k + "=" + a.get(k) + "->" + b.get(k));
+        }
+        return out;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
+        if (node != null && node.isObject()) {
+            for (var f : node.properties()) flatten(prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey(), f.getValue(), out);
+        } else if (node != null && !node.isMissingNode()) {
+            out.put(prefix, node.isValueNode() ? node.asText() : node.toString());
+        }
+    }
+
     /** Runs it; {@code resumeRunDir} (may be null) continues a run from its latest checkpoint. */
     public Outcome run(Path resumeRunDir) {
         SftConfig c = loaded.value();
@@ -53,38 +91,76 @@ public final class SftJob {
         }
         PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
         List<QaSample> all = QaDataset.load(Path.of(c.data().train()));
-        QaSplit split = c.data().validation() != null
-                ? new QaSplit(all, QaDataset.load(Path.of(c.data().validation())))
+        List<QaSample> validationFile = c.data().validation() != null ? QaDataset.load(Path.of(c.data().validation())) : null;
+        String cleaning = "data.clean: false, sample text used as it is";
+        if (c.data().clean()) {
+            // before templating: the template's markers must meet the text, not the file's stray newlines and spaces
+            QaCleaner.Result cleaned = QaCleaner.clean(all);
+            all = cleaned.samples();
+            cleaning = "data.clean: " + cleaned.changed() + " of " + all.size() + " training samples changed by QaCleaner";
+            if (validationFile != null) {
+                QaCleaner.Result v = QaCleaner.clean(validationFile);
+                validationFile = v.samples();
+                cleaning += ", " + v.changed() + " of " + validationFile.size() + " validation samples";
+            }
+        }
+        say.accept(cleaning);
+        QaSplit split = validationFile != null
+                ? new QaSplit(all, validationFile)
                 : c.data().validation_fraction() > 0 ? QaSplit.of(all, c.data().validation_fraction(), c.training().seed())
                 : new QaSplit(all, List.of());
 
-        Checkpoints checkpoints;
-        RunTracker tracker = null;
-        Path runDir;
+        RunTracker tracker;
         Path resumeFrom = null;
         if (resumeRunDir != null) {
-            runDir = resumeRunDir;
-            checkpoints = new Checkpoints(new RunLayout(runDir).checkpoints());
-            int latest = checkpoints.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
-                    + ": no checkpoint in " + checkpoints.root() + " to resume from"));
-            resumeFrom = checkpoints.dirFor(latest);
+            if (!Files.isRegularFile(new RunLayout(resumeRunDir).runJson())) {
+                throw new UserError("--resume " + resumeRunDir + ": not a run folder (no " + RunLayout.RUN + ")");
+            }
+            Checkpoints existing = new Checkpoints(new RunLayout(resumeRunDir).checkpoints());
+            int latest = existing.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
+                    + ": no checkpoint in " + existing.root() + " to resume from"));
+            resumeFrom = existing.dirFor(latest);
+            // Reopens the run: run.json says running again (this process), metrics after the checkpoint go.
+            tracker = RunTracker.resume(resumeRunDir, latest);
+            List<String> changed = changedKeys(new RunLayout(resumeRunDir).config(), loaded.tree());
+            if (!changed.isEmpty()) {
+                // config.yaml keeps what the run started with; the log says what the resumed part used instead
+                String line = "resumed with settings that differ from " + RunLayout.CONFIG + ": " + String.join(", ", changed);
+                tracker.note(line);
+                say.accept(line);
+            }
         } else {
             tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", loaded.tree(), modelDir,
                     Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
-            runDir = tracker.dir();
-            checkpoints = new Checkpoints(tracker.checkpointsDir());
         }
+        Path runDir = tracker.dir();
+        Checkpoints checkpoints = new Checkpoints(tracker.checkpointsDir());
         say.accept("run directory: " + runDir);
         try (LanguageModel model = LanguageModel.load(modelDir); NDManager manager = NDManager.newBaseManager()) {
             ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
-            ExampleBuilder.Built train = builder.build(split.train());
+            // packed, a long sample spans blocks instead of being cut
+            ExampleBuilder.Built train = (c.data().packing() ? new ExampleBuilder(model.tokenizer(), template, Integer.MAX_VALUE) : builder)
+                    .build(split.train());
             ExampleBuilder.Built validation = builder.build(split.validation());
             ExampleBuilder.Stats s = train.stats();
             say.accept(String.format("train: %d samples -> %d examples, %d tokens (%d answer tokens), %d truncated to max_seq_length %d, %d dropped (answer cut off); validation: %d examples",
                     s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
                     validation.examples().size()));
             if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
-            if (tracker != null) tracker.note(s.toString());
+            List<Example> trainExamples = train.examples();
+            if (c.data().packing()) {
+                List<Integer> eos = model.tokenizer().eosIds();
+                if (eos.isEmpty()) throw new UserError("data.packing: the tokenizer of " + modelDir + " has no end-of-sequence token to separate packed examples");
+                Packing.Packed packed = Packing.pack(trainExamples, c.model().max_seq_length(), eos.get(0));
+                trainExamples = packed.blocks();
+                String line = String.format("data.packing: %d examples + EOS = %d tokens -> %d blocks of up to %d tokens (%d without an answer token dropped)",
+                        packed.examples(), packed.tokens(), packed.blocks().size(), c.model().max_seq_length(), packed.droppedWithoutAnswer());
+                say.accept(line);
+                tracker.note(line);
+                if (trainExamples.isEmpty()) throw new UserError(c.data().train() + ": packing left no block with an answer token");
+            }
+            tracker.note(cleaning);
+            tracker.note(s.toString());
             Nf4Quantizer.Report report = null;
             Nf4 nf4 = null;
             if (c.quantization().equals("nf4")) {
@@ -97,31 +173,30 @@ public final class SftJob {
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
             say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
                     lora.layers().size(), lora.trainableParameters()));
-            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, train.examples(), validation.examples(),
+            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
-                    new MetricsLog(new RunLayout(runDir).metrics()), manager);
+                    tracker, manager);
             SftTrainer.Result result = trainer.run(resumeFrom);
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             PeftAdapter adapter = PeftAdapter.read(source);
             Checkpoints.deleteTree(adapterDir);
             adapter.write(adapterDir);
-            if (tracker != null) {
-                tracker.note("adapter from " + source);
-                tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
-                        : Map.of("loss", result.lastLoss()));
-            }
+            tracker.note("adapter from " + source);
+            tracker.artifact("adapter", adapterDir); // recorded anew: a resumed run may carry an older record
+            tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
+                    : Map.of("loss", result.lastLoss()));
             if (nf4 != null) nf4.close();
             say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
             return new Outcome(runDir, adapterDir, result.state(), s, report);
         } catch (IOException e) {
-            if (tracker != null) tracker.fail(e);
+            tracker.fail(e);
             throw new UncheckedIOException(e);
         } catch (RuntimeException e) {
-            if (tracker != null) tracker.fail(e);
+            tracker.fail(e);
             throw e;
         } finally {
-            if (tracker != null) tracker.close();
+            tracker.close();
         }
     }
 }

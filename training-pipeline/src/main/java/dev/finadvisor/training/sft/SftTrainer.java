@@ -11,6 +11,7 @@ import dev.finadvisor.llm.train.AdamW;
 import dev.finadvisor.llm.train.GradientClipping;
 import dev.finadvisor.llm.train.LrSchedule;
 import dev.finadvisor.llm.train.TokenCrossEntropy;
+import dev.finadvisor.training.tracking.RunTracker;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,16 +44,18 @@ public final class SftTrainer {
     private final List<Example> validation;
     private final Settings settings;
     private final Checkpoints checkpoints;
-    private final MetricsLog metrics;
+    private final RunTracker run;
     private final NDManager manager;
     private final int samplesPerStep;
 
     /**
      * @param logits model forward: int64 ids [batch, seq] to logits [batch, seq, vocab] through DJL ops
      *               (the LoRA layers of {@code lora} inside it)
+     * @param run    the run the metrics are logged to (its metrics.jsonl has one writer: the tracker); on
+     *               resume it must come from {@link RunTracker#resume}, which drops the steps to be repeated
      */
     public SftTrainer(UnaryOperator<NDArray> logits, LoraLayers lora, List<Example> train, List<Example> validation,
-                      Settings settings, Checkpoints checkpoints, MetricsLog metrics, NDManager manager) {
+                      Settings settings, Checkpoints checkpoints, RunTracker run, NDManager manager) {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
         this.logits = logits;
         this.lora = lora;
@@ -60,7 +63,7 @@ public final class SftTrainer {
         this.validation = List.copyOf(validation);
         this.settings = settings;
         this.checkpoints = checkpoints;
-        this.metrics = metrics;
+        this.run = run;
         this.manager = manager;
         this.samplesPerStep = settings.training().per_device_train_batch_size() * settings.training().gradient_accumulation_steps();
     }
@@ -105,7 +108,6 @@ public final class SftTrainer {
                 lora.load(c.adapter());
                 optimizer.load(c.optimizer(), c.optimizerSteps());
                 state = new TrainerState(c.state().step(), total, c.state().bestEvalLoss(), c.state().bestStep());
-                metrics.truncateAfter(state.step());
                 LOG.info("resuming from {} at step {} of {}", resumeFrom, state.step(), total);
             }
             GradientClipping.zeroGradients(params.values());
@@ -166,12 +168,11 @@ public final class SftTrainer {
                     windowTokens += tokens;
                     state = new TrainerState(done, total, state.bestEvalLoss(), state.bestStep());
 
-                    Map<String, Object> record = new LinkedHashMap<>();
+                    Map<String, Double> record = new LinkedHashMap<>();
                     boolean log = done % t.logging_steps() == 0 || done == total;
                     boolean eval = !validation.isEmpty() && (done % t.eval_steps() == 0 || done == total);
                     if (log) {
                         double seconds = (System.nanoTime() - windowStart) / 1e9;
-                        record.put("step", done);
                         record.put("epoch", (double) done * samplesPerStep / train.size());
                         record.put("loss", windowLoss / Math.max(1, windowAnswerTokens));
                         record.put("learning_rate", lr);
@@ -184,13 +185,12 @@ public final class SftTrainer {
                     }
                     if (eval) {
                         double evalLoss = evaluate();
-                        record.put("step", done);
                         record.put("eval_loss", evalLoss);
                         record.put("perplexity", Math.exp(evalLoss));
                         if (evalLoss < state.bestEvalLoss()) state = new TrainerState(done, total, evalLoss, done);
                     }
                     if (!record.isEmpty()) {
-                        metrics.append(record);
+                        run.log(done, record);
                         LOG.info("step {}/{} {}", done, total, record);
                     }
                     if (done % t.save_steps() == 0 || done == total) {

@@ -5,15 +5,25 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.llm.RandomCheckpoint;
+import dev.finadvisor.domain.runs.MetricPoint;
+import dev.finadvisor.domain.runs.ModelVersion;
+import dev.finadvisor.domain.runs.Registry;
+import dev.finadvisor.domain.runs.Run;
+import dev.finadvisor.domain.runs.RunLayout;
+import dev.finadvisor.domain.runs.RunStatus;
+import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.training.tracking.RegistryWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -82,13 +92,107 @@ class SftJobTest {
     }
 
     @Test
-    void truncationIsCountedAndResumeContinuesFromTheLatestCheckpoint(@TempDir Path runs) throws IOException {
-        SftJob.Outcome first = new SftJob(config(runs, "model.max_seq_length=160"), l -> { }).run(null);
+    void truncationIsCountedAndAFinishedRunIsNotResumed(@TempDir Path runs) {
+        SftJob.Outcome first = new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=2"), l -> { }).run(null);
         assertThat(first.trainStats().truncated()).isPositive();
-        SftJob.Outcome resumed = new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=9"), l -> { }).run(first.runDir());
-        assertThat(resumed.state().step()).isEqualTo(9);
-        List<Integer> steps = metrics(first.runDir()).stream().filter(n -> n.has("loss")).map(n -> n.get("step").asInt()).toList();
-        assertThat(steps).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9);
+        assertThatThrownBy(() -> new SftJob(config(runs, "model.max_seq_length=160", "training.max_steps=4"), l -> { }).run(first.runDir()))
+                .isInstanceOf(UserError.class).hasMessageContaining("already finished");
+    }
+
+    @Test
+    void aRunKilledWithSigkillResumesToFinishedAndCanBeRegistered(@TempDir Path runs) throws Exception {
+        List<String> sets = new ArrayList<>(List.of("model.id=" + model, "data.train=" + data, "output_dir=" + runs,
+                "lora.r=4", "lora.target_modules=[q_proj, v_proj]", "training.learning_rate=0.01",
+                "training.per_device_train_batch_size=2", "training.gradient_accumulation_steps=1", "training.max_steps=100000",
+                "training.save_steps=2", "training.eval_steps=100000", "training.logging_steps=1", "data.validation_fraction=0.34",
+                "training.lr_scheduler_type=constant", "model.max_seq_length=256"));
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of(java, "-Xmx512m", "-cp", System.getProperty("java.class.path"), SftJobChild.class.getName()));
+        command.addAll(sets);
+        Path out = Files.createTempFile(shared, "child", ".out");
+        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Path runDir;
+        try {
+            runDir = awaitCheckpoint(child, out, runs, 4);
+        } finally {
+            child.destroyForcibly(); // SIGKILL: no shutdown hook, run.json still says "running"
+        }
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(RunStore.readDir(runDir).info().status()).isEqualTo(RunStatus.RUNNING);
+        assertThat(RunStore.readDir(runDir).status()).isEqualTo(RunStatus.KILLED);
+        int latest = new Checkpoints(new RunLayout(runDir).checkpoints()).latest().orElseThrow();
+
+        // Resumed to completion (two more steps) under this process, through the run's tracker.
+        sets.set(sets.indexOf("training.max_steps=100000"), "training.max_steps=" + (latest + 2));
+        SftJob.Outcome o = new SftJob(new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, null, sets), l -> { }).run(runDir);
+        assertThat(o.runDir()).isEqualTo(runDir);
+        assertThat(o.state().step()).isEqualTo(latest + 2);
+        Run run = RunStore.readDir(runDir);
+        assertThat(run.info().status()).isEqualTo(RunStatus.FINISHED);
+        assertThat(run.status()).isEqualTo(RunStatus.FINISHED);
+        assertThat(run.info().process().pid()).isEqualTo(ProcessHandle.current().pid());
+        assertThat(run.info().artifacts()).containsKey("adapter");
+        List<Long> steps = run.metrics().stream().map(MetricPoint::step).toList();
+        List<Long> expected = new ArrayList<>();
+        for (long s = 1; s <= latest + 2; s++) expected.add(s);
+        assertThat(steps).as("one line per step: the killed process's lines after the checkpoint are gone").isEqualTo(expected);
+        assertThat(Files.readString(new RunLayout(runDir).log())).contains("resumed from step " + latest).contains("was killed")
+                .contains("resumed with settings that differ from config.yaml: training.max_steps=100000->" + (latest + 2));
+
+        Path registry = shared.resolve("registry-" + runDir.getFileName());
+        ModelVersion v = new RegistryWriter(registry).push(run, "fin-advisor");
+        assertThat(v.version()).isEqualTo(1);
+        assertThat(Registry.adapterFolder("registry:fin-advisor:1", registry).resolve("adapter_model.safetensors")).exists();
+    }
+
+    /** Waits until the child's run has a checkpoint at step {@code step} or later; returns the run folder. */
+    private static Path awaitCheckpoint(Process child, Path out, Path runs, int step) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (System.nanoTime() < deadline) {
+            if (!child.isAlive()) throw new AssertionError("the child ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
+            for (String line : Files.readAllLines(out)) {
+                if (!line.startsWith("run directory: ")) continue;
+                Path dir = Path.of(line.substring("run directory: ".length()));
+                if (new Checkpoints(new RunLayout(dir).checkpoints()).latest().orElse(0) >= step) return dir;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no checkpoint-" + step + " within 120 s:\n" + Files.readString(out));
+    }
+
+    @Test
+    void samplesAreCleanedBeforeTemplatingAndTheResolvedConfigSaysSo(@TempDir Path runs) throws IOException {
+        // the course's file starts every question and response with a newline; here also stray spaces
+        String json = Files.readString(data).replace("\"question\": \"", "\"question\": \"\\n")
+                .replace("\"response\": \"", "\"response\": \"\\n  ").replace("Apple rose.", "Apple   rose.  ");
+        Path dirty = Files.writeString(runs.resolve("dirty.json"), json);
+        assertThat(json).contains("\\n  Buy index funds.");
+        ExampleBuilder.Stats clean = new SftJob(config(runs, "training.max_steps=1"), l -> { }).run(null).trainStats();
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome cleaned = new SftJob(config(runs, "training.max_steps=1", "data.train=" + dirty), said::add).run(null);
+        ExampleBuilder.Stats kept = new SftJob(config(runs, "training.max_steps=1", "data.train=" + dirty, "data.clean=false"), l -> { })
+                .run(null).trainStats();
+
+        assertThat(cleaned.trainStats()).isEqualTo(clean); // the same tokens as data that never had the newlines
+        assertThat(kept.answerTokens()).isGreaterThan(clean.answerTokens()); // uncleaned, the newline is trained on
+        assertThat(kept.tokens()).isGreaterThan(clean.tokens());
+        assertThat(said).contains("data.clean: 6 of 6 training samples changed by QaCleaner");
+        JsonNode resolved = new ObjectMapper(new YAMLFactory()).readTree(cleaned.runDir().resolve("config.yaml").toFile());
+        assertThat(resolved.at("/data/clean").asBoolean(false)).isTrue();
+        assertThat(Files.readString(cleaned.runDir().resolve("train.log"))).contains("6 of 6 training samples changed by QaCleaner");
+    }
+
+    @Test
+    void packedTrainingRunsOnFixedLengthBlocks(@TempDir Path runs) throws IOException {
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome o = new SftJob(config(runs, "data.packing=true", "model.max_seq_length=64", "training.max_steps=3"), said::add).run(null);
+        assertThat(said).anyMatch(l -> l.startsWith("data.packing: 4 examples + EOS"));
+        assertThat(o.trainStats().truncated()).isZero(); // packed samples span blocks instead of being cut
+        List<JsonNode> m = metrics(o.runDir());
+        assertThat(m).extracting(n -> n.get("step").asInt()).containsExactly(1, 2, 3);
+        assertThat(m.get(0).get("loss").asDouble()).isGreaterThan(m.get(2).get("loss").asDouble());
+        JsonNode resolved = new ObjectMapper(new YAMLFactory()).readTree(o.runDir().resolve("config.yaml").toFile());
+        assertThat(resolved.at("/data/packing").asBoolean(false)).isTrue();
     }
 
     @Test

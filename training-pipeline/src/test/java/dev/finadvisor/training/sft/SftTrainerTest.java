@@ -10,11 +10,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.llm.lora.LoraWeights;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.training.tracking.RunSpec;
+import dev.finadvisor.training.tracking.RunTracker;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
@@ -45,26 +48,34 @@ class SftTrainerTest {
                 1, maxSteps, 2, 4, saveSteps, limit, true, 42);
     }
 
-    private SftTrainer trainer(TinyBigramModel model, UnaryOperator<NDArray> forward, SftConfig.Training t, Path run) {
-        return new SftTrainer(forward, model.lora, examples(12, 1), examples(4, 2), new SftTrainer.Settings(t, 0),
-                new Checkpoints(run.resolve("checkpoints")), new MetricsLog(run.resolve("metrics.jsonl")), model.manager);
+    /** A run folder of its own under {@code runsDir}, without the HTML report (charts cost time, not checks). */
+    static RunTracker run(Path runsDir) {
+        return RunTracker.start(new RunSpec(runsDir, "t", null, null, null, "test", "cpu()").withoutReport());
     }
 
-    private static List<JsonNode> metrics(Path run) throws IOException {
+    private SftTrainer trainer(TinyBigramModel model, UnaryOperator<NDArray> forward, SftConfig.Training t, RunTracker run) {
+        return new SftTrainer(forward, model.lora, examples(12, 1), examples(4, 2), new SftTrainer.Settings(t, 0),
+                new Checkpoints(run.checkpointsDir()), run, model.manager);
+    }
+
+
+    private static List<JsonNode> metrics(RunTracker run) throws IOException {
         List<JsonNode> out = new ArrayList<>();
-        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) out.add(JSON.readTree(line));
+        for (String line : Files.readAllLines(run.layout().metrics())) out.add(JSON.readTree(line));
         return out;
     }
 
     @Test
     void overfitsATinyModelOnAFewSamples() throws IOException {
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.0), 1)) {
-            SftTrainer trainer = trainer(model, model.forward(), training(4, 1, 0.05, 150, 50, 2), dir);
+            RunTracker run = run(dir);
+            SftTrainer trainer = trainer(model, model.forward(), training(4, 1, 0.05, 150, 50, 2), run);
             double before = trainer.evaluate();
             SftTrainer.Result result = trainer.run(null);
+            run.finish(Map.of());
             assertThat(before).isGreaterThan(1.0);
             assertThat(result.lastLoss()).isLessThan(0.05);
-            List<JsonNode> m = metrics(dir);
+            List<JsonNode> m = metrics(run);
             JsonNode last = m.get(m.size() - 1);
             assertThat(last.get("eval_loss").asDouble()).isLessThan(0.1); // the rule generalises to held-out answers
             assertThat(last.get("perplexity").asDouble()).isCloseTo(Math.exp(last.get("eval_loss").asDouble()), within(1e-9));
@@ -79,11 +90,17 @@ class SftTrainerTest {
         float[][] big;
         float[][] accumulated;
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.0), 5)) {
-            trainer(model, model.forward(), training(4, 1, 0.01, 3, 100, 1), dir.resolve("big")).run(null);
+            try (RunTracker r = run(dir.resolve("big"))) {
+                trainer(model, model.forward(), training(4, 1, 0.01, 3, 100, 1), r).run(null);
+                r.finish(Map.of());
+            }
             big = factors(model);
         }
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.0), 5)) {
-            trainer(model, model.forward(), training(1, 4, 0.01, 3, 100, 1), dir.resolve("acc")).run(null);
+            try (RunTracker r = run(dir.resolve("acc"))) {
+                trainer(model, model.forward(), training(1, 4, 0.01, 3, 100, 1), r).run(null);
+                r.finish(Map.of());
+            }
             accumulated = factors(model);
         }
         for (int i = 0; i < big.length; i++) {
@@ -104,13 +121,14 @@ class SftTrainerTest {
     @Test
     void resumingAfterAKillReproducesTheLossCurve() throws IOException {
         SftConfig.Training t = training(2, 2, 0.02, 16, 4, 2);
-        Path full = dir.resolve("full");
+        RunTracker full = run(dir.resolve("full"));
         float[][] uninterrupted;
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.2), 3)) {
             trainer(model, model.forward(), t, full).run(null);
+            full.finish(Map.of());
             uninterrupted = factors(model);
         }
-        Path cut = dir.resolve("cut");
+        RunTracker cut = run(dir.resolve("cut"));
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.2), 3)) {
             AtomicInteger calls = new AtomicInteger();
             UnaryOperator<NDArray> dying = ids -> {
@@ -119,11 +137,14 @@ class SftTrainerTest {
                 return model.forward().apply(ids);
             };
             assertThatThrownBy(() -> trainer(model, dying, t, cut).run(null)).hasMessage("killed");
+            cut.fail(new IllegalStateException("killed"));
         }
-        Checkpoints checkpoints = new Checkpoints(cut.resolve("checkpoints"));
+        Checkpoints checkpoints = new Checkpoints(cut.checkpointsDir());
         assertThat(checkpoints.latest()).contains(4);
+        RunTracker resumedRun = RunTracker.resume(cut.dir(), 4, false);
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.2), 77)) { // fresh init: all comes from the checkpoint
-            trainer(model, model.forward(), t, cut).run(checkpoints.dirFor(4));
+            trainer(model, model.forward(), t, resumedRun).run(checkpoints.dirFor(4));
+            resumedRun.finish(Map.of());
             float[][] resumed = factors(model);
             for (int i = 0; i < resumed.length; i++) {
                 for (int j = 0; j < resumed[i].length; j++) assertThat(resumed[i][j]).isCloseTo(uninterrupted[i][j], within(1e-5f));
@@ -150,12 +171,14 @@ class SftTrainerTest {
                 return calls.incrementAndGet() > 8 ? out.mul(nan) : out; // 4 steps, then 4 validation batches
             };
             SftConfig.Training t = training(1, 1, 0.01, 20, 2, 3);
-            assertThatThrownBy(() -> trainer(model, poisoned, t, dir).run(null))
+            RunTracker run = run(dir);
+            assertThatThrownBy(() -> trainer(model, poisoned, t, run).run(null))
                     .isInstanceOf(TrainingDivergedException.class)
                     .hasMessageContaining("step 5")
                     .hasMessageContaining("NaN")
                     .hasMessageContaining("checkpoint-4");
-            PeftAdapter kept = Checkpoints.load(dir.resolve("checkpoints/checkpoint-4")).adapter();
+            PeftAdapter kept = Checkpoints.load(run.checkpointsDir().resolve("checkpoint-4")).adapter();
+            run.close();
             for (LoraWeights w : kept.modules().values()) {
                 for (float v : w.b()) assertThat(v).isFinite();
             }
@@ -166,13 +189,15 @@ class SftTrainerTest {
     void keepsTheNewestCheckpointsPlusTheBest() {
         try (TinyBigramModel model = new TinyBigramModel(TinyBigramModel.config(0.0), 1)) {
             // a learning rate so high the eval loss gets worse after the first evaluations
-            SftTrainer.Result result = trainer(model, model.forward(), training(4, 1, 3.0, 16, 2, 2), dir).run(null);
-            List<Integer> kept = new Checkpoints(dir.resolve("checkpoints")).steps();
+            RunTracker run = run(dir);
+            SftTrainer.Result result = trainer(model, model.forward(), training(4, 1, 3.0, 16, 2, 2), run).run(null);
+            run.finish(Map.of());
+            List<Integer> kept = new Checkpoints(run.checkpointsDir()).steps();
             assertThat(kept).contains(14, 16);
             int best = result.state().bestStep();
             assertThat(kept).contains(best);
             assertThat(kept).hasSizeLessThanOrEqualTo(3);
-            assertThat(dir.resolve("checkpoints").toFile().list()).allMatch(n -> n.startsWith("checkpoint-")); // no temp folders left
+            assertThat(run.checkpointsDir().toFile().list()).allMatch(n -> n.startsWith("checkpoint-")); // no temp folders left
         }
     }
 }
