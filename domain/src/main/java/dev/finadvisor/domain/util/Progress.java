@@ -23,6 +23,7 @@ public final class Progress implements AutoCloseable {
     private final long start;
     private long done;
     private long lastDraw;
+    private String lastLogged = "";
     private String status = "";
 
     Progress(String label, long total, String unit, PrintStream terminal, Duration logEvery, LongSupplier nanoClock) {
@@ -82,7 +83,8 @@ public final class Progress implements AutoCloseable {
         if (terminal != null) {
             terminal.print("\r\033[2K" + line + (last ? "\n" : ""));
             terminal.flush();
-        } else {
+        } else if (!line.equals(lastLogged)) { // the closing line repeats the last one when nothing moved since
+            lastLogged = line;
             log.info(line);
         }
     }
