@@ -90,6 +90,11 @@ final class UninterruptibleStore implements VectorStore {
     }
 
     @Override
+    public java.util.Set<String> symbols() {
+        return call(store::symbols);
+    }
+
+    @Override
     public void commit() {
         run(store::commit);
     }
