@@ -36,8 +36,8 @@ preload=""; [[ -f "$jemalloc" ]] && preload="$jemalloc"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine slows both sides)" >&2
 java_json=""; ref_json=""
 for ((round = 1; round <= repeats; round++)); do
-  j="$(OMP_NUM_THREADS=$threads LD_PRELOAD="$preload" java -Dai.djl.offline=true -Dai.djl.pytorch.num_threads="$threads" \
-        -Dai.djl.pytorch.num_interop_threads=1 -cp "$cp" dev.finadvisor.llm.bench.DecodeBenchmark "$ckpt" "$prompt" "$new" 1 2>/dev/null | tail -1)"
+  j="$(OMP_NUM_THREADS=$threads LD_PRELOAD="$preload" java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+        -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 -cp "$cp" dev.finadvisor.llm.bench.DecodeBenchmark "$ckpt" "$prompt" "$new" 1 2>/dev/null | tail -1)"
   r="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$preload" \
         /usr/bin/python3 bench/llm-decode/reference.py "$ckpt" "$prompt" "$new" 1 "$threads" | tail -1)"
   java_json="$(/usr/bin/python3 -c 'import json,sys; a=json.loads(sys.argv[1] or "{}"); b=json.loads(sys.argv[2]); print(json.dumps(b if not a or b["decode_tok_s"]>a["decode_tok_s"] else a))' "$java_json" "$j")"
@@ -53,6 +53,8 @@ print(f"reference: PyTorch {r['torch']} eager, {r['threads']} threads, BLAS {', 
 print(f"{'':24}{'finadvisor':>12}{'reference':>12}{'ratio':>8}")
 for key, label in [("prefill_tok_s", "prefill tokens/s"), ("decode_tok_s", "decode tokens/s"), ("decode_weight_gb_s", "decode weights GB/s")]:
     print(f"{label:24}{j[key]:12.1f}{r[key]:12.1f}{j[key]/r[key]:8.2f}")
+print(f"{'decode, engine ops':24}{j['engine_decode_tok_s']:12.1f}{r['decode_tok_s']:12.1f}{j['engine_decode_tok_s']/r['decode_tok_s']:8.2f}"
+      "   (-Dfinadvisor.decode=engine, same JVM)")
 print(f"{'peak RSS MB':24}{j['peak_rss_mb']:12.0f}{r['peak_rss_mb']:12.0f}")
 print(f"memory read bandwidth (1 GiB sum, same JVM): {j['read_bandwidth_gb_s']:.1f} GB/s; decode reads weights at "
       f"{100*j['decode_weight_gb_s']/j['read_bandwidth_gb_s']:.0f}% of it")

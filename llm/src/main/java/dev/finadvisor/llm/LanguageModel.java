@@ -113,7 +113,7 @@ public final class LanguageModel implements AutoCloseable {
                 }
                 if (count == config.maxNewTokens()) break;
                 long t1 = System.nanoTime();
-                logits = step(new int[] {next}, cache);
+                logits = model.decode(next, cache);
                 decodeNanos += System.nanoTime() - t1;
                 decodeSteps++;
             }

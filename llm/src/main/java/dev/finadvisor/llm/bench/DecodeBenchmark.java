@@ -47,30 +47,41 @@ public final class DecodeBenchmark {
         try (LanguageModel lm = LanguageModel.load(dir)) {
             out.put("load_s", (System.nanoTime() - t0) / 1e9);
             out.put("rss_after_load_mb", rssMb("VmRSS"));
-            int vocab = lm.config().vocabSize();
-            SplittableRandom rnd = new SplittableRandom(1);
-            int[] prompt = new int[promptTokens];
-            for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + rnd.nextInt(vocab - 3);
-            lm.generate(prompt, GenerationConfig.greedy(4), TokenListener.NONE, () -> false); // warm-up
-            double bestPrefill = 0;
-            double bestDecode = 0;
-            int generated = 0;
-            for (int r = 0; r < repeats; r++) {
-                GenerationResult g = lm.generate(prompt, GenerationConfig.greedy(newTokens), TokenListener.NONE, () -> false);
-                bestPrefill = Math.max(bestPrefill, promptTokens / Math.max(1e-3, g.prefillMs() / 1000.0));
-                bestDecode = Math.max(bestDecode, g.decodeTokensPerSecond());
-                generated = g.generatedIds().length;
-            }
+            double[] best = measure(lm, promptTokens, newTokens, repeats);
             out.put("prompt_tokens", promptTokens);
-            out.put("new_tokens", generated);
-            out.put("prefill_tok_s", bestPrefill);
-            out.put("decode_tok_s", bestDecode);
-            out.put("decode_weight_gb_s", bestDecode * weightBytes / 1e9);
+            out.put("new_tokens", (int) best[2]);
+            out.put("prefill_tok_s", best[0]);
+            out.put("decode_tok_s", best[1]);
+            out.put("decode_weight_gb_s", best[1] * weightBytes / 1e9);
             out.put("weight_mb", weightBytes / 1e6);
             out.put("peak_rss_mb", rssMb("VmHWM")); // before the bandwidth test's own 1 GiB
         }
+        // The same model decoded by engine ops (-Dfinadvisor.decode=engine), to show what the Java decoder buys.
+        System.setProperty("finadvisor.decode", "engine");
+        try (LanguageModel lm = LanguageModel.load(dir)) {
+            out.put("engine_decode_tok_s", measure(lm, promptTokens, newTokens, repeats)[1]);
+        }
         out.put("read_bandwidth_gb_s", readBandwidth());
         System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+
+    /** Best prefill tokens/s, best decode tokens/s and the tokens generated, over {@code repeats} greedy runs after a warm-up. */
+    static double[] measure(LanguageModel lm, int promptTokens, int newTokens, int repeats) {
+        int vocab = lm.config().vocabSize();
+        SplittableRandom rnd = new SplittableRandom(1);
+        int[] prompt = new int[promptTokens];
+        for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + rnd.nextInt(vocab - 3);
+        lm.generate(prompt, GenerationConfig.greedy(4), TokenListener.NONE, () -> false); // warm-up
+        double bestPrefill = 0;
+        double bestDecode = 0;
+        int generated = 0;
+        for (int r = 0; r < repeats; r++) {
+            GenerationResult g = lm.generate(prompt, GenerationConfig.greedy(newTokens), TokenListener.NONE, () -> false);
+            bestPrefill = Math.max(bestPrefill, promptTokens / Math.max(1e-3, g.prefillMs() / 1000.0));
+            bestDecode = Math.max(bestDecode, g.decodeTokensPerSecond());
+            generated = g.generatedIds().length;
+        }
+        return new double[] {bestPrefill, bestDecode, generated};
     }
 
     /** Best of 7 full reads (sum) of a 1 GiB fp32 tensor: what batch-1 decode, bound by reading weights, can reach. */

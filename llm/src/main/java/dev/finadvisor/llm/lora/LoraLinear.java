@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
 import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.LowRankLinear;
 
 /**
  * A frozen linear layer plus a trainable low-rank update (Hu et al. 2021), exactly as PEFT's
@@ -14,7 +15,7 @@ import dev.finadvisor.llm.model.Linear;
  * starts from the base model's function. Only A and B require gradients: the base holds no
  * gradient memory. The scale is a live tensor, never a scalar op, so autograd sees its true value.
  */
-public final class LoraLinear implements Linear, AutoCloseable {
+public final class LoraLinear implements LowRankLinear, AutoCloseable {
     private final Linear base;
     private final int in;
     private final int out;
@@ -70,11 +71,13 @@ public final class LoraLinear implements Linear, AutoCloseable {
     }
 
     /** The trainable [r, in] factor. */
+    @Override
     public NDArray a() {
         return a;
     }
 
     /** The trainable [out, r] factor. */
+    @Override
     public NDArray b() {
         return b;
     }
@@ -90,6 +93,7 @@ public final class LoraLinear implements Linear, AutoCloseable {
     }
 
     /** The frozen layer under the update. */
+    @Override
     public Linear base() {
         return base;
     }
@@ -98,6 +102,7 @@ public final class LoraLinear implements Linear, AutoCloseable {
         return r;
     }
 
+    @Override
     public double scale() {
         return scale;
     }

@@ -2,6 +2,7 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import java.nio.file.Path;
 import java.util.Map;
@@ -24,6 +25,17 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      * appends their keys and values, and returns logits for all new positions or only the last one.
      */
     NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly);
+
+    /**
+     * Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one
+     * decode step. Llama-family models with plain fp32 weights run it in Java SIMD loops (see LlamaDecoder).
+     */
+    default float[] decode(int token, KvCache cache) {
+        try (NDManager scope = manager().newSubManager()) {
+            NDArray input = scope.create(new long[] {token}, new Shape(1, 1));
+            return forward(input, cache, true).toFloatArray();
+        }
+    }
 
     /** An empty cache for up to {@code capacity} positions (prompt plus new tokens). */
     KvCache newCache(int batch, int capacity);

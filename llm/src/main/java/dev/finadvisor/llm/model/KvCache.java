@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
+import java.nio.ByteBuffer;
 
 /**
  * Keys and values of every layer for the positions seen so far, in buffers allocated once for
@@ -17,6 +18,9 @@ public final class KvCache implements AutoCloseable {
     private final NDArray[] keys;
     private final NDArray[] values;
     private final int capacity;
+    private final int batch;
+    private final ByteBuffer[] keyBuffers;
+    private final ByteBuffer[] valueBuffers;
     private int length;
 
     KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim) {
@@ -24,6 +28,9 @@ public final class KvCache implements AutoCloseable {
         this.keys = new NDArray[layers];
         this.values = new NDArray[layers];
         this.capacity = capacity;
+        this.batch = batch;
+        this.keyBuffers = new ByteBuffer[layers];
+        this.valueBuffers = new ByteBuffer[layers];
         Shape shape = new Shape(batch, kvHeads, capacity, headDim);
         for (int i = 0; i < layers; i++) {
             keys[i] = manager.zeros(shape, DataType.FLOAT32);
@@ -34,6 +41,10 @@ public final class KvCache implements AutoCloseable {
     /** Positions already cached. */
     public int length() {
         return length;
+    }
+
+    public int batch() {
+        return batch;
     }
 
     public int capacity() {
@@ -58,6 +69,16 @@ public final class KvCache implements AutoCloseable {
         values[layer].set(fresh, v);
         NDIndex all = new NDIndex(":, :, :{}", length + s);
         return new NDArray[] {keys[layer].get(scope, all), values[layer].get(scope, all)};
+    }
+
+    /**
+     * Layer {@code layer}'s keys ({@code values == false}) or values as a direct buffer over the cache's own memory
+     * ({@code [batch, kvHeads, capacity, headDim]} fp32), for {@link LlamaDecoder}; valid while the cache is open.
+     */
+    ByteBuffer buffer(int layer, boolean values) {
+        ByteBuffer[] cached = values ? valueBuffers : keyBuffers;
+        if (cached[layer] == null) cached[layer] = LlamaDecoder.directBuffer(values ? this.values[layer] : keys[layer]);
+        return cached[layer];
     }
 
     /** Called once per forward pass after every layer appended. */

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import dev.finadvisor.domain.UserError;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -30,6 +31,8 @@ public final class LlamaModel implements CausalLM {
     // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
     private final NDArray eps;
     private final NDArray scale;
+    private LlamaDecoder decoder; // built on the first decode step; dropped when a linear is replaced
+    private boolean decoderChecked;
 
     LlamaModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -105,6 +108,34 @@ public final class LlamaModel implements CausalLM {
         return linears.get("lm_head").apply(x);
     }
 
+    @Override
+    public float[] decode(int token, KvCache cache) {
+        LlamaDecoder d = cache.batch() == 1 ? decoder() : null;
+        return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
+    }
+
+    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not plain fp32. */
+    synchronized LlamaDecoder decoder() {
+        if (decoderChecked) return decoder;
+        decoderChecked = true;
+        if (!LlamaDecoder.enabled()) return null;
+        ByteBuffer embed = LlamaDecoder.directBuffer(embedTokens);
+        LlamaDecoder.Projection head = LlamaDecoder.projection(linears.get("lm_head"));
+        if (embed == null || head == null) return null;
+        List<LlamaDecoder.Layer> decoded = new ArrayList<>();
+        for (Layer l : layers) {
+            LlamaDecoder.Projection[] p = new LlamaDecoder.Projection[7];
+            String[] paths = {l.q, l.k, l.v, l.o, l.gate, l.up, l.down};
+            for (int j = 0; j < p.length; j++) {
+                p[j] = LlamaDecoder.projection(linears.get(paths[j]));
+                if (p[j] == null) return null;
+            }
+            decoded.add(new LlamaDecoder.Layer(l.inputNorm.toFloatArray(), l.postNorm.toFloatArray(), p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
+        }
+        decoder = new LlamaDecoder(config, rotary, embed, finalNorm.toFloatArray(), decoded, head, LlamaDecoder.defaultThreads());
+        return decoder;
+    }
+
     /** x / sqrt(mean(x^2) + eps) * weight, over the last axis. */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
         NDArray rms = x.mul(x).mean(new int[] {-1}, true).add(eps).sqrt();
@@ -127,8 +158,21 @@ public final class LlamaModel implements CausalLM {
     }
 
     @Override
-    public void replaceLinear(String path, Linear replacement) {
+    public synchronized void replaceLinear(String path, Linear replacement) {
         linears.replace(path, replacement);
+        closeDecoder();
+    }
+
+    private synchronized void closeDecoder() {
+        if (decoder != null) decoder.close();
+        decoder = null;
+        decoderChecked = false;
+    }
+
+    @Override
+    public void close() {
+        closeDecoder();
+        manager.close();
     }
 
     @Override

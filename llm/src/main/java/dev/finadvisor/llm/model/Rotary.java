@@ -41,6 +41,26 @@ final class Rotary {
         return new Tables(manager.create(cos, shape), manager.create(sin, shape), half);
     }
 
+    /**
+     * Rotates each head of {@code x} (heads of {@code headDim} floats from offset 0) to position {@code position},
+     * with the same fp32 angles and products as {@link Tables#apply}.
+     */
+    void rotate(float[] x, int heads, int position) {
+        int half = headDim / 2;
+        for (int i = 0; i < half; i++) {
+            float angle = position * inverseFrequencies[i];
+            float c = (float) Math.cos(angle);
+            float s = (float) Math.sin(angle);
+            for (int h = 0; h < heads; h++) {
+                int a = h * headDim + i;
+                float x1 = x[a];
+                float x2 = x[a + half];
+                x[a] = x1 * c + x2 * -s;
+                x[a + half] = x2 * c + x1 * s;
+            }
+        }
+    }
+
     record Tables(NDArray cos, NDArray signedSin, int half) {
         /** x[..., seq, headDim] * cos + swap_halves(x) * signedSin. */
         NDArray apply(NDArray x) {

@@ -1,0 +1,92 @@
+package dev.finadvisor.llm.model;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * Splits row ranges across a few threads for batch-1 decoding, which runs one small parallel loop
+ * after another (about 50 per token): the caller works on the first share and workers spin briefly
+ * before parking, because waking a parked thread costs tens of microseconds, a pool's queue more.
+ */
+final class RowPool implements AutoCloseable {
+    /** Work on rows {@code [from, to)}. */
+    interface RowTask {
+        void run(int from, int to);
+    }
+
+    private static final long SPIN_NANOS = 200_000;
+
+    private final int threads;
+    private final Thread[] workers;
+    private final AtomicInteger epoch = new AtomicInteger();
+    private final AtomicInteger finished = new AtomicInteger();
+    private volatile RowTask task;
+    private volatile int rows;
+    private volatile boolean closed;
+    private volatile Throwable failure;
+
+    RowPool(int threads) {
+        this.threads = Math.max(1, threads);
+        this.workers = new Thread[this.threads - 1];
+        for (int i = 0; i < workers.length; i++) {
+            int share = i + 1;
+            workers[i] = new Thread(() -> work(share), "finadvisor-decode-" + share);
+            workers[i].setDaemon(true);
+            workers[i].start();
+        }
+    }
+
+    int threads() {
+        return threads;
+    }
+
+    /** Runs {@code task} over rows {@code [0, rows)} split into one contiguous share per thread; returns when all are done. */
+    void run(int rows, RowTask task) {
+        if (threads == 1 || rows < 2 * threads) {
+            task.run(0, rows);
+            return;
+        }
+        this.task = task;
+        this.rows = rows;
+        finished.set(0);
+        failure = null;
+        epoch.incrementAndGet(); // publishes task and rows to the workers
+        for (Thread w : workers) LockSupport.unpark(w);
+        try {
+            task.run(0, rows / threads);
+        } finally {
+            while (finished.get() < workers.length) Thread.onSpinWait();
+        }
+        Throwable t = failure;
+        if (t instanceof RuntimeException e) throw e;
+        if (t instanceof Error e) throw e;
+    }
+
+    private void work(int share) {
+        int seen = 0;
+        while (true) {
+            long spinUntil = System.nanoTime() + SPIN_NANOS;
+            int e;
+            while ((e = epoch.get()) == seen && !closed) {
+                if (System.nanoTime() < spinUntil) Thread.onSpinWait();
+                else LockSupport.park(this);
+            }
+            if (closed) return;
+            seen = e;
+            int n = rows;
+            try {
+                task.run((int) ((long) n * share / threads), (int) ((long) n * (share + 1) / threads));
+            } catch (Throwable t) {
+                failure = t;
+            } finally {
+                finished.incrementAndGet();
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        for (Thread w : workers) LockSupport.unpark(w);
+    }
+}

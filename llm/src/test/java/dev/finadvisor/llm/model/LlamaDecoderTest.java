@@ -1,0 +1,152 @@
+package dev.finadvisor.llm.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.RandomCheckpoint;
+import dev.finadvisor.llm.lora.LoraLinear;
+import dev.finadvisor.llm.lora.LoraWeights;
+import dev.finadvisor.llm.quant.Nf4;
+import dev.finadvisor.llm.quant.Nf4Quantizer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class LlamaDecoderTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2"})
+    void javaDecodeStepsEqualTheEnginesFullRecomputation(String family) throws Exception {
+        assertThat(LlamaDecoder.VECTOR_API).as("tests run with --add-modules jdk.incubator.vector (surefire argLine)").isTrue();
+        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        long[] ids = randomIds(40, 384, family.hashCode());
+        int prefill = 7;
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
+            assertThat(((LlamaModel) model).decoder()).as("plain fp32 weights decode in Java").isNotNull();
+            float[] full = fullLogits(model, root, ids);
+            float[] decoded = cachedLogits(model, root, ids, prefill);
+            int vocab = model.config().vocabSize();
+            for (int pos = prefill; pos < ids.length; pos++) {
+                float[] expected = Arrays.copyOfRange(full, pos * vocab, (pos + 1) * vocab);
+                float[] actual = Arrays.copyOfRange(decoded, pos * vocab, (pos + 1) * vocab);
+                assertThat(GoldenLogitsTest.maxAbsDiff(actual, expected)).as("%s position %d", family, pos).isLessThan(2e-5f);
+            }
+        }
+    }
+
+    @Test
+    void moreThreadsGiveBitIdenticalLogits() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        long[] ids = randomIds(24, 384, 5);
+        float[] one = withThreads("1", () -> decodeAll(ckpt, ids));
+        float[] three = withThreads("3", () -> decodeAll(ckpt, ids));
+        assertThat(three).containsExactly(one);
+    }
+
+    @Test
+    void loraUpdatesDecodeInJavaAsTheEngineComputesThem() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("qwen2").write(dir.resolve("qwen2"));
+        long[] ids = randomIds(20, 384, 9);
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
+            Random rnd = new Random(3);
+            for (String path : List.of("model.layers.0.self_attn.q_proj", "model.layers.1.self_attn.v_proj", "model.layers.1.mlp.down_proj")) {
+                LoraLinear lora = new LoraLinear(model.linears().get(path), 4, 2.0, 0.1, 1, root, DataType.FLOAT32);
+                float[] a = new float[4 * lora.inFeatures()];
+                float[] b = new float[lora.outFeatures() * 4];
+                for (int i = 0; i < a.length; i++) a[i] = (float) rnd.nextGaussian() * 0.1f;
+                for (int i = 0; i < b.length; i++) b[i] = (float) rnd.nextGaussian() * 0.1f;
+                lora.load(new LoraWeights(4, lora.inFeatures(), lora.outFeatures(), a, b));
+                lora.setTraining(false);
+                model.replaceLinear(path, lora);
+            }
+            assertThat(((LlamaModel) model).decoder()).isNotNull();
+            float[] full = fullLogits(model, root, ids);
+            float[] decoded = cachedLogits(model, root, ids, 5);
+            float[] base;
+            try (NDManager other = NDManager.newBaseManager(); CausalLM plain = CausalLM.load(ckpt, other)) {
+                base = fullLogits(plain, other, ids);
+            }
+            assertThat(GoldenLogitsTest.maxAbsDiff(full, base)).as("the updates change the logits").isGreaterThan(1e-2f);
+            assertThat(GoldenLogitsTest.maxAbsDiff(decoded, full)).isLessThan(2e-5f);
+        }
+    }
+
+    @Test
+    void anNf4BaseFallsBackToTheEngineWithTheSameResult() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        long[] ids = randomIds(20, 384, 9);
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root); Nf4 nf4 = new Nf4(root)) {
+            Nf4Quantizer.quantize(model, nf4);
+            assertThat(((LlamaModel) model).decoder()).isNull();
+            assertThat(GoldenLogitsTest.maxAbsDiff(cachedLogits(model, root, ids, 5), fullLogits(model, root, ids))).isLessThan(2e-5f);
+        }
+    }
+
+    @Test
+    void decodingPastTheCacheIsAClearError() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root);
+             KvCache cache = model.newCache(1, 3)) {
+            for (int t = 0; t < 3; t++) model.decode(t + 1, cache);
+            assertThatThrownBy(() -> model.decode(4, cache)).isInstanceOf(UserError.class).hasMessageContaining("cache holds 3");
+            assertThat(cache.length()).isEqualTo(3);
+        }
+    }
+
+    private float[] decodeAll(Path ckpt, long[] ids) {
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
+            return cachedLogits(model, root, ids, 3);
+        }
+    }
+
+    private static float[] withThreads(String threads, java.util.function.Supplier<float[]> body) {
+        String before = System.getProperty("finadvisor.decode.threads");
+        System.setProperty("finadvisor.decode.threads", threads);
+        try {
+            return body.get();
+        } finally {
+            if (before == null) System.clearProperty("finadvisor.decode.threads");
+            else System.setProperty("finadvisor.decode.threads", before);
+        }
+    }
+
+    static long[] randomIds(int n, int vocab, long seed) {
+        Random rnd = new Random(seed);
+        long[] ids = new long[n];
+        for (int i = 0; i < n; i++) ids[i] = rnd.nextInt(vocab);
+        return ids;
+    }
+
+    static float[] fullLogits(CausalLM model, NDManager root, long[] ids) {
+        try (NDManager scope = root.newSubManager()) {
+            return model.forward(scope.create(ids, new Shape(1, ids.length))).toFloatArray();
+        }
+    }
+
+    /** Logits of every position: the first {@code prefill} from one engine pass into the cache, the rest from decode steps. */
+    static float[] cachedLogits(CausalLM model, NDManager root, long[] ids, int prefill) {
+        int vocab = model.config().vocabSize();
+        float[] out = new float[ids.length * vocab];
+        try (KvCache cache = model.newCache(1, ids.length)) {
+            try (NDManager scope = root.newSubManager()) {
+                float[] p = model.forward(scope.create(Arrays.copyOf(ids, prefill), new Shape(1, prefill)), cache, false).toFloatArray();
+                System.arraycopy(p, 0, out, 0, p.length);
+            }
+            for (int pos = prefill; pos < ids.length; pos++) {
+                System.arraycopy(model.decode((int) ids[pos], cache), 0, out, pos * vocab, vocab);
+            }
+        }
+        return out;
+    }
+}
