@@ -28,7 +28,7 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
 
     /**
      * Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one
-     * decode step. Llama-family models with plain fp32 weights run it in Java SIMD loops (see LlamaDecoder).
+     * decode step. Models with fp32 weights (LoRA updates included) run it in Java SIMD loops (see JavaDecode).
      */
     default float[] decode(int token, KvCache cache) {
         try (NDManager scope = manager().newSubManager()) {

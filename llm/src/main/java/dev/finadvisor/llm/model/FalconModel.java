@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
 import dev.finadvisor.domain.UserError;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -32,6 +33,8 @@ public final class FalconModel implements CausalLM {
     private final Map<String, NDArray> parameters;
     private final Rotary rotary;
     private final NDArray scale;
+    private FalconDecoder decoder; // built on the first decode step; dropped when a linear is replaced
+    private boolean decoderChecked;
 
     FalconModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -137,6 +140,51 @@ public final class FalconModel implements CausalLM {
         return linears.get("lm_head").apply(x);
     }
 
+    @Override
+    public float[] decode(int token, KvCache cache) {
+        FalconDecoder d = cache.batch() == 1 ? decoder() : null;
+        return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
+    }
+
+    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
+    synchronized FalconDecoder decoder() {
+        if (decoderChecked) return decoder;
+        decoderChecked = true;
+        if (!JavaDecode.enabled()) return null;
+        ByteBuffer embed = JavaDecode.directBuffer(wordEmbeddings);
+        JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
+        if (embed == null || head == null) return null;
+        List<FalconDecoder.Layer> decoded = new ArrayList<>();
+        for (Layer l : layers) {
+            JavaDecode.Projection[] p = new JavaDecode.Projection[4];
+            String[] paths = {l.qkv, l.dense, l.up, l.down};
+            for (int j = 0; j < p.length; j++) {
+                p[j] = JavaDecode.projection(linears.get(paths[j]));
+                if (p[j] == null) return null;
+            }
+            decoded.add(new FalconDecoder.Layer(norm(l.attnNorm), l.mlpNorm == null ? null : norm(l.mlpNorm), p[0], p[1], p[2], p[3]));
+        }
+        JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
+        decoder = new FalconDecoder(shared, config, norm(finalNorm), decoded, head);
+        return decoder;
+    }
+
+    private static FalconDecoder.Norm norm(Norm n) {
+        return new FalconDecoder.Norm(n.weight.toFloatArray(), n.bias.toFloatArray());
+    }
+
+    private synchronized void closeDecoder() {
+        if (decoder != null) decoder.close();
+        decoder = null;
+        decoderChecked = false;
+    }
+
+    @Override
+    public void close() {
+        closeDecoder();
+        manager.close();
+    }
+
     private NDArray layerNorm(NDArray x, Norm n) {
         return LayerNorm.layerNorm(x, new Shape(config.hiddenSize()), n.weight, n.bias, (float) config.normEps()).singletonOrThrow();
     }
@@ -157,8 +205,9 @@ public final class FalconModel implements CausalLM {
     }
 
     @Override
-    public void replaceLinear(String path, Linear replacement) {
+    public synchronized void replaceLinear(String path, Linear replacement) {
         linears.replace(path, replacement);
+        closeDecoder();
     }
 
     @Override

@@ -73,11 +73,11 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * Layer {@code layer}'s keys ({@code values == false}) or values as a direct buffer over the cache's own memory
-     * ({@code [batch, kvHeads, capacity, headDim]} fp32), for {@link LlamaDecoder}; valid while the cache is open.
+     * ({@code [batch, kvHeads, capacity, headDim]} fp32), for {@link JavaDecode}; valid while the cache is open.
      */
     ByteBuffer buffer(int layer, boolean values) {
         ByteBuffer[] cached = values ? valueBuffers : keyBuffers;
-        if (cached[layer] == null) cached[layer] = LlamaDecoder.directBuffer(values ? this.values[layer] : keys[layer]);
+        if (cached[layer] == null) cached[layer] = JavaDecode.directBuffer(values ? this.values[layer] : keys[layer]);
         return cached[layer];
     }
 

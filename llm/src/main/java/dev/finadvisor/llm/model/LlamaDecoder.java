@@ -1,239 +1,69 @@
 package dev.finadvisor.llm.model;
 
-import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
-import dev.finadvisor.domain.UserError;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
+import dev.finadvisor.llm.model.JavaDecode.Projection;
 import java.util.List;
 
-/**
- * One decode step (batch 1, one new position) of a Llama-family model in Java SIMD loops that read
- * the engine's weight and KV-cache memory in place, split across a few threads. A decode step reads
- * every weight once for a few FLOPs per weight, so its speed is memory bandwidth; the engine's GEMV
- * reached a quarter of it here. Same math as {@link LlamaModel#forward} in the same fp32 order of
- * operations except summation order (logits agree to ~1e-6 relative); prefill and training stay on
- * the engine.
- */
+/** One decode step of a Llama-family model in Java loops ({@link JavaDecode}): RMSNorm, rotary GQA, SiLU-gated MLP. */
 final class LlamaDecoder implements AutoCloseable {
-    /** True when the JVM runs with {@code --add-modules jdk.incubator.vector} (the launcher and the build add it). */
-    static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
-
-    /** Whether a model loaded now decodes in Java: the Vector API is there and {@code -Dfinadvisor.decode=engine} is not set. */
-    static boolean enabled() {
-        return VECTOR_API && !"engine".equals(System.getProperty("finadvisor.decode"));
-    }
-
-    /** A fp32 weight {@code [rows, in]} in engine memory, its bias (null: none) and a LoRA update (null: none). */
-    record Projection(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {}
-
-    /** LoRA factors A {@code [r, in]} and B {@code [rows, r]} in engine memory (live: training updates show), and room for A x. */
-    record Lora(ByteBuffer a, ByteBuffer b, int r, float scale, float[] low) {}
-
     record Layer(float[] inputNorm, float[] postNorm, Projection q, Projection k, Projection v, Projection o,
                  Projection gate, Projection up, Projection down) {}
 
-    private final ModelConfig config;
-    private final Rotary rotary;
-    private final ByteBuffer embed;
+    private final JavaDecode d;
     private final float[] finalNorm;
     private final List<Layer> layers;
     private final Projection lmHead;
-    private final RowPool pool;
-    private final int hidden;
-    private final int heads;
-    private final int kvHeads;
-    private final int headDim;
     private final float eps;
-    private final float scale;
-    // scratch, reused every step
     private final float[] x;
     private final float[] normed;
-    private final float[] q;
-    private final float[] k;
-    private final float[] v;
-    private final float[] attended;
     private final float[] projected;
     private final float[] gate;
     private final float[] up;
-    private float[] scores = new float[0];
 
-    LlamaDecoder(ModelConfig c, Rotary rotary, ByteBuffer embed, float[] finalNorm, List<Layer> layers, Projection lmHead, int threads) {
-        this.config = c;
-        this.rotary = rotary;
-        this.embed = embed;
+    LlamaDecoder(JavaDecode d, ModelConfig c, float[] finalNorm, List<Layer> layers, Projection lmHead) {
+        this.d = d;
         this.finalNorm = finalNorm;
         this.layers = layers;
         this.lmHead = lmHead;
-        this.hidden = c.hiddenSize();
-        this.heads = c.numHeads();
-        this.kvHeads = c.numKvHeads();
-        this.headDim = c.headDim();
         this.eps = (float) c.normEps();
-        this.scale = (float) (1.0 / Math.sqrt(headDim));
-        x = new float[hidden];
-        normed = new float[Math.max(hidden, c.intermediateSize())];
-        q = new float[heads * headDim];
-        k = new float[kvHeads * headDim];
-        v = new float[kvHeads * headDim];
-        attended = new float[heads * headDim];
-        projected = new float[hidden];
+        x = new float[d.hidden];
+        normed = new float[d.hidden];
+        projected = new float[d.hidden];
         gate = new float[c.intermediateSize()];
         up = new float[c.intermediateSize()];
-        this.pool = new RowPool(threads);
-    }
-
-    /** Threads for decoding: {@code -Dfinadvisor.decode.threads}, else the engine's intra-op threads, else every core. */
-    static int defaultThreads() {
-        String own = System.getProperty("finadvisor.decode.threads");
-        String engine = System.getProperty("ai.djl.pytorch.num_threads");
-        String chosen = own != null ? own : engine;
-        try {
-            return chosen == null ? Runtime.getRuntime().availableProcessors() : Math.max(1, Integer.parseInt(chosen.strip()));
-        } catch (NumberFormatException e) {
-            throw new UserError("-D" + (own != null ? "finadvisor.decode.threads" : "ai.djl.pytorch.num_threads") + "=" + chosen
-                    + " is not a whole number of threads");
-        }
-    }
-
-    /** The tensor's fp32 memory as a native-order direct buffer, or null when it is not a contiguous fp32 CPU tensor below 2 GiB. */
-    static ByteBuffer directBuffer(NDArray a) {
-        if (a.getDataType() != DataType.FLOAT32 || !a.getDevice().equals(Device.cpu()) || a.size() * 4 > Integer.MAX_VALUE) return null;
-        ByteBuffer b = a.toByteBuffer(true);
-        return b.isDirect() ? b.order(ByteOrder.nativeOrder()) : null;
-    }
-
-    /**
-     * The projection's weights in place, or null when it is neither a fp32 {@link DenseLinear} nor a fp32 LoRA
-     * update of one (NF4 bases, float64 factors: the engine decodes those).
-     */
-    static Projection projection(Linear linear) {
-        Lora lora = null;
-        if (linear instanceof LowRankLinear lowRank) {
-            ByteBuffer a = directBuffer(lowRank.a());
-            ByteBuffer b = directBuffer(lowRank.b());
-            if (a == null || b == null) return null;
-            int r = (int) lowRank.a().getShape().get(0);
-            lora = new Lora(a, b, r, (float) lowRank.scale(), new float[r]);
-            linear = lowRank.base();
-        }
-        if (!(linear instanceof DenseLinear dense)) return null;
-        ByteBuffer w = directBuffer(dense.weight());
-        if (w == null) return null;
-        float[] bias = dense.bias() == null ? null : dense.bias().toFloatArray();
-        return new Projection(w, bias, dense.outFeatures(), dense.inFeatures(), lora);
     }
 
     /** Appends {@code token} at the cache's next position and returns the logits after it. */
     synchronized float[] step(int token, KvCache cache) {
-        int pos = cache.length();
-        if (pos + 1 > config.maxPositions()) {
-            throw new UserError("sequence of " + (pos + 1) + " tokens exceeds the model's context of " + config.maxPositions());
-        }
-        cache.checkRoom(1);
-        if (scores.length < heads * cache.capacity()) scores = new float[heads * cache.capacity()];
-        embed.asFloatBuffer().get(token * hidden, x, 0, hidden);
+        int pos = d.begin(token, cache, x);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
             rmsNorm(x, l.inputNorm, normed);
-            project(normed, l.q, q, l.k, k, l.v, v);
-            rotary.rotate(q, heads, pos);
-            rotary.rotate(k, kvHeads, pos);
-            ByteBuffer keys = cache.buffer(i, false);
-            ByteBuffer values = cache.buffer(i, true);
-            int capacity = cache.capacity();
-            for (int g = 0; g < kvHeads; g++) {
-                int at = (g * capacity + pos) * headDim;
-                keys.asFloatBuffer().put(at, k, g * headDim, headDim);
-                values.asFloatBuffer().put(at, v, g * headDim, headDim);
-            }
-            pool.run(heads, (from, to) -> attend(from, to, keys, values, capacity, pos + 1));
-            project(attended, l.o, projected, null, null, null, null);
-            for (int j = 0; j < hidden; j++) x[j] += projected[j];
+            d.project(normed, l.q, d.q, l.k, d.k, l.v, d.v);
+            d.attend(i, cache, pos);
+            d.project(d.attended, l.o, projected);
+            for (int j = 0; j < x.length; j++) x[j] += projected[j];
             rmsNorm(x, l.postNorm, normed);
-            project(normed, l.gate, gate, l.up, up, null, null);
+            d.project(normed, l.gate, gate, l.up, up, null, null);
             for (int j = 0; j < gate.length; j++) {
                 float g = gate[j];
-                gate[j] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * up[j];
+                gate[j] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * up[j]; // silu(gate) * up
             }
-            project(gate, l.down, projected, null, null, null, null);
-            for (int j = 0; j < hidden; j++) x[j] += projected[j];
+            d.project(gate, l.down, projected);
+            for (int j = 0; j < x.length; j++) x[j] += projected[j];
         }
         cache.advance(1);
         rmsNorm(x, finalNorm, normed);
-        float[] logits = new float[lmHead.rows()];
-        project(normed, lmHead, logits, null, null, null, null);
-        return logits;
+        return d.logits(normed, lmHead);
     }
 
     /** x / sqrt(mean(x^2) + eps) * weight, as {@link LlamaModel}'s rmsNorm computes it. */
     private void rmsNorm(float[] in, float[] weight, float[] out) {
-        float rms = (float) Math.sqrt(VectorKernels.sumOfSquares(in, hidden) / hidden + eps);
-        for (int j = 0; j < hidden; j++) out[j] = in[j] / rms * weight[j];
-    }
-
-    /** Up to three projections of the same input in one parallel loop over their rows together. */
-    private void project(float[] input, Projection p1, float[] out1, Projection p2, float[] out2, Projection p3, float[] out3) {
-        int r1 = p1.rows();
-        int r2 = p2 == null ? 0 : p2.rows();
-        int r3 = p3 == null ? 0 : p3.rows();
-        lowRank(p1, input);
-        lowRank(p2, input);
-        lowRank(p3, input);
-        pool.run(r1 + r2 + r3, (from, to) -> {
-            if (from < r1) rows(p1, input, out1, from, Math.min(to, r1));
-            if (to > r1 && from < r1 + r2) rows(p2, input, out2, Math.max(from, r1) - r1, Math.min(to, r1 + r2) - r1);
-            if (to > r1 + r2) rows(p3, input, out3, Math.max(from, r1 + r2) - r1 - r2, to - r1 - r2);
-        });
-    }
-
-    /** LoRA's {@code (x A^T) * scale} (r values), before the rows that need it: the same order of operations as LoraLinear. */
-    private static void lowRank(Projection p, float[] input) {
-        if (p == null || p.lora() == null) return;
-        Lora l = p.lora();
-        for (int j = 0; j < l.r(); j++) l.low()[j] = VectorKernels.dot(l.a(), (long) j * p.in(), input, p.in()) * l.scale();
-    }
-
-    private static void rows(Projection p, float[] input, float[] out, int from, int to) {
-        Lora l = p.lora();
-        for (int r = from; r < to; r++) {
-            float y = VectorKernels.dot(p.weight(), (long) r * p.in(), input, p.in());
-            if (p.bias() != null) y += p.bias()[r];
-            if (l != null) y += VectorKernels.dot(l.b(), (long) r * l.r(), l.low(), l.r());
-            out[r] = y;
-        }
-    }
-
-    /** Attention of query heads {@code [from, to)} over the first {@code length} cached positions, into {@code attended}. */
-    private void attend(int from, int to, ByteBuffer keys, ByteBuffer values, int capacity, int length) {
-        int perKv = heads / kvHeads; // kv head g serves query heads g*perKv .. g*perKv+perKv-1
-        for (int h = from; h < to; h++) {
-            int g = h / perKv;
-            long base = (long) g * capacity * headDim;
-            int s0 = h * capacity;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < length; t++) {
-                float s = VectorKernels.dot(keys, base + (long) t * headDim, q, h * headDim, headDim) * scale;
-                scores[s0 + t] = s;
-                if (s > max) max = s;
-            }
-            float sum = 0;
-            for (int t = 0; t < length; t++) {
-                float e = (float) Math.exp(scores[s0 + t] - max);
-                scores[s0 + t] = e;
-                sum += e;
-            }
-            int o = h * headDim;
-            java.util.Arrays.fill(attended, o, o + headDim, 0f);
-            for (int t = 0; t < length; t++) {
-                VectorKernels.axpy(scores[s0 + t] / sum, values, base + (long) t * headDim, attended, o, headDim);
-            }
-        }
+        float rms = (float) Math.sqrt(VectorKernels.sumOfSquares(in, in.length) / in.length + eps);
+        for (int j = 0; j < in.length; j++) out[j] = in[j] / rms * weight[j];
     }
 
     @Override
     public void close() {
-        pool.close();
+        d.close();
     }
 }

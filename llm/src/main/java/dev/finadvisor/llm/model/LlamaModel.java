@@ -114,25 +114,26 @@ public final class LlamaModel implements CausalLM {
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 
-    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not plain fp32. */
+    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
     synchronized LlamaDecoder decoder() {
         if (decoderChecked) return decoder;
         decoderChecked = true;
-        if (!LlamaDecoder.enabled()) return null;
-        ByteBuffer embed = LlamaDecoder.directBuffer(embedTokens);
-        LlamaDecoder.Projection head = LlamaDecoder.projection(linears.get("lm_head"));
+        if (!JavaDecode.enabled()) return null;
+        ByteBuffer embed = JavaDecode.directBuffer(embedTokens);
+        JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
         if (embed == null || head == null) return null;
         List<LlamaDecoder.Layer> decoded = new ArrayList<>();
         for (Layer l : layers) {
-            LlamaDecoder.Projection[] p = new LlamaDecoder.Projection[7];
+            JavaDecode.Projection[] p = new JavaDecode.Projection[7];
             String[] paths = {l.q, l.k, l.v, l.o, l.gate, l.up, l.down};
             for (int j = 0; j < p.length; j++) {
-                p[j] = LlamaDecoder.projection(linears.get(paths[j]));
+                p[j] = JavaDecode.projection(linears.get(paths[j]));
                 if (p[j] == null) return null;
             }
             decoded.add(new LlamaDecoder.Layer(l.inputNorm.toFloatArray(), l.postNorm.toFloatArray(), p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
         }
-        decoder = new LlamaDecoder(config, rotary, embed, finalNorm.toFloatArray(), decoded, head, LlamaDecoder.defaultThreads());
+        JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
+        decoder = new LlamaDecoder(shared, config, finalNorm.toFloatArray(), decoded, head);
         return decoder;
     }
 

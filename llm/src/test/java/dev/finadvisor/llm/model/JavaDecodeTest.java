@@ -21,19 +21,20 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class LlamaDecoderTest {
+class JavaDecodeTest {
     @TempDir
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2"})
+    @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "falcon", "falcon-new", "falcon-seq"})
     void javaDecodeStepsEqualTheEnginesFullRecomputation(String family) throws Exception {
-        assertThat(LlamaDecoder.VECTOR_API).as("tests run with --add-modules jdk.incubator.vector (surefire argLine)").isTrue();
+        assertThat(JavaDecode.VECTOR_API).as("tests run with --add-modules jdk.incubator.vector (surefire argLine)").isTrue();
         Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
         long[] ids = randomIds(40, 384, family.hashCode());
         int prefill = 7;
         try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
-            assertThat(((LlamaModel) model).decoder()).as("plain fp32 weights decode in Java").isNotNull();
+            Object decoder = model instanceof LlamaModel llama ? llama.decoder() : ((FalconModel) model).decoder();
+            assertThat(decoder).as("plain fp32 weights decode in Java").isNotNull();
             float[] full = fullLogits(model, root, ids);
             float[] decoded = cachedLogits(model, root, ids, prefill);
             int vocab = model.config().vocabSize();
