@@ -94,7 +94,7 @@ class LauncherTest {
         Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off", "FINADVISOR_JAVA_OPTS", "-Xmx3g -Dfoo=bar"),
                 "generate", "--prompt", "two words");
         List<String> args = r.out().lines().filter(l -> l.startsWith("ARG=")).map(l -> l.substring(4)).toList();
-        assertThat(args).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
+        assertThat(args).containsExactly("--add-modules", "jdk.incubator.vector", "-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
                 dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
     }
 
