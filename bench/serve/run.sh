@@ -7,7 +7,7 @@ cp=inference-pipeline/target/bench.classpath
 mvn -B -q -o -pl inference-pipeline -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/$cp" -Dmdep.includeScope=test >/dev/null
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-[[ -f $jemalloc ]] && export LD_PRELOAD=$jemalloc
+[[ -f $jemalloc ]] && export LD_PRELOAD=$jemalloc MALLOC_CONF=${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1}
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
     -cp "inference-pipeline/target/test-classes:inference-pipeline/target/classes:$(cat "$cp")" \
     dev.finadvisor.inference.bench.ServeBenchmark "$@"

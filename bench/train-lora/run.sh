@@ -19,9 +19,9 @@ jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 preload=""; [[ -f "$jemalloc" ]] && preload="$jemalloc"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every figure)" >&2
 
-java_json="$(LD_PRELOAD="$preload" DJL_OFFLINE=true OPT_OUT_TRACKING=true \
+java_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 DJL_OFFLINE=true OPT_OUT_TRACKING=true \
   java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
-# The reference gets its fastest known setup: OpenBLAS-openmp (Debian alternatives) and jemalloc that never returns pages.
+# Both sides run as the launcher runs finadvisor: jemalloc that never returns pages; the reference also gets OpenBLAS-openmp.
 ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
 
 /usr/bin/python3 - "$java_json" "$ref_json" <<'PY'

@@ -31,7 +31,7 @@ class LauncherTest {
         javaHome = dir.resolve("jdk");
         Files.createDirectories(javaHome.resolve("bin"));
         Path java = javaHome.resolve("bin/java");
-        Files.writeString(java, "#!/bin/sh\necho \"LD_PRELOAD=$LD_PRELOAD\"\necho \"DJL_OFFLINE=$DJL_OFFLINE\"\n"
+        Files.writeString(java, "#!/bin/sh\necho \"LD_PRELOAD=$LD_PRELOAD\"\necho \"MALLOC_CONF=$MALLOC_CONF\"\necho \"DJL_OFFLINE=$DJL_OFFLINE\"\n"
                 + "echo \"OPT_OUT_TRACKING=$OPT_OUT_TRACKING\"\nfor a in \"$@\"; do echo \"ARG=$a\"; done\n");
         Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
     }
@@ -41,7 +41,7 @@ class LauncherTest {
         pb.command().addAll(List.of("bash", launcher.toString()));
         pb.command().addAll(List.of(args));
         pb.environment().keySet().removeIf(k -> k.startsWith("FINADVISOR_") || k.equals("LD_PRELOAD")
-                || k.equals("DJL_OFFLINE") || k.equals("OPT_OUT_TRACKING"));
+                || k.equals("DJL_OFFLINE") || k.equals("OPT_OUT_TRACKING") || k.equals("MALLOC_CONF"));
         pb.environment().put("JAVA_HOME", javaHome.toString());
         pb.environment().putAll(env);
         Process p = pb.start();
@@ -56,7 +56,9 @@ class LauncherTest {
         Files.writeString(lib, "");
         Run r = launch(Map.of("FINADVISOR_JEMALLOC", lib.toString()), "doctor");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("LD_PRELOAD=" + lib);
+        assertThat(r.out()).contains("LD_PRELOAD=" + lib).contains("MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1");
+        Run own = launch(Map.of("FINADVISOR_JEMALLOC", lib.toString(), "MALLOC_CONF", "narenas:2"), "doctor");
+        assertThat(own.out()).contains("MALLOC_CONF=narenas:2\n");
     }
 
     @Test
@@ -75,7 +77,7 @@ class LauncherTest {
     void runsWithoutJemallocWhenOffOrAbsent() throws Exception {
         Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off"));
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("LD_PRELOAD=\n");
+        assertThat(r.out()).contains("LD_PRELOAD=\n").contains("MALLOC_CONF=\n");
         Run missing = launch(Map.of("FINADVISOR_JEMALLOC", dir.resolve("nope.so").toString()));
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).contains("FINADVISOR_JEMALLOC=").contains("no such file");
