@@ -21,6 +21,7 @@ public final class MemoryVectorStore implements VectorStore {
     private final Map<String, Point> points = Collections.synchronizedMap(new LinkedHashMap<>());
     private volatile Runnable beforeSymbolListing = () -> {};
     private final AtomicInteger symbolListings = new AtomicInteger();
+    private volatile RuntimeException searchFailure;
 
     /** Makes {@link #symbols()} throw {@code failure} (null: answer again), as a store that lost its connection does. */
     public void failSymbolListing(RuntimeException failure) {
@@ -32,6 +33,11 @@ public final class MemoryVectorStore implements VectorStore {
     /** Runs {@code action} at the start of every {@link #symbols()} call (e.g. to make it hang, as a stuck connection does). */
     public void beforeSymbolListing(Runnable action) {
         beforeSymbolListing = action;
+    }
+
+    /** Makes {@link #search} throw {@code failure} (null: answer again), as a store in an outage does. */
+    public void failSearch(RuntimeException failure) {
+        searchFailure = failure;
     }
 
     /** How often {@link #symbols()} was asked. */
@@ -62,6 +68,7 @@ public final class MemoryVectorStore implements VectorStore {
 
     @Override
     public List<Hit> search(float[] query, int k, SearchFilter filter) {
+        if (searchFailure != null) throw searchFailure;
         List<Hit> hits = new ArrayList<>();
         for (Point p : List.copyOf(points.values())) {
             Instant t = p.payload().createdAt();

@@ -323,8 +323,9 @@ public final class QdrantVectorStore implements VectorStore {
                     throw new UserError(message + ": check QDRANT_API_KEY", cause);
                 }
                 if (status.getCode() == Status.Code.UNAVAILABLE) {
-                    throw new UserError(message + ": is Qdrant running there? (store.url)", cause);
+                    throw new StoreUnavailable(message + ": is Qdrant running there? (store.url)", cause);
                 }
+                if (TRANSIENT.contains(status.getCode())) throw new StoreUnavailable(message, cause);
                 throw new IllegalStateException(message, cause);
             }
         }

@@ -125,7 +125,7 @@ class QdrantVectorStoreTest {
             assertThat(fake.calls("upsert")).isEqualTo(3);
 
             fake.failNextUpserts(3, Status.UNAVAILABLE);
-            assertThatThrownBy(() -> store.upsert(news(1, DIM, 6))).isInstanceOf(UserError.class)
+            assertThatThrownBy(() -> store.upsert(news(1, DIM, 6))).isInstanceOf(StoreUnavailable.class)
                     .hasMessageContaining("Qdrant upsert points 0..0 on in-process/news failed: UNAVAILABLE")
                     .hasMessageContaining("after 2 retries");
 

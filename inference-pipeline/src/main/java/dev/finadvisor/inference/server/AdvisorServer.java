@@ -15,6 +15,7 @@ import dev.finadvisor.inference.ServeConfig;
 import dev.finadvisor.inference.Timings;
 import dev.finadvisor.inference.TokenSink;
 import dev.finadvisor.inference.Usage;
+import dev.finadvisor.retrieval.StoreUnavailable;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
@@ -322,6 +323,11 @@ public final class AdvisorServer implements AutoCloseable {
                 prepared = c.prepare(request);
             } catch (AdviceChain.PromptTooLong e) {
                 throw new ApiException(400, "invalid_request_error", "question", e.getMessage());
+            } catch (StoreUnavailable e) {
+                // the detail (the store's address) stays in the server log
+                log.warn("request {}: the news store is unavailable: {}", requestId, e.getMessage());
+                throw new ApiException(503, "store_unavailable", null, "the news store cannot be reached right now; retry later",
+                        Map.of("Retry-After", "5"));
             }
             long retrievalMs = prepared.retrieval().millis();
             metrics.retrieval(retrievalMs / 1000.0, prepared.retrieval().articles().size());

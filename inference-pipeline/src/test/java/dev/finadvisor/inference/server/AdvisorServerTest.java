@@ -4,12 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.finadvisor.inference.LanguageModelGenerator;
+import dev.finadvisor.inference.MemoryVectorStore;
+import dev.finadvisor.inference.NewsFixture;
+import dev.finadvisor.inference.ScriptedGenerator;
 import dev.finadvisor.inference.TinyModel;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.retrieval.LuceneVectorStore;
-import dev.finadvisor.inference.NewsFixture;
-import dev.finadvisor.inference.ScriptedGenerator;
 import dev.finadvisor.retrieval.MiniLmEmbedder;
+import dev.finadvisor.retrieval.StoreUnavailable;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -259,6 +261,25 @@ class AdvisorServerTest {
             assertThat(a.get().statusCode()).isEqualTo(200);
             assertThat(b.get().statusCode()).isEqualTo(200);
             assertThat(s.server.metrics().scrape()).contains("finadvisor_queue_rejected_total 1").contains("finadvisor_queue_depth 0");
+        }
+    }
+
+    @Test
+    void aStoreOutageAnswers503WithRetryAfterAndTheServerRecovers() throws Exception {
+        MemoryVectorStore memory = new MemoryVectorStore();
+        NewsFixture.load(memory, embedder, NOW);
+        try (TestServer s = new TestServer(dir, new ScriptedGenerator(0), embedder, memory, NOW, Map.of())) {
+            memory.failSearch(new StoreUnavailable("Qdrant search on qdrant.internal:6334 failed: UNAVAILABLE", null));
+            for (String route : List.of("/v1/advice", "/v1/advice/stream")) {
+                HttpResponse<String> r = s.post(route, ADVICE);
+                assertThat(r.statusCode()).as(route).isEqualTo(503);
+                assertThat(r.headers().firstValue("Retry-After")).hasValue("5");
+                JsonNode error = TestServer.json(r).get("error");
+                assertThat(error.get("type").asText()).isEqualTo("store_unavailable");
+                assertThat(error.get("message").asText()).doesNotContain("qdrant.internal"); // the address stays in the log
+            }
+            memory.failSearch(null);
+            assertThat(s.post("/v1/advice", ADVICE).statusCode()).isEqualTo(200);
         }
     }
 
