@@ -15,6 +15,7 @@ final class FalconDecoder implements AutoCloseable {
     record Layer(Norm attnNorm, Norm mlpNorm, Projection qkv, Projection dense, Projection up, Projection down) {}
 
     private final JavaDecode d;
+    private boolean closed;
     private final Norm finalNorm;
     private final List<Layer> layers;
     private final Projection lmHead;
@@ -48,6 +49,7 @@ final class FalconDecoder implements AutoCloseable {
 
     /** Appends {@code token} at the cache's next position and returns the logits after it. */
     synchronized float[] step(int token, KvCache cache) {
+        if (closed) throw new IllegalStateException("the model was closed");
         int pos = d.begin(token, cache, x);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
@@ -126,8 +128,10 @@ final class FalconDecoder implements AutoCloseable {
         return z >= 0 ? y : -y;
     }
 
+    /** Waits for a step in progress: the weights it reads are freed right after. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         d.close();
     }
 }

@@ -35,6 +35,7 @@ public final class FalconModel implements CausalLM {
     private final NDArray scale;
     private FalconDecoder decoder; // built on the first decode step; dropped when a linear is replaced
     private boolean decoderChecked;
+    private boolean closed;
 
     FalconModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -148,6 +149,7 @@ public final class FalconModel implements CausalLM {
 
     /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
     synchronized FalconDecoder decoder() {
+        if (closed) throw new IllegalStateException("the model was closed");
         if (decoderChecked) return decoder;
         decoderChecked = true;
         if (!JavaDecode.enabled()) return null;
@@ -180,7 +182,8 @@ public final class FalconModel implements CausalLM {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         closeDecoder();
         manager.close();
     }

@@ -9,6 +9,7 @@ final class LlamaDecoder implements AutoCloseable {
                  Projection gate, Projection up, Projection down) {}
 
     private final JavaDecode d;
+    private boolean closed;
     private final float[] finalNorm;
     private final List<Layer> layers;
     private final Projection lmHead;
@@ -34,6 +35,7 @@ final class LlamaDecoder implements AutoCloseable {
 
     /** Appends {@code token} at the cache's next position and returns the logits after it. */
     synchronized float[] step(int token, KvCache cache) {
+        if (closed) throw new IllegalStateException("the model was closed");
         int pos = d.begin(token, cache, x);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
@@ -62,8 +64,10 @@ final class LlamaDecoder implements AutoCloseable {
         for (int j = 0; j < in.length; j++) out[j] = in[j] / rms * weight[j];
     }
 
+    /** Waits for a step in progress: the weights it reads are freed right after. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         d.close();
     }
 }

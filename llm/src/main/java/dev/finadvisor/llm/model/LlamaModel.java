@@ -33,6 +33,7 @@ public final class LlamaModel implements CausalLM {
     private final NDArray scale;
     private LlamaDecoder decoder; // built on the first decode step; dropped when a linear is replaced
     private boolean decoderChecked;
+    private boolean closed;
 
     LlamaModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -116,6 +117,7 @@ public final class LlamaModel implements CausalLM {
 
     /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
     synchronized LlamaDecoder decoder() {
+        if (closed) throw new IllegalStateException("the model was closed");
         if (decoderChecked) return decoder;
         decoderChecked = true;
         if (!JavaDecode.enabled()) return null;
@@ -171,7 +173,8 @@ public final class LlamaModel implements CausalLM {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         closeDecoder();
         manager.close();
     }

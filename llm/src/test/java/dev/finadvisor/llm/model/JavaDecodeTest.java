@@ -105,6 +105,19 @@ class JavaDecodeTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "falcon"})
+    void decodingAfterTheModelIsClosedIsAnErrorNotACrash(String family) throws Exception {
+        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        try (NDManager root = NDManager.newBaseManager()) {
+            CausalLM model = CausalLM.load(ckpt, root);
+            KvCache cache = model.newCache(1, 8);
+            model.decode(1, cache);
+            model.close();
+            assertThatThrownBy(() -> model.decode(2, cache)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        }
+    }
+
     private float[] decodeAll(Path ckpt, long[] ids) {
         try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
             return cachedLogits(model, root, ids, 3);
