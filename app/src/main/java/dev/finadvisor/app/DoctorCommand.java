@@ -2,6 +2,7 @@ package dev.finadvisor.app;
 
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.llm.EngineCheck;
+import dev.finadvisor.llm.model.JavaDecode;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -34,8 +35,10 @@ final class DoctorCommand implements Callable<Integer> {
         row(out, "java", System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ") " + System.getProperty("java.home"));
         row(out, "cores", Integer.toString(rt.availableProcessors()));
         row(out, "max heap", gib(rt.maxMemory()));
-        row(out, "jemalloc", jemalloc().map(p -> "preloaded (" + p + ")")
+        String mallocConf = System.getenv("MALLOC_CONF");
+        row(out, "jemalloc", jemalloc().map(p -> "preloaded (" + p + ")" + (mallocConf == null ? "" : ", MALLOC_CONF=" + mallocConf))
                 .orElse("not preloaded: install Debian's libjemalloc2 and use ./finadvisor (1.5x faster training)"));
+        row(out, "decode", JavaDecode.describe());
         String offline = Optional.ofNullable(System.getProperty("ai.djl.offline")).orElse(System.getenv("DJL_OFFLINE"));
         row(out, "djl", "offline=" + ("true".equalsIgnoreCase(offline)) + ", telemetry " + ("true".equalsIgnoreCase(System.getenv("OPT_OUT_TRACKING")) ? "off" : "ON (set OPT_OUT_TRACKING=true)"));
         if (!noEngine) {

@@ -16,7 +16,7 @@ import java.util.Arrays;
  * threads. Same math as the engine forward pass in the same fp32 order of operations except summation
  * order (logits agree to ~1e-6); prefill and training stay on the engine.
  */
-final class JavaDecode implements AutoCloseable {
+public final class JavaDecode implements AutoCloseable {
     /** True when the JVM runs with {@code --add-modules jdk.incubator.vector} (the launcher and the build add it). */
     static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
 
@@ -61,6 +61,13 @@ final class JavaDecode implements AutoCloseable {
     /** Whether a model loaded now decodes in Java: the Vector API is there and {@code -Dfinadvisor.decode=engine} is not set. */
     static boolean enabled() {
         return VECTOR_API && !"engine".equals(System.getProperty("finadvisor.decode"));
+    }
+
+    /** What decodes batch-1 steps in this JVM, for {@code doctor}. */
+    public static String describe() {
+        if (!VECTOR_API) return "engine ops (start Java with --add-modules jdk.incubator.vector, as ./finadvisor does, for Java SIMD decoding)";
+        if (!enabled()) return "engine ops (-Dfinadvisor.decode=engine)";
+        return "Java SIMD loops, " + defaultThreads() + " threads (fp32 weights; NF4 bases decode with engine ops)";
     }
 
     /** Threads for decoding: {@code -Dfinadvisor.decode.threads}, else the engine's intra-op threads, else every core. */
