@@ -74,6 +74,8 @@ public class VectorStoreBench {
             case "both" -> new boolean[] {true, false};
             default -> throw new IllegalArgumentException("BENCH_PRUNE must be true, false or both");
         };
+        int perMillion = Integer.parseInt(System.getenv().getOrDefault("BENCH_PER_MILLION",
+                String.valueOf(LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION)));
         // One directory per size and graph parameters; "complete" is written after the final commit, so
         // BENCH_REUSE=true only ever reuses an index whose ingest finished.
         Path dir = work.resolve("lucene-" + n + "-m" + hnsw.maxConn() + "-b" + hnsw.beamWidth());
@@ -131,9 +133,10 @@ public class VectorStoreBench {
         }
 
         try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM, hnsw)) {
+            store.candidatesPerMillion(perMillion);
             for (boolean prune : pruneModes) {
                 store.pruneAcrossSegments(prune);
-                report(store, "as ingested, " + store.segments() + " segments, " + pruning(prune), cases, qs, exact, bruteMs, candidateCounts);
+                report(store, (reuse ? "reused index, " : "as ingested, ") + store.segments() + " segments, " + pruning(prune, perMillion), cases, qs, exact, bruteMs, candidateCounts);
             }
             if (mergeTo > 0) {
                 long m0 = System.nanoTime();
@@ -141,7 +144,7 @@ public class VectorStoreBench {
                 System.out.printf(Locale.ROOT, "forceMerge(%d): %.1f s (load average %s)%n", mergeTo, (System.nanoTime() - m0) / 1e9, load());
                 for (boolean prune : pruneModes) {
                     store.pruneAcrossSegments(prune);
-                    report(store, "merged, " + store.segments() + " segments, " + pruning(prune), cases, qs, exact, bruteMs, candidateCounts);
+                    report(store, "merged, " + store.segments() + " segments, " + pruning(prune, perMillion), cases, qs, exact, bruteMs, candidateCounts);
                 }
             }
         }
@@ -195,8 +198,10 @@ public class VectorStoreBench {
     }
 
 
-    static String pruning(boolean prune) {
-        return prune ? "segments share a score queue (Lucene's default)" : "each segment's graph searched in full (the store's default)";
+    static String pruning(boolean prune, int perMillion) {
+        return prune ? "segments share a score queue (Lucene's default)"
+                : "each segment's graph searched in full (the store's default), a segment of n points with at least "
+                        + perMillion + " * n / 1M candidates";
     }
 
     static void report(LuceneVectorStore store, String title, List<?> casesRaw, float[][] qs, List<List<Set<Long>>> exact,

@@ -21,6 +21,7 @@ import java.util.List;
  *   hnsw_max_conn: 16       # lucene: HNSW neighbours per node, for segments written from now on
  *   hnsw_beam_width: 100    # lucene: HNSW beam while building, for segments written from now on
  *   candidates: 50          # lucene: HNSW candidates per search (at least k), the best k kept
+ *   candidates_per_million: 200 # lucene: a segment of n points gets at least this * n / 1M candidates
  *   prune_across_segments: false # lucene: let segments stop early on each other's scores (faster, lower recall)
  * </pre>
  * Missing keys keep these defaults.
@@ -35,6 +36,7 @@ public record StoreConfig(
         @JsonProperty("hnsw_max_conn") int hnswMaxConn,
         @JsonProperty("hnsw_beam_width") int hnswBeamWidth,
         int candidates,
+        @JsonProperty("candidates_per_million") int candidatesPerMillion,
         @JsonProperty("prune_across_segments") boolean pruneAcrossSegments) implements Validated {
     public static final List<String> TYPES = List.of("lucene", "qdrant");
     public static final StoreConfig DEFAULT = new StoreConfig("lucene", Path.of("data/vector-store"),
@@ -44,7 +46,7 @@ public record StoreConfig(
     public StoreConfig(String type, Path path, String url, String collection, int batchSize, int maxRetries) {
         this(type, path, url, collection, batchSize, maxRetries, LuceneVectorStore.HnswParameters.DEFAULT.maxConn(),
                 LuceneVectorStore.HnswParameters.DEFAULT.beamWidth(), LuceneVectorStore.DEFAULT_CANDIDATES,
-                LuceneVectorStore.DEFAULT_PRUNE_ACROSS_SEGMENTS);
+                LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION, LuceneVectorStore.DEFAULT_PRUNE_ACROSS_SEGMENTS);
     }
 
     @JsonCreator
@@ -54,6 +56,7 @@ public record StoreConfig(
                                  @JsonProperty("hnsw_max_conn") Integer hnswMaxConn,
                                  @JsonProperty("hnsw_beam_width") Integer hnswBeamWidth,
                                  @JsonProperty("candidates") Integer candidates,
+                                 @JsonProperty("candidates_per_million") Integer candidatesPerMillion,
                                  @JsonProperty("prune_across_segments") Boolean pruneAcrossSegments) {
         return new StoreConfig(type == null ? DEFAULT.type : type, path == null ? DEFAULT.path : path,
                 url == null ? DEFAULT.url : url, collection == null ? DEFAULT.collection : collection,
@@ -61,6 +64,7 @@ public record StoreConfig(
                 hnswMaxConn == null ? DEFAULT.hnswMaxConn : hnswMaxConn,
                 hnswBeamWidth == null ? DEFAULT.hnswBeamWidth : hnswBeamWidth,
                 candidates == null ? DEFAULT.candidates : candidates,
+                candidatesPerMillion == null ? DEFAULT.candidatesPerMillion : candidatesPerMillion,
                 pruneAcrossSegments == null ? DEFAULT.pruneAcrossSegments : pruneAcrossSegments);
     }
 
@@ -97,5 +101,6 @@ public record StoreConfig(
         problems.requireRange("hnsw_max_conn", hnswMaxConn, 2, LuceneVectorStore.HnswParameters.MAX_MAX_CONN);
         problems.requireRange("hnsw_beam_width", hnswBeamWidth, 1, LuceneVectorStore.HnswParameters.MAX_BEAM_WIDTH);
         problems.requireRange("candidates", candidates, 1, LuceneVectorStore.MAX_CANDIDATES);
+        problems.requireRange("candidates_per_million", candidatesPerMillion, 0, LuceneVectorStore.MAX_CANDIDATES);
     }
 }

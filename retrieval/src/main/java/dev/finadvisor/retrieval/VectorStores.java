@@ -11,7 +11,7 @@ public final class VectorStores {
     public static VectorStore openForWriting(StoreConfig config, int dimension) {
         return switch (config.type()) {
             case "lucene" -> LuceneVectorStore.open(config.path(), dimension, config.hnsw()).candidates(config.candidates())
-                    .pruneAcrossSegments(config.pruneAcrossSegments());
+                    .candidatesPerMillion(config.candidatesPerMillion()).pruneAcrossSegments(config.pruneAcrossSegments());
             case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
@@ -26,7 +26,7 @@ public final class VectorStores {
         return switch (config.type()) {
             case "lucene" -> {
                 LuceneVectorStore store = LuceneVectorStore.openReadOnly(config.path()).candidates(config.candidates())
-                        .pruneAcrossSegments(config.pruneAcrossSegments());
+                        .candidatesPerMillion(config.candidatesPerMillion()).pruneAcrossSegments(config.pruneAcrossSegments());
                 if (store.dimension() != dimension) {
                     store.close();
                     throw new dev.finadvisor.domain.UserError(config.path() + ": holds " + store.dimension()

@@ -266,6 +266,29 @@ class LuceneVectorStoreTest {
     }
 
     @Test
+    void aSegmentGetsCandidatesInProportionToItsSize() {
+        List<Point> points = news(5000, DIM, 25);
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            store.upsert(points);
+            store.forceMerge(1);
+            ClusteredVectors topics = TestPoints.vectors(DIM, 25);
+            double[] recall = new double[2];
+            int[] perMillion = {0, 10_000}; // 0: k=5 candidates; 10,000 per million: 50 for these 5,000 points
+            for (int m = 0; m < 2; m++) {
+                store.candidates(5).candidatesPerMillion(perMillion[m]);
+                int found = 0;
+                for (int q = 0; q < 60; q++) {
+                    float[] query = topics.query(q);
+                    List<String> exact = exactTop(points, query, 5, p -> true);
+                    found += (int) store.search(query, 5, SearchFilter.NONE).stream().filter(h -> exact.contains(h.id())).count();
+                }
+                recall[m] = found / 300.0;
+            }
+            assertThat(recall[1]).isGreaterThanOrEqualTo(0.98).isGreaterThan(recall[0]);
+        }
+    }
+
+    @Test
     void badGraphAndSearchSettingsAreRefusedWithTheirValue() {
         assertThatThrownBy(() -> new LuceneVectorStore.HnswParameters(1, 100)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxConn 1 is out of 2..512");
@@ -277,6 +300,8 @@ class LuceneVectorStoreTest {
             assertThatThrownBy(() -> store.candidates(0)).isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("candidates 0 is out of 1..10000");
             assertThat(store.candidates(120).candidates()).isEqualTo(120);
+            assertThatThrownBy(() -> store.candidatesPerMillion(-1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("candidates per million -1 is out of 0..10000");
         }
     }
 

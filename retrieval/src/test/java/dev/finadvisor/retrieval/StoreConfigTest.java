@@ -42,6 +42,7 @@ class StoreConfigTest {
         assertThat(c.hnsw()).isEqualTo(LuceneVectorStore.HnswParameters.DEFAULT);
         assertThat(c.candidates()).isEqualTo(LuceneVectorStore.DEFAULT_CANDIDATES);
         assertThat(c.pruneAcrossSegments()).isFalse();
+        assertThat(c.candidatesPerMillion()).isEqualTo(LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION);
         StoreConfig tuned = load("store:\n  hnsw_max_conn: 48\n  hnsw_beam_width: 300\n  prune_across_segments: true\n",
                 "store.candidates=250");
         assertThat(tuned.pruneAcrossSegments()).isTrue();
@@ -57,6 +58,8 @@ class StoreConfigTest {
                 .hasMessageContaining("'store.hnsw_beam_width' is 0, must be between 1 and 3200");
         assertThatThrownBy(() -> load("store:\n  candidates: 20000\n")).isInstanceOf(ConfigException.class)
                 .hasMessageContaining("'store.candidates' is 20000, must be between 1 and 10000");
+        assertThatThrownBy(() -> load("store:\n  candidates_per_million: -1\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'store.candidates_per_million' is -1, must be between 0 and 10000");
     }
 
     @Test
@@ -86,11 +89,12 @@ class StoreConfigTest {
     void factoryOpensALuceneStoreForWritingThenForSearch() {
         StoreConfig base = StoreConfig.lucene(tmp.resolve("idx"));
         StoreConfig config = new StoreConfig(base.type(), base.path(), base.url(), base.collection(), base.batchSize(),
-                base.maxRetries(), 24, 150, 175, true);
+                base.maxRetries(), 24, 150, 175, 300, true);
         try (VectorStore w = VectorStores.openForWriting(config, 384)) {
             w.upsert(TestPoints.news(3, 384, 1));
             assertThat(((LuceneVectorStore) w).candidates()).isEqualTo(175);
             assertThat(((LuceneVectorStore) w).pruneAcrossSegments()).isTrue();
+            assertThat(((LuceneVectorStore) w).candidatesPerMillion()).isEqualTo(300);
         }
         try (VectorStore r = VectorStores.openForSearch(config, 384)) {
             assertThat(r.count()).isEqualTo(3);
