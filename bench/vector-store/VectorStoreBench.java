@@ -25,11 +25,13 @@ public class VectorStoreBench {
     static final Instant T0 = Instant.parse("2025-01-01T00:00:00Z");
     static final long SPAN_SECONDS = 365L * 24 * 3600; // points spread over a year of news
     static final int TICKERS = 50;
+    static final java.lang.management.ThreadMXBean THREADS = java.lang.management.ManagementFactory.getThreadMXBean();
 
     public static void main(String[] args) throws Exception {
         Path work = Path.of(args[0]);
         int queries = Integer.parseInt(args[1]);
-        boolean merge = Boolean.parseBoolean(args[2]);
+        // BENCH_MERGE: true = forceMerge(1) after the first measurement, false = none, a number = merge to that many segments.
+        int merge = switch (args[2]) { case "true" -> 1; case "false" -> 0; default -> Integer.parseInt(args[2]); };
         System.out.printf(Locale.ROOT, "machine: %d cores, load average at start %s, max heap %.1f GiB%n",
                 Runtime.getRuntime().availableProcessors(), load(), Runtime.getRuntime().maxMemory() / 1073741824.0);
         for (int i = 3; i < args.length; i++) run(work, Integer.parseInt(args[i]), queries, merge);
@@ -38,6 +40,14 @@ public class VectorStoreBench {
 
     static String load() throws Exception {
         return Files.readString(Path.of("/proc/loadavg")).strip();
+    }
+
+    static String loadQuietly() {
+        try {
+            return load();
+        } catch (Exception e) {
+            return "?";
+        }
     }
 
     static long createdSeconds(long i, int n) {
@@ -49,17 +59,102 @@ public class VectorStoreBench {
         return i % 3 == 0 ? List.of("T" + a, "T" + (a + 1) % TICKERS) : List.of("T" + a);
     }
 
-    static void run(Path work, int n, int queries, boolean merge) throws Exception {
+    static void run(Path work, int n, int queries, int mergeTo) throws Exception {
         // ~1000 points per topic, 16 in-topic directions: see ClusteredVectors.
         ClusteredVectors gen = new ClusteredVectors(DIM, Math.max(10, n / 1000), 16, 20251126L);
-        Path dir = work.resolve("lucene-" + n);
-        deleteTree(dir);
+        LuceneVectorStore.HnswParameters d = LuceneVectorStore.HnswParameters.DEFAULT;
+        String[] graph = System.getenv().getOrDefault("BENCH_HNSW", d.maxConn() + "," + d.beamWidth()).split(",");
+        LuceneVectorStore.HnswParameters hnsw = new LuceneVectorStore.HnswParameters(
+                Integer.parseInt(graph[0].strip()), Integer.parseInt(graph[1].strip()));
+        int[] candidateCounts = Arrays.stream(System.getenv().getOrDefault("BENCH_CANDIDATES", "5,50,100").split(","))
+                .mapToInt(c -> Integer.parseInt(c.strip())).toArray();
+        boolean[] pruneModes = switch (System.getenv().getOrDefault("BENCH_PRUNE", String.valueOf(LuceneVectorStore.DEFAULT_PRUNE_ACROSS_SEGMENTS))) {
+            case "true" -> new boolean[] {true};
+            case "false" -> new boolean[] {false};
+            case "both" -> new boolean[] {true, false};
+            default -> throw new IllegalArgumentException("BENCH_PRUNE must be true, false or both");
+        };
+        int perMillion = Integer.parseInt(System.getenv().getOrDefault("BENCH_PER_MILLION",
+                String.valueOf(LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION)));
+        // One directory per size and graph parameters; "complete" is written after the final commit, so
+        // BENCH_REUSE=true only ever reuses an index whose ingest finished.
+        Path dir = work.resolve("lucene-" + n + "-m" + hnsw.maxConn() + "-b" + hnsw.beamWidth());
+        Path complete = dir.resolve("complete");
+        boolean reuse = Boolean.parseBoolean(System.getenv().getOrDefault("BENCH_REUSE", "false")) && Files.exists(complete);
         float[] all = new float[n * DIM];
-        System.out.printf(Locale.ROOT, "%n== %,d points, %d topics, %d-d; %d queries, k=%d ==%n", n, gen.clusters(), DIM, queries, K);
+        System.out.printf(Locale.ROOT, "%n== %,d points, %d topics, %d-d; %d queries, k=%d; HNSW maxConn %d, beamWidth %d ==%n",
+                n, gen.clusters(), DIM, queries, K, hnsw.maxConn(), hnsw.beamWidth());
 
+        if (reuse) {
+            // Vectors depend only on the seed and their number: regenerate them for brute force (in parallel).
+            java.util.stream.IntStream.range(0, n).parallel().forEach(i -> System.arraycopy(gen.vector(i), 0, all, i * DIM, DIM));
+            try (LuceneVectorStore store = LuceneVectorStore.openReadOnly(dir)) {
+                if (store.count() != n) throw new IllegalStateException(dir + " holds " + store.count() + " points, not " + n);
+                System.out.printf(Locale.ROOT, "ingest: skipped, reusing %s (%s; %d segments)%n", dir, Files.readString(complete).strip(), store.segments());
+            }
+        } else {
+            deleteTree(dir);
+            ingest(dir, hnsw, gen, n, all, complete);
+        }
+
+        float[][] qs = new float[queries][];
+        for (int q = 0; q < queries; q++) qs[q] = gen.query(q);
+        long weekAgo = SPAN_SECONDS - 7L * 24 * 3600;
+        Instant since = T0.plusSeconds(weekAgo);
+        record Case(String name, SearchFilter filter, IntPredicate keep) {}
+        // BENCH_CASES: which cases to measure, by the first word of their name (unfiltered,last,symbols,7); default all.
+        List<String> wanted = Arrays.stream(System.getenv().getOrDefault("BENCH_CASES", "").split(","))
+                .map(String::strip).filter(w -> !w.isEmpty()).toList();
+        Set<String> two = Set.of("T7", "T23");
+        List<Case> cases = List.of(
+                new Case("unfiltered", SearchFilter.NONE, i -> true),
+                new Case("last 7 days (~2%)", new SearchFilter(since, null, Set.of()), i -> createdSeconds(i, n) >= weekAgo),
+                new Case("symbols T7|T23 (~5%)", new SearchFilter(null, null, two),
+                        i -> symbols(i).stream().anyMatch(two::contains)),
+                new Case("7 days + symbols (~0.1%)", new SearchFilter(since, null, two),
+                        i -> createdSeconds(i, n) >= weekAgo && symbols(i).stream().anyMatch(two::contains)))
+                .stream().filter(c -> wanted.isEmpty() || wanted.contains(c.name().split(" ")[0])).toList();
+
+        // Exact answers by brute force; its latency is the reference every HNSW figure is compared to.
+        List<List<Set<Long>>> exact = new ArrayList<>();
+        double[] bruteMs = new double[cases.size()];
+        for (int c = 0; c < cases.size(); c++) {
+            List<Set<Long>> answers = new ArrayList<>();
+            IntPredicate keep = cases.get(c).keep();
+            int[] ids = java.util.stream.IntStream.range(0, n).filter(keep).toArray();
+            long b0 = System.nanoTime();
+            for (float[] q : qs) answers.add(bruteTop(all, ids, q));
+            bruteMs[c] = (System.nanoTime() - b0) / 1e6 / queries;
+            exact.add(answers);
+            if (c == 0) {
+                System.out.printf(Locale.ROOT, "brute force (reference, %s): %.1f ms/query over %,d vectors = %.1f GB/s of vectors read%n",
+                        cases.get(0).name(), bruteMs[0], ids.length, (double) ids.length * DIM * 4 / (bruteMs[0] / 1e3) / 1e9);
+            }
+        }
+
+        try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM, hnsw)) {
+            store.candidatesPerMillion(perMillion);
+            for (boolean prune : pruneModes) {
+                store.pruneAcrossSegments(prune);
+                report(store, (reuse ? "reused index, " : "as ingested, ") + store.segments() + " segments, " + pruning(prune, perMillion), cases, qs, exact, bruteMs, candidateCounts);
+            }
+            if (mergeTo > 0) {
+                long m0 = System.nanoTime();
+                store.forceMerge(mergeTo);
+                System.out.printf(Locale.ROOT, "forceMerge(%d): %.1f s (load average %s)%n", mergeTo, (System.nanoTime() - m0) / 1e9, load());
+                for (boolean prune : pruneModes) {
+                    store.pruneAcrossSegments(prune);
+                    report(store, "merged, " + store.segments() + " segments, " + pruning(prune, perMillion), cases, qs, exact, bruteMs, candidateCounts);
+                }
+            }
+        }
+        System.out.printf(Locale.ROOT, "index size on disk: %.0f MB%n", size(dir) / 1e6);
+    }
+
+    static void ingest(Path dir, LuceneVectorStore.HnswParameters hnsw, ClusteredVectors gen, int n, float[] all, Path complete) throws Exception {
         long t0 = System.nanoTime();
         int threads = Integer.parseInt(System.getenv().getOrDefault("BENCH_THREADS", "2"));
-        try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM)) {
+        try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM, hnsw)) {
             // Like a sink with parallelism `threads`: each thread upserts its own share in batches of 1000.
             java.util.concurrent.atomic.AtomicLong done = new java.util.concurrent.atomic.AtomicLong();
             List<Thread> workers = new ArrayList<>();
@@ -97,57 +192,24 @@ public class VectorStoreBench {
             double secs = (System.nanoTime() - t0) / 1e9;
             System.out.printf(Locale.ROOT, "ingest: %,d points in %.1f s = %,.0f points/s with %d threads (incl. generating vectors and the final commit); %d segments%n",
                     n, secs, n / secs, threads, store.segments());
+            Files.writeString(complete, String.format(Locale.ROOT, "ingested at %,.0f points/s with %d threads, load average at end %s",
+                    n / secs, threads, load()));
         }
+    }
 
-        float[][] qs = new float[queries][];
-        for (int q = 0; q < queries; q++) qs[q] = gen.query(q);
-        long weekAgo = SPAN_SECONDS - 7L * 24 * 3600;
-        Instant since = T0.plusSeconds(weekAgo);
-        record Case(String name, SearchFilter filter, IntPredicate keep) {}
-        Set<String> two = Set.of("T7", "T23");
-        List<Case> cases = List.of(
-                new Case("unfiltered", SearchFilter.NONE, i -> true),
-                new Case("last 7 days (~2%)", new SearchFilter(since, null, Set.of()), i -> createdSeconds(i, n) >= weekAgo),
-                new Case("symbols T7|T23 (~5%)", new SearchFilter(null, null, two),
-                        i -> symbols(i).stream().anyMatch(two::contains)),
-                new Case("7 days + symbols (~0.1%)", new SearchFilter(since, null, two),
-                        i -> createdSeconds(i, n) >= weekAgo && symbols(i).stream().anyMatch(two::contains)));
 
-        // Exact answers by brute force; its latency is the reference every HNSW figure is compared to.
-        List<List<Set<Long>>> exact = new ArrayList<>();
-        double[] bruteMs = new double[cases.size()];
-        for (int c = 0; c < cases.size(); c++) {
-            List<Set<Long>> answers = new ArrayList<>();
-            IntPredicate keep = cases.get(c).keep();
-            int[] ids = java.util.stream.IntStream.range(0, n).filter(keep).toArray();
-            long b0 = System.nanoTime();
-            for (float[] q : qs) answers.add(bruteTop(all, ids, q));
-            bruteMs[c] = (System.nanoTime() - b0) / 1e6 / queries;
-            exact.add(answers);
-            if (c == 0) {
-                System.out.printf(Locale.ROOT, "brute force (reference): %.1f ms/query over %,d vectors = %.1f GB/s of vectors read%n",
-                        bruteMs[0], n, (double) n * DIM * 4 / (bruteMs[0] / 1e3) / 1e9);
-            }
-        }
-
-        try (LuceneVectorStore store = LuceneVectorStore.open(dir, DIM)) {
-            report(store, "as ingested, " + store.segments() + " segments", cases, qs, exact, bruteMs, new int[] {5, 50, 100});
-            if (merge) {
-                long m0 = System.nanoTime();
-                store.forceMerge(1);
-                System.out.printf(Locale.ROOT, "forceMerge(1): %.1f s%n", (System.nanoTime() - m0) / 1e9);
-                report(store, "merged, 1 segment", cases, qs, exact, bruteMs, new int[] {5, 50, 100});
-            }
-        }
-        System.out.printf(Locale.ROOT, "index size on disk: %.0f MB%n", size(dir) / 1e6);
+    static String pruning(boolean prune, int perMillion) {
+        return prune ? "segments share a score queue (Lucene's default)"
+                : "each segment's graph searched in full (the store's default), a segment of n points with at least "
+                        + perMillion + " * n / 1M candidates";
     }
 
     static void report(LuceneVectorStore store, String title, List<?> casesRaw, float[][] qs, List<List<Set<Long>>> exact,
                        double[] bruteMs, int[] candidateCounts) {
         @SuppressWarnings("unchecked")
         List<Object> cases = (List<Object>) casesRaw;
-        System.out.println("-- " + title);
-        System.out.println("  case                        candidates  recall@5   p50 ms   p99 ms  mean ms  speedup vs brute force (mean)");
+        System.out.println("-- " + title + "; load average " + loadQuietly());
+        System.out.println("  case                        candidates  recall@5   p50 ms   p99 ms  mean ms  cpu p50  cpu p99  speedup vs brute force (mean)");
         for (int c = 0; c < cases.size(); c++) {
             var cs = cases.get(c);
             String name;
@@ -161,12 +223,15 @@ public class VectorStoreBench {
             for (int candidates : candidateCounts) {
                 for (int w = 0; w < Math.min(50, qs.length); w++) store.search(qs[w], K, filter, candidates); // warm up
                 double[] ms = new double[qs.length];
+                double[] cpuMs = new double[qs.length]; // this thread's CPU time: what the search costs, less the waits for a core on a shared machine
                 double hits = 0;
                 double wanted = 0;
                 for (int q = 0; q < qs.length; q++) {
+                    long c0 = THREADS.getCurrentThreadCpuTime();
                     long s0 = System.nanoTime();
                     List<Hit> result = store.search(qs[q], K, filter, candidates);
                     ms[q] = (System.nanoTime() - s0) / 1e6;
+                    cpuMs[q] = (THREADS.getCurrentThreadCpuTime() - c0) / 1e6;
                     Set<Long> truth = exact.get(c).get(q);
                     for (Hit h : result) if (truth.contains(h.payload().articleId())) hits++;
                     wanted += truth.size();
@@ -174,9 +239,12 @@ public class VectorStoreBench {
                 double[] sorted = ms.clone();
                 Arrays.sort(sorted);
                 double mean = Arrays.stream(ms).average().orElse(0);
-                System.out.printf(Locale.ROOT, "  %-27s %10d  %8.3f  %7.2f  %7.2f  %7.2f  %.2fx%n", name, candidates,
-                        wanted == 0 ? 1.0 : hits / wanted, sorted[sorted.length / 2], sorted[(int) Math.ceil(sorted.length * 0.99) - 1],
-                        mean, bruteMs[c] / mean);
+                double[] cpuSorted = cpuMs.clone();
+                Arrays.sort(cpuSorted);
+                int p99 = (int) Math.ceil(sorted.length * 0.99) - 1;
+                System.out.printf(Locale.ROOT, "  %-27s %10d  %8.3f  %7.2f  %7.2f  %7.2f  %7.2f  %7.2f  %.2fx%n", name, candidates,
+                        wanted == 0 ? 1.0 : hits / wanted, sorted[sorted.length / 2], sorted[p99],
+                        mean, cpuSorted[cpuSorted.length / 2], cpuSorted[p99], bruteMs[c] / mean);
             }
         }
     }

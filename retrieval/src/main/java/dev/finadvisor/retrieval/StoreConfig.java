@@ -18,6 +18,11 @@ import java.util.List;
  *   collection: finadvisor_news  # qdrant: the collection
  *   batch_size: 256         # qdrant: points per upsert request
  *   max_retries: 3          # qdrant: retries of a failed request, with backoff
+ *   hnsw_max_conn: 16       # lucene: HNSW neighbours per node, for segments written from now on
+ *   hnsw_beam_width: 100    # lucene: HNSW beam while building, for segments written from now on
+ *   candidates: 50          # lucene: HNSW candidates per search (at least k), the best k kept
+ *   candidates_per_million: 200 # lucene: a segment of n points gets at least this * n / 1M candidates
+ *   prune_across_segments: false # lucene: let segments stop early on each other's scores (faster, lower recall)
  * </pre>
  * Missing keys keep these defaults.
  */
@@ -27,18 +32,45 @@ public record StoreConfig(
         String url,
         String collection,
         @JsonProperty("batch_size") int batchSize,
-        @JsonProperty("max_retries") int maxRetries) implements Validated {
+        @JsonProperty("max_retries") int maxRetries,
+        @JsonProperty("hnsw_max_conn") int hnswMaxConn,
+        @JsonProperty("hnsw_beam_width") int hnswBeamWidth,
+        int candidates,
+        @JsonProperty("candidates_per_million") int candidatesPerMillion,
+        @JsonProperty("prune_across_segments") boolean pruneAcrossSegments) implements Validated {
     public static final List<String> TYPES = List.of("lucene", "qdrant");
     public static final StoreConfig DEFAULT = new StoreConfig("lucene", Path.of("data/vector-store"),
             "http://localhost:6334", "finadvisor_news", 256, 3);
 
+    /** With the default HNSW graph and search settings. */
+    public StoreConfig(String type, Path path, String url, String collection, int batchSize, int maxRetries) {
+        this(type, path, url, collection, batchSize, maxRetries, LuceneVectorStore.HnswParameters.DEFAULT.maxConn(),
+                LuceneVectorStore.HnswParameters.DEFAULT.beamWidth(), LuceneVectorStore.DEFAULT_CANDIDATES,
+                LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION, LuceneVectorStore.DEFAULT_PRUNE_ACROSS_SEGMENTS);
+    }
+
     @JsonCreator
     public static StoreConfig of(@JsonProperty("type") String type, @JsonProperty("path") Path path,
                                  @JsonProperty("url") String url, @JsonProperty("collection") String collection,
-                                 @JsonProperty("batch_size") Integer batchSize, @JsonProperty("max_retries") Integer maxRetries) {
+                                 @JsonProperty("batch_size") Integer batchSize, @JsonProperty("max_retries") Integer maxRetries,
+                                 @JsonProperty("hnsw_max_conn") Integer hnswMaxConn,
+                                 @JsonProperty("hnsw_beam_width") Integer hnswBeamWidth,
+                                 @JsonProperty("candidates") Integer candidates,
+                                 @JsonProperty("candidates_per_million") Integer candidatesPerMillion,
+                                 @JsonProperty("prune_across_segments") Boolean pruneAcrossSegments) {
         return new StoreConfig(type == null ? DEFAULT.type : type, path == null ? DEFAULT.path : path,
                 url == null ? DEFAULT.url : url, collection == null ? DEFAULT.collection : collection,
-                batchSize == null ? DEFAULT.batchSize : batchSize, maxRetries == null ? DEFAULT.maxRetries : maxRetries);
+                batchSize == null ? DEFAULT.batchSize : batchSize, maxRetries == null ? DEFAULT.maxRetries : maxRetries,
+                hnswMaxConn == null ? DEFAULT.hnswMaxConn : hnswMaxConn,
+                hnswBeamWidth == null ? DEFAULT.hnswBeamWidth : hnswBeamWidth,
+                candidates == null ? DEFAULT.candidates : candidates,
+                candidatesPerMillion == null ? DEFAULT.candidatesPerMillion : candidatesPerMillion,
+                pruneAcrossSegments == null ? DEFAULT.pruneAcrossSegments : pruneAcrossSegments);
+    }
+
+    /** The HNSW graph parameters new Lucene segments are written with. */
+    public LuceneVectorStore.HnswParameters hnsw() {
+        return new LuceneVectorStore.HnswParameters(hnswMaxConn, hnswBeamWidth);
     }
 
     public static StoreConfig lucene(Path path) {
@@ -66,5 +98,9 @@ public record StoreConfig(
         }
         problems.requireRange("batch_size", batchSize, 1, 10_000);
         problems.requireRange("max_retries", maxRetries, 0, 20);
+        problems.requireRange("hnsw_max_conn", hnswMaxConn, 2, LuceneVectorStore.HnswParameters.MAX_MAX_CONN);
+        problems.requireRange("hnsw_beam_width", hnswBeamWidth, 1, LuceneVectorStore.HnswParameters.MAX_BEAM_WIDTH);
+        problems.requireRange("candidates", candidates, 1, LuceneVectorStore.MAX_CANDIDATES);
+        problems.requireRange("candidates_per_million", candidatesPerMillion, 0, LuceneVectorStore.MAX_CANDIDATES);
     }
 }

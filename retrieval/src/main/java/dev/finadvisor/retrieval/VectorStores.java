@@ -10,7 +10,8 @@ public final class VectorStores {
     /** For ingestion: creates the index or collection when missing. */
     public static VectorStore openForWriting(StoreConfig config, int dimension) {
         return switch (config.type()) {
-            case "lucene" -> LuceneVectorStore.open(config.path(), dimension);
+            case "lucene" -> LuceneVectorStore.open(config.path(), dimension, config.hnsw()).candidates(config.candidates())
+                    .candidatesPerMillion(config.candidatesPerMillion()).pruneAcrossSegments(config.pruneAcrossSegments());
             case "qdrant" -> qdrant(config, dimension);
             default -> throw unknown(config);
         };
@@ -24,7 +25,8 @@ public final class VectorStores {
     public static VectorStore openForSearch(StoreConfig config, int dimension) {
         return switch (config.type()) {
             case "lucene" -> {
-                LuceneVectorStore store = LuceneVectorStore.openReadOnly(config.path());
+                LuceneVectorStore store = LuceneVectorStore.openReadOnly(config.path()).candidates(config.candidates())
+                        .candidatesPerMillion(config.candidatesPerMillion()).pruneAcrossSegments(config.pruneAcrossSegments());
                 if (store.dimension() != dimension) {
                     store.close();
                     throw new dev.finadvisor.domain.UserError(config.path() + ": holds " + store.dimension()

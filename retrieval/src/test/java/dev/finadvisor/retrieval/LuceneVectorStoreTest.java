@@ -211,6 +211,101 @@ class LuceneVectorStoreTest {
     }
 
     @Test
+    void anIndexWrittenWithOtherGraphParametersStaysReadableWritableAndMergeable() {
+        Path dir = tmp.resolve("idx");
+        List<Point> old = news(600, DIM, 21);
+        try (var store = LuceneVectorStore.open(dir, DIM, new LuceneVectorStore.HnswParameters(8, 20))) {
+            store.upsert(old.subList(0, 300));
+            store.commit();
+            store.upsert(old.subList(300, 600));
+        }
+        List<Point> added = new ArrayList<>();
+        for (int i = 0; i < 300; i++) {
+            added.add(point(5000 + i, 0, TestPoints.vectors(DIM, 22).vector(i), T0, List.of("AAPL")));
+        }
+        try (var store = LuceneVectorStore.open(dir, DIM, new LuceneVectorStore.HnswParameters(32, 200))) {
+            store.upsert(added);
+            store.commit();
+            assertThat(store.segments()).isGreaterThanOrEqualTo(2);
+            assertThat(store.count()).isEqualTo(900);
+            for (Point p : List.of(old.get(0), old.get(599), added.get(0), added.get(299))) {
+                assertThat(store.search(p.vector(), 1, SearchFilter.NONE)).extracting(Hit::id).containsExactly(p.id());
+            }
+            store.forceMerge(1); // the merged graph is rebuilt with the writer's parameters
+            assertThat(store.segments()).isEqualTo(1);
+            for (Point p : List.of(old.get(1), added.get(1))) {
+                assertThat(store.search(p.vector(), 1, SearchFilter.NONE)).extracting(Hit::id).containsExactly(p.id());
+            }
+        }
+        try (var reader = LuceneVectorStore.openReadOnly(dir)) {
+            assertThat(reader.count()).isEqualTo(900);
+        }
+    }
+
+    @Test
+    void searchingEachSegmentInFullFindsTheSameNeighboursAsSharedPruning() {
+        List<Point> points = news(1500, DIM, 23);
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            for (int s = 0; s < 3; s++) {
+                store.upsert(points.subList(500 * s, 500 * (s + 1)));
+                store.commit(); // one segment per commit: three graphs to search
+            }
+            assertThat(store.segments()).isEqualTo(3);
+            ClusteredVectors topics = TestPoints.vectors(DIM, 23);
+            for (boolean prune : new boolean[] {true, false}) {
+                store.pruneAcrossSegments(prune);
+                int found = 0;
+                for (int q = 0; q < 30; q++) {
+                    float[] query = topics.query(q);
+                    List<String> exact = exactTop(points, query, 5, p -> true);
+                    found += (int) store.search(query, 5, SearchFilter.NONE).stream().filter(h -> exact.contains(h.id())).count();
+                }
+                assertThat(found / 150.0).as("recall@5 with pruneAcrossSegments=" + prune).isGreaterThanOrEqualTo(0.98);
+            }
+        }
+    }
+
+    @Test
+    void aSegmentGetsCandidatesInProportionToItsSize() {
+        List<Point> points = news(5000, DIM, 25);
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            store.upsert(points);
+            store.forceMerge(1);
+            ClusteredVectors topics = TestPoints.vectors(DIM, 25);
+            double[] recall = new double[2];
+            int[] perMillion = {0, 10_000}; // 0: k=5 candidates; 10,000 per million: 50 for these 5,000 points
+            for (int m = 0; m < 2; m++) {
+                store.candidates(5).candidatesPerMillion(perMillion[m]);
+                int found = 0;
+                for (int q = 0; q < 60; q++) {
+                    float[] query = topics.query(q);
+                    List<String> exact = exactTop(points, query, 5, p -> true);
+                    found += (int) store.search(query, 5, SearchFilter.NONE).stream().filter(h -> exact.contains(h.id())).count();
+                }
+                recall[m] = found / 300.0;
+            }
+            assertThat(recall[1]).isGreaterThanOrEqualTo(0.98).isGreaterThan(recall[0]);
+        }
+    }
+
+    @Test
+    void badGraphAndSearchSettingsAreRefusedWithTheirValue() {
+        assertThatThrownBy(() -> new LuceneVectorStore.HnswParameters(1, 100)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxConn 1 is out of 2..512");
+        assertThatThrownBy(() -> new LuceneVectorStore.HnswParameters(16, 5000)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("beamWidth 5000 is out of 1..3200");
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            assertThat(store.candidates()).isEqualTo(LuceneVectorStore.DEFAULT_CANDIDATES);
+            assertThat(store.pruneAcrossSegments()).isFalse();
+            assertThatThrownBy(() -> store.candidates(0)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("candidates 0 is out of 1..10000");
+            assertThat(store.candidates(120).candidates()).isEqualTo(120);
+            assertThatThrownBy(() -> store.candidatesPerMillion(-1)).isInstanceOf(IllegalArgumentException.class)
+                    .hasMessageContaining("candidates per million -1 is out of 0..10000");
+        }
+    }
+
+    @Test
     void readOnlyStoreFollowsAWritersCommitsAndRefusesWrites() throws Exception {
         Path dir = tmp.resolve("idx");
         try (var writer = LuceneVectorStore.open(dir, DIM); var reader = LuceneVectorStore.openReadOnly(dir)) {

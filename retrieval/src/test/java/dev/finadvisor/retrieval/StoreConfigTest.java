@@ -39,6 +39,27 @@ class StoreConfigTest {
         StoreConfig c = load("store:\n  type: qdrant\n  collection: news\n");
         assertThat(c).isEqualTo(new StoreConfig("qdrant", StoreConfig.DEFAULT.path(), "http://localhost:6334", "news", 256, 3));
         assertThat(load("store:\n  path: /x/y\n", "store.batch_size=8").batchSize()).isEqualTo(8);
+        assertThat(c.hnsw()).isEqualTo(LuceneVectorStore.HnswParameters.DEFAULT);
+        assertThat(c.candidates()).isEqualTo(LuceneVectorStore.DEFAULT_CANDIDATES);
+        assertThat(c.pruneAcrossSegments()).isFalse();
+        assertThat(c.candidatesPerMillion()).isEqualTo(LuceneVectorStore.DEFAULT_CANDIDATES_PER_MILLION);
+        StoreConfig tuned = load("store:\n  hnsw_max_conn: 48\n  hnsw_beam_width: 300\n  prune_across_segments: true\n",
+                "store.candidates=250");
+        assertThat(tuned.pruneAcrossSegments()).isTrue();
+        assertThat(tuned.hnsw()).isEqualTo(new LuceneVectorStore.HnswParameters(48, 300));
+        assertThat(tuned.candidates()).isEqualTo(250);
+    }
+
+    @Test
+    void badGraphAndSearchSettingsAreNamedByKey() {
+        assertThatThrownBy(() -> load("store:\n  hnsw_max_conn: 1\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'store.hnsw_max_conn' is 1, must be between 2 and 512");
+        assertThatThrownBy(() -> load("store:\n  hnsw_beam_width: 0\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'store.hnsw_beam_width' is 0, must be between 1 and 3200");
+        assertThatThrownBy(() -> load("store:\n  candidates: 20000\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'store.candidates' is 20000, must be between 1 and 10000");
+        assertThatThrownBy(() -> load("store:\n  candidates_per_million: -1\n")).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("'store.candidates_per_million' is -1, must be between 0 and 10000");
     }
 
     @Test
@@ -66,12 +87,18 @@ class StoreConfigTest {
 
     @Test
     void factoryOpensALuceneStoreForWritingThenForSearch() {
-        StoreConfig config = StoreConfig.lucene(tmp.resolve("idx"));
+        StoreConfig base = StoreConfig.lucene(tmp.resolve("idx"));
+        StoreConfig config = new StoreConfig(base.type(), base.path(), base.url(), base.collection(), base.batchSize(),
+                base.maxRetries(), 24, 150, 175, 300, true);
         try (VectorStore w = VectorStores.openForWriting(config, 384)) {
             w.upsert(TestPoints.news(3, 384, 1));
+            assertThat(((LuceneVectorStore) w).candidates()).isEqualTo(175);
+            assertThat(((LuceneVectorStore) w).pruneAcrossSegments()).isTrue();
+            assertThat(((LuceneVectorStore) w).candidatesPerMillion()).isEqualTo(300);
         }
         try (VectorStore r = VectorStores.openForSearch(config, 384)) {
             assertThat(r.count()).isEqualTo(3);
+            assertThat(((LuceneVectorStore) r).candidates()).isEqualTo(175);
             assertThatThrownBy(() -> r.deleteArticle(1000)).hasMessageContaining("read-only");
         }
         assertThatThrownBy(() -> VectorStores.openForSearch(config, 128)).isInstanceOf(UserError.class)

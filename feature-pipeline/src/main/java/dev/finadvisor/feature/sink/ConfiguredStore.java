@@ -9,16 +9,20 @@ import java.nio.file.Path;
  * Opens the store a {@link StoreConfig} names, for writing, where the sink runs. Keeps the config
  * as plain values because {@code Path} is not serializable and the opener travels with the job.
  */
-public record ConfiguredStore(String type, String path, String url, String collection, int batchSize, int maxRetries, int dimension)
+public record ConfiguredStore(String type, String path, String url, String collection, int batchSize, int maxRetries,
+                              int hnswMaxConn, int hnswBeamWidth, int candidates, int candidatesPerMillion, boolean pruneAcrossSegments,
+                              int dimension)
         implements StoreOpener {
 
     public static ConfiguredStore of(StoreConfig config, int dimension) {
         return new ConfiguredStore(config.type(), config.path() == null ? null : config.path().toString(), config.url(),
-                config.collection(), config.batchSize(), config.maxRetries(), dimension);
+                config.collection(), config.batchSize(), config.maxRetries(), config.hnswMaxConn(), config.hnswBeamWidth(),
+                config.candidates(), config.candidatesPerMillion(), config.pruneAcrossSegments(), dimension);
     }
 
     public StoreConfig config() {
-        return new StoreConfig(type, path == null ? null : Path.of(path), url, collection, batchSize, maxRetries);
+        return new StoreConfig(type, path == null ? null : Path.of(path), url, collection, batchSize, maxRetries,
+                hnswMaxConn, hnswBeamWidth, candidates, candidatesPerMillion, pruneAcrossSegments);
     }
 
     @Override
