@@ -33,10 +33,11 @@ import org.slf4j.LoggerFactory;
  * <p>The model runs on a thread of its own ("embedder"), a batch or two ahead of the task thread:
  * while it embeds one batch, the task thread parses, cleans, chunks and plans the next articles and
  * writes and commits the batches already embedded. ONNX Runtime runs this model on one core here
- * (measured), so with everything else in line behind it on the same thread, the job reached only
- * 0.74 of the model's own chunks/s on two idle cores; overlapped, the model is the bottleneck.
- * Batches are written in the order they were planned, and a checkpoint waits for every batch in
- * flight, so what a checkpoint covers is in the store, as before.
+ * (measured: no thread but the caller's does work), so with everything else in line behind it on
+ * the same thread the model idled while the job did the rest; overlapped, the model is the
+ * bottleneck. A batch goes to the model when it holds {@code batchChunks} chunks, or at once when
+ * the model is idle. Batches are written in the order they were planned, and a checkpoint waits for
+ * every batch in flight, so what a checkpoint covers is in the store, as before.
  */
 final class IngestWriter implements SinkWriter<PreparedNews> {
     private static final Logger log = LoggerFactory.getLogger(IngestWriter.class);
@@ -124,7 +125,9 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
                 batch.add(planned.get());
                 batchReceivedAt.add(news.receivedAtMillis());
                 batchChunks += planned.get().chunks().size();
-                if (batchChunks >= settings.batchChunks()) {
+                // A full batch goes to the model; so does a partial one when the model has nothing to do
+                // (the job's first article, a quiet stream): waiting to fill it would only idle the model.
+                if (batchChunks >= settings.batchChunks() || inFlight.isEmpty()) {
                     submitBatch();
                 } else if (!batchTimerSet) {
                     // A quiet stream must not hold an article back: write what there is after a short wait.
@@ -198,6 +201,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         time.registerTimer(time.getCurrentProcessingTime() + POLL_MILLIS, t -> {
             pollTimerSet = false;
             writeEmbedded(false);
+            if (inFlight.isEmpty()) submitBatch(); // the model is done: give it what has gathered meanwhile
             maybeCommit();
             schedulePoll();
         });
