@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finadvisor.feature.process.Chunker;
+import dev.finadvisor.feature.process.HtmlCleaner;
 import dev.finadvisor.feature.sink.IngestSink;
 import dev.finadvisor.feature.sink.SinkSettings;
 import dev.finadvisor.feature.source.BackfillSplit;
@@ -170,6 +172,37 @@ class IngestJobTest {
         assertThat(only.id()).isEqualTo("42#0");
         assertThat(only.payload().text()).contains("The probe was closed with no findings.").doesNotContain("draft");
         assertThat(only.payload().updatedAt()).isEqualTo(T0.plusSeconds(3600));
+    }
+
+    @Test
+    void batchesEmbeddedAheadOfTheWritesLandInOrderAndANewerVersionStillReplacesTheOneBeingEmbedded() throws Exception {
+        // One article per batch, so the embedder works a batch or two ahead of the writes; the second
+        // version of article 42 arrives while its first is with the embedder, then an older draft.
+        ObjectNode original = Articles.article(42, T0, "Regulator probes driver assistance", "A long investigation.", longBody(700), "TSLA");
+        List<String> lines = new ArrayList<>();
+        for (int i = 1; i <= 5; i++) lines.add(Articles.onTopic(i, i, T0.plusSeconds(i)).toString());
+        lines.add(original.toString());
+        lines.add(Articles.updated(original, T0.plusSeconds(3600), "<p>The probe was closed with no findings.</p>").toString());
+        for (int i = 6; i <= 9; i++) lines.add(Articles.onTopic(i, i, T0.plusSeconds(i)).toString());
+        lines.add(Articles.updated(original, T0.plusSeconds(1800), "<p>An older draft.</p>").toString());
+
+        runToEnd("pipelined", NewsSource.replay(jsonl("pipelined.jsonl", lines).toString()), sink(1));
+
+        assertThat(articleIds()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 42L);
+        List<Hit> article42 = hits("news").stream().filter(h -> h.payload().articleId() == 42).toList();
+        assertThat(article42).hasSize(1);
+        assertThat(article42.get(0).payload().text()).contains("The probe was closed with no findings.");
+        assertThat(writes()).as("nine articles, then 42 twice: first version, then its replacement").isEqualTo(11);
+        JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
+        assertThat(metrics.get("articles").asLong()).isEqualTo(12);
+        assertThat(metrics.get("articles_added").asLong()).isEqualTo(10);
+        assertThat(metrics.get("articles_replaced").asLong()).isEqualTo(1);
+        assertThat(metrics.get("articles_unchanged").asLong()).isEqualTo(1);
+        int firstVersionChunks = new Chunker(model, model.maxTokens(), 32).chunk(Chunker.articleText(original.get("headline").asText(),
+                original.get("summary").asText(), HtmlCleaner.clean(original.get("content").asText()))).size();
+        assertThat(firstVersionChunks).isGreaterThanOrEqualTo(3);
+        assertThat(metrics.get("chunks").asLong()).isEqualTo(9 + firstVersionChunks + 1);
+        assertThat(metrics.get("freshness_ms").get("samples").asInt()).isEqualTo(11);
     }
 
     @Test

@@ -46,11 +46,25 @@ public final class ArticleIndexer {
 
     /** Embeds the chunks of every planned article in one call, then replaces each article's points. */
     public List<Outcome> write(List<Planned> batch) {
+        return write(batch, embed(batch));
+    }
+
+    /** The vectors of every chunk of the batch, in order, from one call of the embedder. */
+    public List<float[]> embed(List<Planned> batch) {
         List<String> texts = new ArrayList<>();
         for (Planned p : batch) texts.addAll(p.chunks());
         List<float[]> vectors = texts.isEmpty() ? List.of() : embedder.embedAll(texts);
         if (vectors.size() != texts.size()) {
             throw new IllegalStateException("embedder returned " + vectors.size() + " vectors for " + texts.size() + " chunks");
+        }
+        return vectors;
+    }
+
+    /** Replaces each planned article's points with its chunks and their {@code vectors} (from {@link #embed}). */
+    public List<Outcome> write(List<Planned> batch, List<float[]> vectors) {
+        int chunks = batch.stream().mapToInt(p -> p.chunks().size()).sum();
+        if (vectors.size() != chunks) {
+            throw new IllegalArgumentException(vectors.size() + " vectors for a batch of " + chunks + " chunks");
         }
         List<Outcome> outcomes = new ArrayList<>(batch.size());
         int next = 0;

@@ -37,6 +37,11 @@ public final class IngestMetrics {
         chunks += outcome.chunks();
     }
 
+    /** A message reached the sink: rates count from the first one, so the time to embed the first batch counts too. */
+    public synchronized void onReceived(long now) {
+        if (firstArticleAt == 0) firstArticleAt = now;
+    }
+
     public synchronized void onDeadLetter(long now) {
         if (firstArticleAt == 0) firstArticleAt = now;
         deadLetters++;
