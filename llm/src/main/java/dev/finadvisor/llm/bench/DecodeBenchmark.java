@@ -71,7 +71,8 @@ public final class DecodeBenchmark {
         SplittableRandom rnd = new SplittableRandom(1);
         int[] prompt = new int[promptTokens];
         for (int i = 0; i < prompt.length; i++) prompt[i] = 3 + rnd.nextInt(vocab - 3);
-        lm.generate(prompt, GenerationConfig.greedy(4), TokenListener.NONE, () -> false); // warm-up
+        // warm-up: long enough for the JIT to compile the decode loops, as in a serving process
+        lm.generate(prompt, GenerationConfig.greedy(32), TokenListener.NONE, () -> false);
         double bestPrefill = 0;
         double bestDecode = 0;
         int generated = 0;

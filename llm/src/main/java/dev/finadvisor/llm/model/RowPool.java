@@ -5,7 +5,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * Splits row ranges across a few threads for batch-1 decoding, which runs one small parallel loop
- * after another (about 50 per token): the caller works on the first share and workers spin briefly
+ * after another (about 60 per token): the caller works beside the workers, which spin briefly
  * before parking, because waking a parked thread costs tens of microseconds, a pool's queue more.
  */
 final class RowPool implements AutoCloseable {
@@ -15,6 +15,7 @@ final class RowPool implements AutoCloseable {
     }
 
     private static final long SPIN_NANOS = 200_000;
+    private static final int CHUNKS_PER_THREAD = 8;
 
     private final int threads;
     private final Thread[] workers;
@@ -22,6 +23,8 @@ final class RowPool implements AutoCloseable {
     private final AtomicInteger finished = new AtomicInteger();
     private volatile RowTask task;
     private volatile int rows;
+    private volatile int chunk;
+    private final AtomicInteger next = new AtomicInteger();
     private volatile boolean closed;
     private volatile Throwable failure;
 
@@ -40,7 +43,10 @@ final class RowPool implements AutoCloseable {
         return threads;
     }
 
-    /** Runs {@code task} over rows {@code [0, rows)} split into one contiguous share per thread; returns when all are done. */
+    /**
+     * Runs {@code task} over rows {@code [0, rows)} in chunks that every thread takes from a shared counter (so a
+     * thread that is slowed, e.g. by the other core's memory traffic, takes fewer); returns when all are done.
+     */
     void run(int rows, RowTask task) {
         if (threads == 1 || rows < 2 * threads) {
             task.run(0, rows);
@@ -48,18 +54,24 @@ final class RowPool implements AutoCloseable {
         }
         this.task = task;
         this.rows = rows;
+        this.chunk = Math.max(1, rows / (threads * CHUNKS_PER_THREAD));
+        next.set(0);
         finished.set(0);
         failure = null;
-        epoch.incrementAndGet(); // publishes task and rows to the workers
+        epoch.incrementAndGet(); // publishes task, rows and chunk to the workers
         for (Thread w : workers) LockSupport.unpark(w);
         try {
-            task.run(0, rows / threads);
+            takeChunks(task, rows, chunk);
         } finally {
             while (finished.get() < workers.length) Thread.onSpinWait();
         }
         Throwable t = failure;
         if (t instanceof RuntimeException e) throw e;
         if (t instanceof Error e) throw e;
+    }
+
+    private void takeChunks(RowTask task, int rows, int chunk) {
+        for (int from; (from = next.getAndAdd(chunk)) < rows; ) task.run(from, Math.min(rows, from + chunk));
     }
 
     private void work(int share) {
@@ -73,9 +85,8 @@ final class RowPool implements AutoCloseable {
             }
             if (closed) return;
             seen = e;
-            int n = rows;
             try {
-                task.run((int) ((long) n * share / threads), (int) ((long) n * (share + 1) / threads));
+                takeChunks(task, rows, chunk);
             } catch (Throwable t) {
                 failure = t;
             } finally {
