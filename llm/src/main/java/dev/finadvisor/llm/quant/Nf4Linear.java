@@ -23,8 +23,14 @@ public final class Nf4Linear implements Linear, AutoCloseable {
     public NDArray apply(NDArray x) {
         NDArray w = weight.dequantize(x.getManager());
         if (w.getDataType() != x.getDataType()) w = w.toType(x.getDataType(), false);
-        NDArray y = x.matMul(w.transpose());
-        return bias == null ? y : y.add(bias);
+        // the same kernel as DenseLinear (one addmm, x the left operand), so QLoRA differs from LoRA
+        // only by the dequantisation
+        NDArray b = bias;
+        if (b != null && b.getDataType() != x.getDataType()) {
+            b = b.toType(x.getDataType(), false);
+            b.attach(x.getManager());
+        }
+        return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
     }
 
     @Override
