@@ -3,7 +3,8 @@
 # against the engine's fp32 matmul rate and a PyTorch eager reference of the same step, same run.
 #
 # usage: bench/train-lora/run.sh [STEPS=8]
-#   BENCH_DIR   where the random checkpoint is written once (default /tmp/finadvisor-bench)
+#   BENCH_DIR          where the random checkpoint is written once (default /tmp/finadvisor-bench)
+#   BENCH_QLORA_WHOLE  1: also QLoRA with one backward through the whole graph (every layer's fp32 weight kept)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/train-lora"
@@ -32,6 +33,12 @@ print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linear
 print(f"engine fp32 matmul (2048^3, this run):     {j['matmul_gflops']:7.1f} GFLOP/s ({j['threads']} threads)")
 print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul")
 print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/lora['step_s_median']:.2f}x the LoRA step; base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
+print(f"  fp32 dequantised weights alive at a step's peak: {qlora['dequantised_peak_bytes']/2**20:.1f} MiB (one decoder layer; LayerwiseBackward)")
+print(f"  peak RSS during the steps: LoRA {lora['rss_peak_mb']} MiB, QLoRA {qlora['rss_peak_mb']} MiB")
+if "qlora_whole" in j:
+    w = j["qlora_whole"]
+    print(f"QLoRA, one backward through the whole graph: step {w['step_s_median']:.3f} s = {w['step_s_median']/lora['step_s_median']:.2f}x the LoRA step; "
+          f"{w['dequantised_peak_bytes']/2**20:.1f} MiB of fp32 dequantised weights alive at the peak; peak RSS {w['rss_peak_mb']} MiB")
 print(f"PyTorch {r['torch']} eager reference (OpenBLAS-openmp, matmul {r['matmul_gflops']:.1f} GFLOP/s): step {r['step_s_median']:.3f} s  {r['tokens_per_s']:7.1f} tok/s  {r['gflops']:6.1f} GFLOP/s")
 print(f"ratio LoRA / reference: {lora['tokens_per_s']/r['tokens_per_s']:.2f}x")
 PY

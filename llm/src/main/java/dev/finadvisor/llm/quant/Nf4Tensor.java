@@ -80,15 +80,34 @@ public final class Nf4Tensor implements AutoCloseable {
      * engine-op lookup, which also allocated about 2.5 times the result in intermediates.
      */
     public NDArray dequantize(NDManager target) {
-        long n = shape.size();
         NDArray result = target.create(shape, DataType.FLOAT32);
+        try {
+            dequantizeInto(result);
+        } catch (RuntimeException e) {
+            result.close();
+            throw e;
+        }
+        return result;
+    }
+
+    /**
+     * Overwrites {@code target} (fp32, this tensor's shape, contiguous, on the CPU) with the values
+     * this stands for, in place through a direct view of its memory: the engine does not see the
+     * write (no autograd version bump), which {@link LayerwiseBackward} relies on.
+     */
+    public void dequantizeInto(NDArray target) {
+        if (!target.getShape().equals(shape) || target.getDataType() != DataType.FLOAT32) {
+            throw new IllegalArgumentException("NF4: cannot dequantise " + shape + " into a " + target.getDataType() + " " + target.getShape() + " tensor");
+        }
+        long n = shape.size();
         ByteBuffer codes = packedView();
         ByteBuffer absmaxView = absmaxCodesView();
-        FloatBuffer out = result.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
-        if (out.capacity() != n) {
-            result.close();
-            throw new IllegalStateException("NF4: the engine gave no direct view of a fresh " + shape + " tensor");
+        ByteBuffer view = target.toByteBuffer(true);
+        if (!view.isDirect() || view.capacity() != 4 * n) {
+            // a copy (non-contiguous or off-CPU tensor) would silently drop the values
+            throw new IllegalArgumentException("NF4: the engine gave no direct view of the " + shape + " target tensor");
         }
+        FloatBuffer out = view.order(ByteOrder.nativeOrder()).asFloatBuffer();
         float[] pairs = Nf4.PAIRS;
         float[] chunk = new float[CHUNK_BLOCKS * Nf4.BLOCK];
         int fullBlocks = (int) (n / Nf4.BLOCK);
@@ -112,7 +131,6 @@ public final class Nf4Tensor implements AutoCloseable {
             int code = (i & 1) == 0 ? v >>> 4 : v & 15;
             out.put((int) i, Nf4.CODE[code] * blockAbsmax(absmaxView, fullBlocks));
         }
-        return result;
     }
 
     /** Blocks decoded per bulk copy into the engine's tensor: 16 KiB of floats, cache-resident. */
