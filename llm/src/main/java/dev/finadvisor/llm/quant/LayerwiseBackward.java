@@ -121,7 +121,7 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
         for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
             if (!(e.getValue() instanceof LoraLinear)) continue;
             Matcher m = LAYER.matcher(e.getKey());
-            first = Math.min(first, m.find() ? Integer.parseInt(m.group(1)) : -1); // a LoRA outside the layers: cut everywhere
+            if (m.find()) first = Math.min(first, Integer.parseInt(m.group(1))); // outside the layers is the head: above them all
         }
         return first;
     }

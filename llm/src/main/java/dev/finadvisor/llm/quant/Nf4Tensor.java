@@ -153,9 +153,10 @@ public final class Nf4Tensor implements AutoCloseable {
     /**
      * The same tensor dequantised with engine ops only (one embedding lookup of the packed bytes in
      * the code-pair table, times the block absmax): the former path, kept as the independent
-     * reference that tests compare {@link #dequantize} against bit for bit.
+     * reference that tests compare {@link #dequantize} against bit for bit and that
+     * bench/train-lora/Nf4Dequant.java times.
      */
-    NDArray dequantizeWithEngineOps(NDManager target) {
+    public NDArray dequantizeWithEngineOps(NDManager target) {
         try (NDManager scope = manager.newSubManager()) {
             NDArray indices = packed.toType(DataType.INT32, false);
             indices.attach(scope);

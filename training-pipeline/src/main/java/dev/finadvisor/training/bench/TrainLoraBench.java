@@ -52,7 +52,10 @@ public final class TrainLoraBench {
         out.put("threads", engine.threads());
         // nf4: QLoRA as `train` runs it (LayerwiseBackward); nf4-whole (BENCH_QLORA_WHOLE=1): one backward through
         // the whole graph, autograd keeping every layer's dequantised weight until backward
-        List<String> variants = "1".equals(System.getenv("BENCH_QLORA_WHOLE")) ? List.of("none", "nf4", "nf4-whole") : List.of("none", "nf4");
+        // LoRA runs again last (A-B-A): the load of this shared machine drifts within a run, and the QLoRA/LoRA ratio
+        // is taken against the mean of the LoRA runs before and after
+        List<String> variants = "1".equals(System.getenv("BENCH_QLORA_WHOLE"))
+                ? List.of("none", "nf4", "nf4-whole", "none-after") : List.of("none", "nf4", "none-after");
         for (String quantization : variants) {
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
@@ -104,7 +107,12 @@ public final class TrainLoraBench {
                     r.put("dequantised_peak_bytes", layerwise != null ? layerwise.bufferBytes() : 4 * report.parameters());
                 }
                 r.put("rss_peak_mb", peakRssMb());
-                out.put(switch (quantization) { case "none" -> "lora"; case "nf4" -> "qlora"; default -> "qlora_whole"; }, r);
+                out.put(switch (quantization) {
+                    case "none" -> "lora";
+                    case "none-after" -> "lora_after";
+                    case "nf4" -> "qlora";
+                    default -> "qlora_whole";
+                }, r);
                 Checkpoints.deleteTreeQuietly(scratch);
             }
         }
