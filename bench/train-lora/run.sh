@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # bench/train-lora: LoRA and QLoRA training speed of a ~110M Llama (seq 256, r=16 on all linears)
 # against the engine's fp32 matmul rate and a PyTorch eager reference of the same step, same run.
+# Phases in one JVM: LoRA, QLoRA (NF4 base, LayerwiseBackward), [QLoRA whole-graph], LoRA again (A-B-A against load drift).
 #
 # usage: bench/train-lora/run.sh [STEPS=8]
-#   BENCH_DIR   where the random checkpoint is written once (default /tmp/finadvisor-bench)
+#   BENCH_DIR          where the random checkpoint is written once (default /tmp/finadvisor-bench)
+#   BENCH_QLORA_WHOLE  1: also QLoRA with one backward through the whole graph (every layer's fp32 weight kept)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/train-lora"
@@ -21,17 +23,28 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (ot
 
 java_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 DJL_OFFLINE=true OPT_OUT_TRACKING=true \
   java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
+echo "$java_json" > "${BENCH_DIR:-/tmp/finadvisor-bench}/train-lora-java.json"  # kept in case the summary below fails
 # Both sides run as the launcher runs finadvisor: jemalloc that never returns pages; the reference also gets OpenBLAS-openmp.
 ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
 
 /usr/bin/python3 - "$java_json" "$ref_json" <<'PY'
 import json, sys
 j, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-lora, qlora = j["lora"], j["qlora"]
+lora, qlora, after = j["lora"], j["qlora"], j["lora_after"]
+base = (lora['step_s_median'] + after['step_s_median']) / 2  # LoRA before and after the QLoRA phases (A-B-A)
 print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linears: {lora['trainable']/1e6:.2f}M trainable; batch 1 x seq 256")
 print(f"engine fp32 matmul (2048^3, this run):     {j['matmul_gflops']:7.1f} GFLOP/s ({j['threads']} threads)")
 print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul")
-print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/lora['step_s_median']:.2f}x the LoRA step; base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
+print(f"LoRA  step again after the QLoRA phases: {after['step_s_median']:.3f} s  (mean of the two: {base:.3f} s)")
+print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/base:.2f}x the mean LoRA step "
+      f"({qlora['step_s_median']/lora['step_s_median']:.2f}x the one before, {qlora['step_s_median']/after['step_s_median']:.2f}x the one after); "
+      f"base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
+print(f"  fp32 dequantised weights alive at a step's peak: {qlora['dequantised_peak_bytes']/2**20:.1f} MiB (one decoder layer; LayerwiseBackward)")
+print(f"  peak RSS during the steps: LoRA {lora['rss_peak_mb']} MiB, QLoRA {qlora['rss_peak_mb']} MiB")
+if "qlora_whole" in j:
+    w = j["qlora_whole"]
+    print(f"QLoRA, one backward through the whole graph: step {w['step_s_median']:.3f} s = {w['step_s_median']/base:.2f}x the mean LoRA step; "
+          f"{w['dequantised_peak_bytes']/2**20:.1f} MiB of fp32 dequantised weights alive at the peak; peak RSS {w['rss_peak_mb']} MiB")
 print(f"PyTorch {r['torch']} eager reference (OpenBLAS-openmp, matmul {r['matmul_gflops']:.1f} GFLOP/s): step {r['step_s_median']:.3f} s  {r['tokens_per_s']:7.1f} tok/s  {r['gflops']:6.1f} GFLOP/s")
 print(f"ratio LoRA / reference: {lora['tokens_per_s']/r['tokens_per_s']:.2f}x")
 PY

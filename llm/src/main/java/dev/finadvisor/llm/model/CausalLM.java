@@ -21,6 +21,20 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
     }
 
     /**
+     * {@link #forward(NDArray)} with the hidden state {@code [batch, seq, hidden]} entering each
+     * decoder layer passed through {@code entry}, which returns what the layer computes on (the same
+     * values: a training pass cuts the autograd graph there, see
+     * {@link dev.finadvisor.llm.quant.LayerwiseBackward}).
+     */
+    NDArray forward(NDArray inputIds, LayerEntry entry);
+
+    /** Sees the hidden state entering decoder layer {@code layer} (0-based) and returns the tensor the layer uses. */
+    @FunctionalInterface
+    interface LayerEntry {
+        NDArray enter(int layer, NDArray hidden);
+    }
+
+    /**
      * Runs the new positions {@code inputIds [batch, s]} after those already in {@code cache} (null: none),
      * appends their keys and values, and returns logits for all new positions or only the last one.
      */

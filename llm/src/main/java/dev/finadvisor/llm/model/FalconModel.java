@@ -76,6 +76,15 @@ public final class FalconModel implements CausalLM {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden);
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, LayerEntry entry) {
+        return forward(inputIds, null, false, entry);
+    }
+
+    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry) {
         NDManager scope = inputIds.getManager();
         int b = (int) inputIds.getShape().get(0);
         int s = (int) inputIds.getShape().get(1);
@@ -94,6 +103,7 @@ public final class FalconModel implements CausalLM {
         NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
+            x = entry.enter(i, x);
             NDArray attnIn = layerNorm(x, l.attnNorm);
             NDArray fused = linears.get(l.qkv).apply(attnIn);
             NDArray q;

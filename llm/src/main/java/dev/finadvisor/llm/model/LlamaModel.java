@@ -67,6 +67,15 @@ public final class LlamaModel implements CausalLM {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden);
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, LayerEntry entry) {
+        return forward(inputIds, null, false, entry);
+    }
+
+    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry) {
         NDManager scope = inputIds.getManager();
         int b = (int) inputIds.getShape().get(0);
         int s = (int) inputIds.getShape().get(1);
@@ -84,6 +93,7 @@ public final class LlamaModel implements CausalLM {
         NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
+            x = entry.enter(i, x);
             // attention block: x + o_proj(attn(rmsnorm(x)))
             NDArray n = rmsNorm(x, l.inputNorm);
             NDArray q = linears.get(l.q).apply(n).reshape(b, s, heads, d).transpose(0, 2, 1, 3);

@@ -11,7 +11,7 @@ import java.nio.ByteBuffer;
  * {@value #BLOCK} share one absmax, each weight becomes the index of the nearest of 16 code values,
  * and the absmax values are themselves quantised to 8 bits in blocks of {@value #ABSMAX_BLOCK}
  * ("double quantisation"). Owns the 256-entry byte -> (high, low) code-pair table that turns
- * dequantisation into a single embedding lookup.
+ * dequantisation into one lookup per byte.
  */
 public final class Nf4 implements AutoCloseable {
     public static final int BLOCK = 64;
@@ -32,18 +32,23 @@ public final class Nf4 implements AutoCloseable {
         for (int i = 0; i < 15; i++) MIDPOINTS[i] = (CODE[i] + CODE[i + 1]) / 2f;
     }
 
+    /** byte -> (code of the high nibble, code of the low nibble), as 512 floats: the Java lookup table. */
+    static final float[] PAIRS = new float[256 * 2];
+
+    static {
+        for (int b = 0; b < 256; b++) {
+            PAIRS[2 * b] = CODE[b >>> 4];
+            PAIRS[2 * b + 1] = CODE[b & 15];
+        }
+    }
+
     private final NDManager manager;
     private final NDArray pairTable;
 
     /** Creates the lookup table in a sub-manager of {@code parent}; closing this frees it. */
     public Nf4(NDManager parent) {
         this.manager = parent.newSubManager();
-        float[] table = new float[256 * 2];
-        for (int b = 0; b < 256; b++) {
-            table[2 * b] = CODE[b >>> 4];
-            table[2 * b + 1] = CODE[b & 15];
-        }
-        this.pairTable = manager.create(table, new Shape(256, 2));
+        this.pairTable = manager.create(PAIRS, new Shape(256, 2));
     }
 
     /** The code value with index {@code i} (0..15). */

@@ -5,12 +5,15 @@ import dev.finadvisor.llm.model.Linear;
 
 /**
  * A frozen linear layer whose weight is held in NF4 (QLoRA's base): each call dequantises the
- * weight into the caller's scope, multiplies, and lets the fp32 copy go, so the layer keeps about
- * half a byte per weight between calls. Never trainable.
+ * weight into the caller's scope (or, in {@link LayerwiseBackward}'s training pass, into a buffer
+ * shared by the same projection of every decoder layer), multiplies, and lets the fp32 copy go, so
+ * the layer keeps about half a byte per weight between calls. Never trainable.
  */
 public final class Nf4Linear implements Linear, AutoCloseable {
     private final Nf4Tensor weight;
     private final NDArray bias;
+    /** While set (by {@link LayerwiseBackward}'s forward): decode into this shared tensor instead of a fresh one. */
+    private NDArray buffer;
 
     /** {@code weight} is [out, in]; {@code bias} is [out] or null. */
     public Nf4Linear(Nf4Tensor weight, NDArray bias) {
@@ -21,10 +24,25 @@ public final class Nf4Linear implements Linear, AutoCloseable {
 
     @Override
     public NDArray apply(NDArray x) {
-        NDArray w = weight.dequantize(x.getManager());
-        if (w.getDataType() != x.getDataType()) w = w.toType(x.getDataType(), false);
-        NDArray y = x.matMul(w.transpose());
-        return bias == null ? y : y.add(bias);
+        NDArray w;
+        if (buffer != null) {
+            weight.dequantizeInto(buffer);
+            w = buffer;
+        } else {
+            w = weight.dequantize(x.getManager());
+        }
+        if (w.getDataType() != x.getDataType()) { // fp64 gradient checks
+            w = w.toType(x.getDataType(), false);
+            w.attach(x.getManager());
+        }
+        // the same kernel as DenseLinear (one addmm, x the left operand), so QLoRA differs from LoRA
+        // only by the dequantisation
+        NDArray b = bias;
+        if (b != null && b.getDataType() != x.getDataType()) {
+            b = b.toType(x.getDataType(), false);
+            b.attach(x.getManager());
+        }
+        return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
     }
 
     @Override
@@ -35,6 +53,10 @@ public final class Nf4Linear implements Linear, AutoCloseable {
     @Override
     public int outFeatures() {
         return (int) weight.shape().get(0);
+    }
+
+    void useBuffer(NDArray shared) {
+        this.buffer = shared;
     }
 
     public Nf4Tensor weight() {

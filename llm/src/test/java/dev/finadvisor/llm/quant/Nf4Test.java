@@ -2,9 +2,14 @@ package dev.finadvisor.llm.quant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -123,6 +128,52 @@ class Nf4Test {
                 int code = i % 2 == 0 ? b >>> 4 : b & 15;
                 assertThat(viaLookup[i]).as("element %d", i).isEqualTo(Nf4.CODE[code] * absmax[i / 64]);
             }
+        }
+    }
+
+    @Test
+    void javaDequantisationIsBitIdenticalToTheEngineOpLookup() {
+        // shapes: a 768 x 768 layer, a 3072 x 768 one (36 absmax groups), a padded last block
+        // (37 x 67) and a tensor shorter than one block
+        int[][] shapes = {{768, 768}, {3072, 768}, {37, 67}, {1, 5}};
+        for (int[] dims : shapes) {
+            float[] w = weights(dims[0] * dims[1]);
+            try (Nf4Tensor q = nf4.quantize(w, new Shape(dims[0], dims[1])); NDManager step = manager.newSubManager()) {
+                NDArray fast = q.dequantize(step);
+                NDArray engine = q.dequantizeWithEngineOps(step);
+                assertThat(fast.getShape()).isEqualTo(new Shape(dims[0], dims[1]));
+                assertThat(fast.getDataType()).isEqualTo(DataType.FLOAT32);
+                float[] a = fast.toFloatArray();
+                float[] b = engine.toFloatArray();
+                assertThat(a).hasSize(w.length);
+                for (int i = 0; i < a.length; i++) {
+                    assertThat(Float.floatToRawIntBits(a[i])).as("%s element %d seed %d", java.util.Arrays.toString(dims), i, seed)
+                            .isEqualTo(Float.floatToRawIntBits(b[i]));
+                }
+            }
+        }
+    }
+
+    @Test
+    void nf4LinearMultipliesByTheDequantisedWeightAndPassesTheInputGradient() {
+        float[] w = weights(96 * 128);
+        float[] bias = weights(96);
+        try (Nf4Tensor q = nf4.quantize(w, new Shape(96, 128)); NDManager step = manager.newSubManager()) {
+            Nf4Linear layer = new Nf4Linear(q, step.create(bias));
+            NDArray x = step.randomNormal(0, 1, new Shape(2, 5, 128), DataType.FLOAT32);
+            x.setRequiresGradient(true);
+            NDArray dy = step.randomNormal(0, 1, new Shape(2, 5, 96), DataType.FLOAT32);
+            NDArray wRef = q.dequantizeWithEngineOps(step);
+            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
+                NDArray y = layer.apply(x);
+                float[] expected = x.stopGradient().matMul(wRef.transpose()).add(step.create(bias)).toFloatArray();
+                float[] got = y.toFloatArray();
+                for (int i = 0; i < got.length; i++) assertThat(got[i]).isCloseTo(expected[i], within(1e-5f));
+                gc.backward(y.mul(dy).sum());
+            }
+            float[] dx = x.getGradient().toFloatArray();
+            float[] expectedDx = dy.matMul(wRef).toFloatArray();
+            for (int i = 0; i < dx.length; i++) assertThat(dx[i]).isCloseTo(expectedDx[i], within(1e-5f));
         }
     }
 

@@ -7,6 +7,8 @@ import dev.finadvisor.llm.EngineCheck;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.model.TrainingPass;
+import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
 import dev.finadvisor.training.sft.Checkpoints;
@@ -48,15 +50,23 @@ public final class TrainLoraBench {
         EngineCheck engine = EngineCheck.run(2048);
         out.put("matmul_gflops", engine.matmulGflops());
         out.put("threads", engine.threads());
-        for (String quantization : List.of("none", "nf4")) {
+        // nf4: QLoRA as `train` runs it (LayerwiseBackward); nf4-whole (BENCH_QLORA_WHOLE=1): one backward through
+        // the whole graph, autograd keeping every layer's dequantised weight until backward
+        // LoRA runs again last (A-B-A): the load of this shared machine drifts within a run, and the QLoRA/LoRA ratio
+        // is taken against the mean of the LoRA runs before and after
+        List<String> variants = "1".equals(System.getenv("BENCH_QLORA_WHOLE"))
+                ? List.of("none", "nf4", "nf4-whole", "none-after") : List.of("none", "nf4", "none-after");
+        for (String quantization : variants) {
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
                 long parameters = 0;
                 for (var p : model.model().parameters().values()) parameters += p.getShape().size();
-                Nf4Quantizer.Report report = quantization.equals("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
+                Nf4Quantizer.Report report = quantization.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
                 LoraConfig config = new LoraConfig(rank, 2.0 * rank, 0.0,
                         List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
+                LayerwiseBackward layerwise = quantization.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
+                TrainingPass pass = layerwise != null ? layerwise : TrainingPass.whole(model.model()::forward);
                 Random random = new Random(7);
                 List<Example> examples = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
@@ -68,8 +78,9 @@ public final class TrainLoraBench {
                 SftConfig.Training t = new SftConfig.Training(1, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
                         1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
                 List<String> lines;
+                resetPeakRss(); // from here: the training steps (the fp32 load and quantisation before are not counted)
                 try (RunTracker run = RunTracker.start(new RunSpec(scratch, "bench", null, null, null, "PyTorch", "cpu()").withoutReport())) {
-                    new SftTrainer(model.model()::forward, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
+                    new SftTrainer(pass, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
                             new Checkpoints(run.checkpointsDir()), run, manager).run(null);
                     run.finish(Map.of());
                     lines = Files.readAllLines(run.layout().metrics());
@@ -92,11 +103,40 @@ public final class TrainLoraBench {
                 if (report != null) {
                     r.put("nf4_layers", report.layers());
                     r.put("nf4_bytes_per_param", report.bytesPerParameter());
+                    // fp32 copies of NF4 weights alive at a step's peak (between forward and backward)
+                    r.put("dequantised_peak_bytes", layerwise != null ? layerwise.bufferBytes() : 4 * report.parameters());
                 }
-                out.put(quantization.equals("none") ? "lora" : "qlora", r);
+                r.put("rss_peak_mb", peakRssMb());
+                out.put(switch (quantization) {
+                    case "none" -> "lora";
+                    case "none-after" -> "lora_after";
+                    case "nf4" -> "qlora";
+                    default -> "qlora_whole";
+                }, r);
                 Checkpoints.deleteTreeQuietly(scratch);
             }
         }
         System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+
+    /** Resets the kernel's resident-set high-water mark (Linux: "5" > /proc/self/clear_refs); best effort. */
+    private static void resetPeakRss() {
+        try {
+            Files.writeString(Path.of("/proc/self/clear_refs"), "5");
+        } catch (IOException | RuntimeException e) {
+            // not Linux or not permitted: the figure then covers the whole process so far
+        }
+    }
+
+    /** VmHWM of /proc/self/status in MiB, or -1 where there is none. */
+    private static long peakRssMb() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+            }
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+        return -1;
     }
 }

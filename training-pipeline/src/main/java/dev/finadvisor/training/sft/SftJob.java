@@ -18,6 +18,8 @@ import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.model.TrainingPass;
+import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
 import dev.finadvisor.training.tracking.RunSpec;
@@ -173,10 +175,14 @@ public final class SftJob {
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
             say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
                     lora.layers().size(), lora.trainableParameters()));
-            SftTrainer trainer = new SftTrainer(model.model()::forward, lora, trainExamples, validation.examples(),
+            // QLoRA holds one decoder layer's dequantised weights at a time, not every layer's until backward
+            LayerwiseBackward layerwise = nf4 == null ? null : new LayerwiseBackward(model.model(), manager);
+            TrainingPass pass = layerwise == null ? TrainingPass.whole(model.model()::forward) : layerwise;
+            SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                     tracker, manager);
             SftTrainer.Result result = trainer.run(resumeFrom);
+            if (layerwise != null) layerwise.close();
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             PeftAdapter adapter = PeftAdapter.read(source);

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.training.GradientCollector;
 import dev.finadvisor.domain.util.Progress;
 import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.train.AdamW;
 import dev.finadvisor.llm.train.GradientClipping;
 import dev.finadvisor.llm.train.LrSchedule;
@@ -38,7 +39,7 @@ public final class SftTrainer {
     /** How the run ended. */
     public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint) {}
 
-    private final UnaryOperator<NDArray> logits;
+    private final TrainingPass pass;
     private final LoraLayers lora;
     private final List<Example> train;
     private final List<Example> validation;
@@ -56,8 +57,17 @@ public final class SftTrainer {
      */
     public SftTrainer(UnaryOperator<NDArray> logits, LoraLayers lora, List<Example> train, List<Example> validation,
                       Settings settings, Checkpoints checkpoints, RunTracker run, NDManager manager) {
+        this(TrainingPass.whole(logits), lora, train, validation, settings, checkpoints, run, manager);
+    }
+
+    /**
+     * As above with the training pass given: e.g. {@link dev.finadvisor.llm.quant.LayerwiseBackward}
+     * for an NF4 base, which holds one decoder layer's dequantised weights at a time.
+     */
+    public SftTrainer(TrainingPass pass, LoraLayers lora, List<Example> train, List<Example> validation,
+                      Settings settings, Checkpoints checkpoints, RunTracker run, NDManager manager) {
         if (train.isEmpty()) throw new IllegalArgumentException("no training examples");
-        this.logits = logits;
+        this.pass = pass;
         this.lora = lora;
         this.train = List.copyOf(train);
         this.validation = List.copyOf(validation);
@@ -146,11 +156,11 @@ public final class SftTrainer {
                             // every micro-batch divides by the answer tokens of the whole step: one big batch
                             NDArray inverse = stepManager.create(1f / Math.max(1, answerTokens));
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                                NDArray sum = TokenCrossEntropy.sum(logits.apply(b.inputs()), b.targets(), b.mask());
+                                NDArray sum = TokenCrossEntropy.sum(pass.forward(b.inputs()), b.targets(), b.mask());
                                 double value = sum.getFloat();
                                 if (!Double.isFinite(value)) throw diverged(step, "loss", value);
                                 lossSum += value;
-                                gc.backward(sum.mul(inverse));
+                                pass.backward(gc, sum.mul(inverse));
                             }
                         }
                     }
@@ -215,7 +225,7 @@ public final class SftTrainer {
         for (int i = 0; i < validation.size(); i += batchSize) {
             try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
                 Batch b = Batch.of(validation.subList(i, Math.min(validation.size(), i + batchSize)), settings.padId(), m);
-                sum += TokenCrossEntropy.sum(logits.apply(b.inputs()), b.targets(), b.mask()).getFloat();
+                sum += TokenCrossEntropy.sum(pass.forward(b.inputs()), b.targets(), b.mask()).getFloat();
                 count += b.answerTokens();
             }
         }
