@@ -34,9 +34,12 @@ fi
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 preload=""; [[ -f "$jemalloc" ]] && preload="$jemalloc"
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (other work on the machine slows both sides)" >&2
+# finadvisor runs as the launcher runs it, MKL vendor shim included on AMD CPUs (native/mkl-amd.c)
+shim="$("$root/native/mkl-amd.sh" || true)"
+java_preload="${shim:+$shim${preload:+:}}$preload"
 java_json=""; ref_json=""
 for ((round = 1; round <= repeats; round++)); do
-  j="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$preload" java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+  j="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$java_preload" java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
         -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 -cp "$cp" dev.finadvisor.llm.bench.DecodeBenchmark "$ckpt" "$prompt" "$new" 1 2>/dev/null | tail -1)"
   r="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$preload" \
         /usr/bin/python3 bench/llm-decode/reference.py "$ckpt" "$prompt" "$new" 1 "$threads" | tail -1)"

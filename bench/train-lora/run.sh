@@ -21,7 +21,10 @@ jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 preload=""; [[ -f "$jemalloc" ]] && preload="$jemalloc"
 echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine slows every figure)" >&2
 
-java_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 DJL_OFFLINE=true OPT_OUT_TRACKING=true \
+# finadvisor runs as the launcher runs it, MKL vendor shim included on AMD CPUs (native/mkl-amd.c)
+shim="$("$root/native/mkl-amd.sh" || true)"
+java_preload="${shim:+$shim${preload:+:}}$preload"
+java_json="$(LD_PRELOAD="$java_preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 DJL_OFFLINE=true OPT_OUT_TRACKING=true \
   java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
 echo "$java_json" > "${BENCH_DIR:-/tmp/finadvisor-bench}/train-lora-java.json"  # kept in case the summary below fails
 # Both sides run as the launcher runs finadvisor: jemalloc that never returns pages; the reference also gets OpenBLAS-openmp.

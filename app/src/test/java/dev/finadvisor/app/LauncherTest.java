@@ -21,9 +21,11 @@ class LauncherTest {
 
     record Run(int code, String out, String err) {}
 
+    Path root;
+
     @BeforeEach
     void setUp() throws IOException {
-        Path root = Path.of(System.getProperty("finadvisor.root.dir", ".."));
+        root = Path.of(System.getProperty("finadvisor.root.dir", ".."));
         launcher = dir.resolve("finadvisor");
         Files.copy(root.resolve("finadvisor"), launcher);
         Files.createDirectories(dir.resolve("app/target"));
@@ -71,6 +73,28 @@ class LauncherTest {
         } else {
             assertThat(r.out()).contains("LD_PRELOAD=\n");
         }
+    }
+
+    @Test
+    void onAmdCpusPreloadsTheMklVendorShimBuiltFromItsSource() throws Exception {
+        Files.createDirectories(dir.resolve("native"));
+        for (String f : List.of("mkl-amd.c", "mkl-amd.sh")) Files.copy(root.resolve("native").resolve(f), dir.resolve("native").resolve(f));
+        Files.setPosixFilePermissions(dir.resolve("native/mkl-amd.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        boolean amd = Files.readString(Path.of("/proc/cpuinfo")).contains("AuthenticAMD");
+        boolean cc = Files.isExecutable(Path.of("/usr/bin/cc")) || Files.isExecutable(Path.of("/usr/bin/gcc"));
+        Path shim = dir.resolve("app/target/native/libfinadvisor-mkl-amd.so");
+        Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off"));
+        assertThat(r.code()).isZero();
+        if (amd && cc) {
+            assertThat(r.out()).contains("LD_PRELOAD=" + shim + "\n");
+            assertThat(shim).isRegularFile();
+        } else {
+            assertThat(r.out()).contains("LD_PRELOAD=\n");
+        }
+        assertThat(launch(Map.of("FINADVISOR_JEMALLOC", "off", "FINADVISOR_MKL_AMD", "off")).out()).contains("LD_PRELOAD=\n");
+        Run bad = launch(Map.of("FINADVISOR_MKL_AMD", "yes"));
+        assertThat(bad.code()).isEqualTo(2);
+        assertThat(bad.err()).contains("FINADVISOR_MKL_AMD=yes");
     }
 
     @Test
