@@ -8,7 +8,7 @@ import java.util.List;
  * query_key_value projection split as {@link FalconModel} splits it, rotary multi-query or grouped
  * attention, an exact (erf) GELU MLP, parallel or sequential residuals.
  */
-final class FalconDecoder implements AutoCloseable {
+final class FalconDecoder implements DecoderSlot.StepDecoder {
     record Norm(float[] weight, float[] bias) {}
 
     /** mlpNorm is null when the old parallel layout feeds the MLP from the attention's LayerNorm. */
@@ -48,7 +48,8 @@ final class FalconDecoder implements AutoCloseable {
     }
 
     /** Appends {@code token} at the cache's next position and returns the logits after it. */
-    synchronized float[] step(int token, KvCache cache) {
+    @Override
+    public synchronized float[] step(int token, KvCache cache) {
         if (closed) throw new IllegalStateException("the model was closed");
         int pos = d.begin(token, cache, x);
         for (int i = 0; i < layers.size(); i++) {

@@ -33,9 +33,7 @@ public final class FalconModel implements CausalLM {
     private final Map<String, NDArray> parameters;
     private final Rotary rotary;
     private final NDArray scale;
-    private FalconDecoder decoder; // built on the first decode step; dropped when a linear is replaced
-    private boolean decoderChecked;
-    private boolean closed;
+    private final DecoderSlot decoders = new DecoderSlot();
 
     FalconModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -153,16 +151,16 @@ public final class FalconModel implements CausalLM {
 
     @Override
     public float[] decode(int token, KvCache cache) {
-        FalconDecoder d = cache.batch() == 1 ? decoder() : null;
+        DecoderSlot.StepDecoder d = cache.batch() == 1 ? decoder() : null;
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 
     /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
-    synchronized FalconDecoder decoder() {
-        if (closed) throw new IllegalStateException("the model was closed");
-        if (decoderChecked) return decoder;
-        decoderChecked = true;
-        if (!JavaDecode.enabled()) return null;
+    DecoderSlot.StepDecoder decoder() {
+        return decoders.get(this::buildDecoder);
+    }
+
+    private FalconDecoder buildDecoder() {
         ByteBuffer embed = JavaDecode.directBuffer(wordEmbeddings);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
         if (embed == null || head == null) return null;
@@ -177,24 +175,16 @@ public final class FalconModel implements CausalLM {
             decoded.add(new FalconDecoder.Layer(norm(l.attnNorm), l.mlpNorm == null ? null : norm(l.mlpNorm), p[0], p[1], p[2], p[3]));
         }
         JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
-        decoder = new FalconDecoder(shared, config, norm(finalNorm), decoded, head);
-        return decoder;
+        return new FalconDecoder(shared, config, norm(finalNorm), decoded, head);
     }
 
     private static FalconDecoder.Norm norm(Norm n) {
         return new FalconDecoder.Norm(n.weight.toFloatArray(), n.bias.toFloatArray());
     }
 
-    private synchronized void closeDecoder() {
-        if (decoder != null) decoder.close();
-        decoder = null;
-        decoderChecked = false;
-    }
-
     @Override
-    public synchronized void close() {
-        closed = true;
-        closeDecoder();
+    public void close() {
+        decoders.close();
         manager.close();
     }
 
@@ -218,9 +208,9 @@ public final class FalconModel implements CausalLM {
     }
 
     @Override
-    public synchronized void replaceLinear(String path, Linear replacement) {
+    public void replaceLinear(String path, Linear replacement) {
         linears.replace(path, replacement);
-        closeDecoder();
+        decoders.reset();
     }
 
     @Override

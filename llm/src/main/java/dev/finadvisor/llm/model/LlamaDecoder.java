@@ -4,7 +4,7 @@ import dev.finadvisor.llm.model.JavaDecode.Projection;
 import java.util.List;
 
 /** One decode step of a Llama-family model in Java loops ({@link JavaDecode}): RMSNorm, rotary GQA, SiLU-gated MLP. */
-final class LlamaDecoder implements AutoCloseable {
+final class LlamaDecoder implements DecoderSlot.StepDecoder {
     record Layer(float[] inputNorm, float[] postNorm, Projection q, Projection k, Projection v, Projection o,
                  Projection gate, Projection up, Projection down) {}
 
@@ -34,7 +34,8 @@ final class LlamaDecoder implements AutoCloseable {
     }
 
     /** Appends {@code token} at the cache's next position and returns the logits after it. */
-    synchronized float[] step(int token, KvCache cache) {
+    @Override
+    public synchronized float[] step(int token, KvCache cache) {
         if (closed) throw new IllegalStateException("the model was closed");
         int pos = d.begin(token, cache, x);
         for (int i = 0; i < layers.size(); i++) {

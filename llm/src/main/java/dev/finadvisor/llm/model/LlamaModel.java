@@ -31,9 +31,7 @@ public final class LlamaModel implements CausalLM {
     // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
     private final NDArray eps;
     private final NDArray scale;
-    private LlamaDecoder decoder; // built on the first decode step; dropped when a linear is replaced
-    private boolean decoderChecked;
-    private boolean closed;
+    private final DecoderSlot decoders = new DecoderSlot();
 
     LlamaModel(ModelConfig c, NDManager manager, WeightLoader w) {
         this.config = c;
@@ -121,16 +119,16 @@ public final class LlamaModel implements CausalLM {
 
     @Override
     public float[] decode(int token, KvCache cache) {
-        LlamaDecoder d = cache.batch() == 1 ? decoder() : null;
+        DecoderSlot.StepDecoder d = cache.batch() == 1 ? decoder() : null;
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 
     /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
-    synchronized LlamaDecoder decoder() {
-        if (closed) throw new IllegalStateException("the model was closed");
-        if (decoderChecked) return decoder;
-        decoderChecked = true;
-        if (!JavaDecode.enabled()) return null;
+    DecoderSlot.StepDecoder decoder() {
+        return decoders.get(this::buildDecoder);
+    }
+
+    private LlamaDecoder buildDecoder() {
         ByteBuffer embed = JavaDecode.directBuffer(embedTokens);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
         if (embed == null || head == null) return null;
@@ -145,8 +143,7 @@ public final class LlamaModel implements CausalLM {
             decoded.add(new LlamaDecoder.Layer(l.inputNorm.toFloatArray(), l.postNorm.toFloatArray(), p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
         }
         JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
-        decoder = new LlamaDecoder(shared, config, finalNorm.toFloatArray(), decoded, head);
-        return decoder;
+        return new LlamaDecoder(shared, config, finalNorm.toFloatArray(), decoded, head);
     }
 
     /** x / sqrt(mean(x^2) + eps) * weight, over the last axis. */
@@ -171,21 +168,14 @@ public final class LlamaModel implements CausalLM {
     }
 
     @Override
-    public synchronized void replaceLinear(String path, Linear replacement) {
+    public void replaceLinear(String path, Linear replacement) {
         linears.replace(path, replacement);
-        closeDecoder();
-    }
-
-    private synchronized void closeDecoder() {
-        if (decoder != null) decoder.close();
-        decoder = null;
-        decoderChecked = false;
+        decoders.reset();
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        closeDecoder();
+    public void close() {
+        decoders.close();
         manager.close();
     }
 
