@@ -32,15 +32,10 @@ final class RowPool implements AutoCloseable {
         this.threads = Math.max(1, threads);
         this.workers = new Thread[this.threads - 1];
         for (int i = 0; i < workers.length; i++) {
-            int share = i + 1;
-            workers[i] = new Thread(() -> work(share), "finadvisor-decode-" + share);
+            workers[i] = new Thread(this::work, "finadvisor-decode-" + (i + 1));
             workers[i].setDaemon(true);
             workers[i].start();
         }
-    }
-
-    int threads() {
-        return threads;
     }
 
     /**
@@ -74,7 +69,7 @@ final class RowPool implements AutoCloseable {
         for (int from; (from = next.getAndAdd(chunk)) < rows; ) task.run(from, Math.min(rows, from + chunk));
     }
 
-    private void work(int share) {
+    private void work() {
         int seen = 0;
         while (true) {
             long spinUntil = System.nanoTime() + SPIN_NANOS;
