@@ -62,11 +62,7 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
                 ? x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow()
                 : x;
         NDArray low = h.matMul(a.transpose()).mul(scaleTensor); // scale on the r-wide path: cheaper than on out
-        // y + low B^T as one addmm (torch's linear with a 2-D input and a [rows, out] "bias"): no separate pass
-        // over the output to add, forward or backward
-        Shape shape = y.getShape();
-        NDArray sum = ai.djl.nn.core.Linear.linear(low.reshape(-1, r), b, y.reshape(-1, out)).singletonOrThrow();
-        return sum.reshape(shape);
+        return y.add(low.matMul(b.transpose()));
     }
 
     /** Training switches dropout on; evaluation and generation switch it off. */
