@@ -65,6 +65,9 @@ class Lora(torch.nn.Module):
         return F.linear(x, self.weight) + F.linear(F.linear(x, self.A) * self.scale, self.B)
 
 
+WARMUP = 5  # as TrainLoraBench: steps before timing starts
+
+
 def main():
     ckpt = sys.argv[1]
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 8
@@ -125,7 +128,7 @@ def main():
 
     g = torch.Generator().manual_seed(7)
     times = []
-    for step in range(2 + steps):
+    for step in range(WARMUP + steps):
         tokens = torch.randint(3, cfg["vocab_size"], (1, seq + 1), generator=g)
         t0 = time.perf_counter()
         logits = forward(tokens[:, :-1])
@@ -134,7 +137,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 0.3)
         opt.step()
         opt.zero_grad()
-        if step >= 2:
+        if step >= WARMUP:
             times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]

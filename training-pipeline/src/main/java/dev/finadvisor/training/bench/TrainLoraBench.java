@@ -45,7 +45,7 @@ public final class TrainLoraBench {
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
         int rank = args.length > 3 ? Integer.parseInt(args[3]) : 16;
-        int warmup = 2;
+        int warmup = 5; // the first steps run while the JIT compiles, its threads taking cores from the engine's
         Map<String, Object> out = new LinkedHashMap<>();
         EngineCheck engine = EngineCheck.run(2048);
         out.put("matmul_gflops", engine.matmulGflops());
