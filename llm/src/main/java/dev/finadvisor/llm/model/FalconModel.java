@@ -166,12 +166,8 @@ public final class FalconModel implements CausalLM {
         if (embed == null || head == null) return null;
         List<FalconDecoder.Layer> decoded = new ArrayList<>();
         for (Layer l : layers) {
-            JavaDecode.Projection[] p = new JavaDecode.Projection[4];
-            String[] paths = {l.qkv, l.dense, l.up, l.down};
-            for (int j = 0; j < p.length; j++) {
-                p[j] = JavaDecode.projection(linears.get(paths[j]));
-                if (p[j] == null) return null;
-            }
+            JavaDecode.Projection[] p = JavaDecode.projections(linears, l.qkv, l.dense, l.up, l.down);
+            if (p == null) return null;
             decoded.add(new FalconDecoder.Layer(norm(l.attnNorm), l.mlpNorm == null ? null : norm(l.mlpNorm), p[0], p[1], p[2], p[3]));
         }
         JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());

@@ -111,6 +111,16 @@ public final class JavaDecode implements AutoCloseable {
         return new Projection(w, bias, dense.outFeatures(), dense.inFeatures(), lora);
     }
 
+    /** The projections at {@code paths} in {@code linears}, or null when any of them cannot decode in Java. */
+    static Projection[] projections(Linears linears, String... paths) {
+        Projection[] p = new Projection[paths.length];
+        for (int j = 0; j < p.length; j++) {
+            p[j] = projection(linears.get(paths[j]));
+            if (p[j] == null) return null;
+        }
+        return p;
+    }
+
     /** Checks there is room for one more position and returns it; writes the token's embedding into {@code x}. */
     int begin(int token, KvCache cache, float[] x) {
         int pos = cache.length();

@@ -134,12 +134,8 @@ public final class LlamaModel implements CausalLM {
         if (embed == null || head == null) return null;
         List<LlamaDecoder.Layer> decoded = new ArrayList<>();
         for (Layer l : layers) {
-            JavaDecode.Projection[] p = new JavaDecode.Projection[7];
-            String[] paths = {l.q, l.k, l.v, l.o, l.gate, l.up, l.down};
-            for (int j = 0; j < p.length; j++) {
-                p[j] = JavaDecode.projection(linears.get(paths[j]));
-                if (p[j] == null) return null;
-            }
+            JavaDecode.Projection[] p = JavaDecode.projections(linears, l.q, l.k, l.v, l.o, l.gate, l.up, l.down);
+            if (p == null) return null;
             decoded.add(new LlamaDecoder.Layer(l.inputNorm.toFloatArray(), l.postNorm.toFloatArray(), p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
         }
         JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
