@@ -283,6 +283,16 @@ class AdvisorServerTest {
         }
     }
 
+    /** Sends the advice request over a bare socket, so the test can close it mid-request. */
+    private static void postRaw(Socket socket, String path) throws java.io.IOException {
+        byte[] body = ADVICE.getBytes(StandardCharsets.UTF_8);
+        OutputStream out = socket.getOutputStream();
+        out.write(("POST " + path + " HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
+                + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.write(body);
+        out.flush();
+    }
+
     private static HttpResponse<String> send(TestServer s, String body) {
         try {
             return s.post("/v1/advice", body);
@@ -332,12 +342,7 @@ class AdvisorServerTest {
         try (TestServer s = new TestServer(dir, slow, embedder, store, NOW, Map.of())) {
             int port = URI.create(s.base).getPort();
             try (Socket socket = new Socket("127.0.0.1", port)) {
-                byte[] body = ADVICE.getBytes(StandardCharsets.UTF_8);
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/advice/stream HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
-                        + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(body);
-                out.flush();
+                postRaw(socket, "/v1/advice/stream");
                 InputStream in = socket.getInputStream();
                 StringBuilder got = new StringBuilder();
                 while (!got.toString().contains("event: token")) got.append((char) in.read());
@@ -363,12 +368,7 @@ class AdvisorServerTest {
         try (TestServer s = new TestServer(dir, slow, embedder, store, NOW, Map.of())) {
             int port = URI.create(s.base).getPort();
             try (Socket socket = new Socket("127.0.0.1", port)) {
-                byte[] body = ADVICE.getBytes(StandardCharsets.UTF_8);
-                OutputStream out = socket.getOutputStream();
-                out.write(("POST /v1/advice HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: "
-                        + body.length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                out.write(body);
-                out.flush();
+                postRaw(socket, "/v1/advice");
                 waitFor(() -> slow.started.get() == 1);
                 Thread.sleep(300);
             }
