@@ -59,7 +59,9 @@ class Nf4Test {
             float x = (float) (random.nextDouble() * 2 - 1);
             int q = Nf4.nearestCode(x);
             for (int j = 0; j < 16; j++) {
-                assertThat(Math.abs(x - Nf4.CODE[q])).as("x=%s seed=%s", x, seed).isLessThanOrEqualTo(Math.abs(x - Nf4.CODE[j]));
+                // within one ulp of x: the midpoints are fp32 (as bitsandbytes'), so an x a rounding step from one may go either way
+                assertThat(Math.abs(x - Nf4.CODE[q])).as("x=%s seed=%s", x, seed)
+                        .isLessThanOrEqualTo(Math.abs(x - Nf4.CODE[j]) + Math.ulp(x));
             }
         }
     }
