@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -161,7 +162,7 @@ public final class FalconModel implements CausalLM {
     }
 
     private FalconDecoder buildDecoder() {
-        ByteBuffer embed = JavaDecode.directBuffer(wordEmbeddings);
+        ByteBuffer embed = EngineMemory.floats(wordEmbeddings);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
         if (embed == null || head == null) return null;
         List<FalconDecoder.Layer> decoded = new ArrayList<>();

@@ -1,11 +1,9 @@
 package dev.finadvisor.llm.model;
 
-import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.DataType;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.Arrays;
 
 /**
@@ -17,8 +15,7 @@ import java.util.Arrays;
  * order (logits agree to ~1e-6); prefill and training stay on the engine.
  */
 public final class JavaDecode implements AutoCloseable {
-    /** True when the JVM runs with {@code --add-modules jdk.incubator.vector} (the launcher and the build add it). */
-    static final boolean VECTOR_API = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent();
+    static final boolean VECTOR_API = EngineMemory.VECTOR_API;
 
     /** A fp32 weight {@code [rows, in]} in engine memory, its bias (null: none) and a LoRA update (null: none). */
     record Projection(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {}
@@ -83,13 +80,6 @@ public final class JavaDecode implements AutoCloseable {
         }
     }
 
-    /** The tensor's fp32 memory as a native-order direct buffer, or null when it is not a contiguous fp32 CPU tensor below 2 GiB. */
-    static ByteBuffer directBuffer(NDArray a) {
-        if (a.getDataType() != DataType.FLOAT32 || !a.getDevice().equals(Device.cpu()) || a.size() * 4 > Integer.MAX_VALUE) return null;
-        ByteBuffer b = a.toByteBuffer(true);
-        return b.isDirect() ? b.order(ByteOrder.nativeOrder()) : null;
-    }
-
     /**
      * The projection's weights in place, or null when it is neither a fp32 {@link DenseLinear} nor a fp32 LoRA
      * update of one (NF4 bases, float64 factors: the engine decodes those).
@@ -97,15 +87,15 @@ public final class JavaDecode implements AutoCloseable {
     static Projection projection(Linear linear) {
         Lora lora = null;
         if (linear instanceof LowRankLinear lowRank) {
-            ByteBuffer a = directBuffer(lowRank.a());
-            ByteBuffer b = directBuffer(lowRank.b());
+            ByteBuffer a = EngineMemory.floats(lowRank.a());
+            ByteBuffer b = EngineMemory.floats(lowRank.b());
             if (a == null || b == null) return null;
             int r = (int) lowRank.a().getShape().get(0);
             lora = new Lora(a, b, r, (float) lowRank.scale(), new float[r]);
             linear = lowRank.base();
         }
         if (!(linear instanceof DenseLinear dense)) return null;
-        ByteBuffer w = directBuffer(dense.weight());
+        ByteBuffer w = EngineMemory.floats(dense.weight());
         if (w == null) return null;
         float[] bias = dense.bias() == null ? null : dense.bias().toFloatArray();
         return new Projection(w, bias, dense.outFeatures(), dense.inFeatures(), lora);

@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
 
 /**
@@ -77,7 +78,7 @@ public final class KvCache implements AutoCloseable {
      */
     ByteBuffer buffer(int layer, boolean values) {
         ByteBuffer[] cached = values ? valueBuffers : keyBuffers;
-        if (cached[layer] == null) cached[layer] = JavaDecode.directBuffer(values ? this.values[layer] : keys[layer]);
+        if (cached[layer] == null) cached[layer] = EngineMemory.floats(values ? this.values[layer] : keys[layer]);
         return cached[layer];
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -129,7 +130,7 @@ public final class LlamaModel implements CausalLM {
     }
 
     private LlamaDecoder buildDecoder() {
-        ByteBuffer embed = JavaDecode.directBuffer(embedTokens);
+        ByteBuffer embed = EngineMemory.floats(embedTokens);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
         if (embed == null || head == null) return null;
         List<LlamaDecoder.Layer> decoded = new ArrayList<>();

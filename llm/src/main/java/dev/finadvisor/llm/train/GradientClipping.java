@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.finadvisor.llm.EngineMemory;
+import java.nio.ByteBuffer;
 import java.util.Collection;
 
 /**
@@ -21,18 +24,12 @@ public final class GradientClipping {
     public static double clip(Collection<NDArray> params, double maxNorm, NDManager scratch) {
         try (NDManager scope = scratch.newSubManager()) {
             NDList grads = new NDList();
-            NDList squares = new NDList();
             for (NDArray p : params) {
                 NDArray g = p.getGradient();
                 g.attach(scope);
                 grads.add(g);
-                NDArray sq = g.mul(g).sum();
-                sq.attach(scope);
-                squares.add(sq);
             }
-            NDArray total = squares.size() == 1 ? squares.get(0) : NDArrays.stack(squares).sum();
-            total.attach(scope);
-            double norm = Math.sqrt(total.toType(ai.djl.ndarray.types.DataType.FLOAT64, false).getDouble());
+            double norm = Math.sqrt(sumOfSquares(grads, scope));
             if (!Double.isFinite(norm) || maxNorm <= 0) return norm;
             float coef = (float) (maxNorm / ((float) norm + 1e-6f));
             if (coef < 1f) {
@@ -40,6 +37,26 @@ public final class GradientClipping {
             }
             return norm;
         }
+    }
+
+    /** Sum of squares of every element: fp32 tensors in Java over the engine's memory, others as engine ops. */
+    private static double sumOfSquares(NDList grads, NDManager scope) {
+        double javaSum = 0;
+        NDList squares = new NDList();
+        for (NDArray g : grads) {
+            ByteBuffer b = EngineMemory.VECTOR_API ? EngineMemory.floats(g) : null;
+            if (b != null) {
+                javaSum += OptimizerKernels.sumOfSquares(b, Math.toIntExact(g.size()));
+            } else {
+                NDArray sq = g.mul(g).sum();
+                sq.attach(scope);
+                squares.add(sq);
+            }
+        }
+        if (squares.isEmpty()) return javaSum;
+        NDArray total = squares.size() == 1 ? squares.get(0) : NDArrays.stack(squares).sum();
+        total.attach(scope);
+        return javaSum + total.toType(DataType.FLOAT64, false).getDouble();
     }
 
     /** Sets every parameter's accumulated gradient to zero (gradients add up across backward passes until then). */

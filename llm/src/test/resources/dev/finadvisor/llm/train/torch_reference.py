@@ -21,9 +21,10 @@ def tolist(t):
 
 out = {"torch_version": torch.__version__}
 
-# AdamW with decoupled weight decay: two parameters, six steps, lr changing every step,
+# AdamW with decoupled weight decay: three parameters, six steps, lr changing every step,
 # gradients given, as HF Trainer's default optimizer (adamw_torch) runs it.
-shapes = [[4, 3], [5]]
+# the third is long enough for the SIMD body of the Java update (16-lane vectors), the others only its tail
+shapes = [[4, 3], [5], [9, 4]]
 params = [torch.randn(s) for s in shapes]
 start = [p.clone() for p in params]
 lrs = [1e-3, 2e-3, 3e-3, 2e-3, 1e-3, 5e-4]
