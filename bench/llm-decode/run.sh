@@ -8,6 +8,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
+malloc_conf="$(tail -n 1 native/jemalloc.conf)"  # jemalloc as the launcher runs it
 prompt="${1:-128}"; new="${2:-64}"; repeats="${3:-3}"; threads="${THREADS:-$(nproc)}"
 [[ -f app/target/finadvisor.jar ]] || mvn -B -q -o -DskipTests package
 cp="app/target/finadvisor.jar:app/target/lib/*"
@@ -39,9 +40,9 @@ shim="$("$root/native/mkl-amd.sh" || true)"
 java_preload="${shim:+$shim${preload:+:}}$preload"
 java_json=""; ref_json=""
 for ((round = 1; round <= repeats; round++)); do
-  j="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$java_preload" java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+  j="$(OMP_NUM_THREADS=$threads MALLOC_CONF="$malloc_conf" LD_PRELOAD="$java_preload" java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
         -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 -cp "$cp" dev.finadvisor.llm.bench.DecodeBenchmark "$ckpt" "$prompt" "$new" 1 2>/dev/null | tail -1)"
-  r="$(OMP_NUM_THREADS=$threads MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 LD_PRELOAD="$preload" \
+  r="$(OMP_NUM_THREADS=$threads MALLOC_CONF="$malloc_conf" LD_PRELOAD="$preload" \
         /usr/bin/python3 bench/llm-decode/reference.py "$ckpt" "$prompt" "$new" 1 "$threads" | tail -1)"
   java_json="$(/usr/bin/python3 -c 'import json,sys; a=json.loads(sys.argv[1] or "{}"); b=json.loads(sys.argv[2]); print(json.dumps(b if not a or b["decode_tok_s"]>a["decode_tok_s"] else a))' "$java_json" "$j")"
   ref_json="$(/usr/bin/python3 -c 'import json,sys; a=json.loads(sys.argv[1] or "{}"); b=json.loads(sys.argv[2]); print(json.dumps(b if not a or b["decode_tok_s"]>a["decode_tok_s"] else a))' "$ref_json" "$r")"

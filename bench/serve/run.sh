@@ -7,7 +7,7 @@ cp=inference-pipeline/target/bench.classpath
 mvn -B -q -o -pl inference-pipeline -am test-compile dependency:build-classpath \
     -Dmdep.outputFile="$PWD/$cp" -Dmdep.includeScope=test >/dev/null
 jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
-[[ -f $jemalloc ]] && export LD_PRELOAD=$jemalloc MALLOC_CONF=${MALLOC_CONF:-dirty_decay_ms:-1,muzzy_decay_ms:-1}
+[[ -f $jemalloc ]] && export LD_PRELOAD=$jemalloc MALLOC_CONF=${MALLOC_CONF:-$(tail -n 1 native/jemalloc.conf)}
 shim="$(native/mkl-amd.sh || true)"   # as the launcher: MKL's fast kernels on AMD CPUs
 [[ -n $shim ]] && export LD_PRELOAD="$shim${LD_PRELOAD:+:$LD_PRELOAD}"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true \

@@ -11,6 +11,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/train-lora"
 steps="${1:-8}"
 cd "$root"
+malloc_conf="$(tail -n 1 native/jemalloc.conf)"  # jemalloc as the launcher runs it
 if [[ ! -f app/target/finadvisor.jar ]]; then mvn -q -B -o -DskipTests package; fi
 cp="app/target/finadvisor.jar:app/target/lib/*"
 ckpt="${BENCH_DIR:-/tmp/finadvisor-bench}/bench100m"
@@ -24,11 +25,11 @@ echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (ot
 # finadvisor runs as the launcher runs it, MKL vendor shim included on AMD CPUs (native/mkl-amd.c)
 shim="$("$root/native/mkl-amd.sh" || true)"
 java_preload="${shim:+$shim${preload:+:}}$preload"
-java_json="$(LD_PRELOAD="$java_preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 DJL_OFFLINE=true OPT_OUT_TRACKING=true \
+java_json="$(LD_PRELOAD="$java_preload" MALLOC_CONF="$malloc_conf" DJL_OFFLINE=true OPT_OUT_TRACKING=true \
   java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
 echo "$java_json" > "${BENCH_DIR:-/tmp/finadvisor-bench}/train-lora-java.json"  # kept in case the summary below fails
 # Both sides run as the launcher runs finadvisor: jemalloc that never returns pages; the reference also gets OpenBLAS-openmp.
-ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1 /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
+ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF="$malloc_conf" /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
 
 /usr/bin/python3 - "$java_json" "$ref_json" <<'PY'
 import json, sys

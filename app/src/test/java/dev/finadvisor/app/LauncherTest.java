@@ -28,6 +28,8 @@ class LauncherTest {
         root = Path.of(System.getProperty("finadvisor.root.dir", ".."));
         launcher = dir.resolve("finadvisor");
         Files.copy(root.resolve("finadvisor"), launcher);
+        Files.createDirectories(dir.resolve("native"));
+        Files.copy(root.resolve("native/jemalloc.conf"), dir.resolve("native/jemalloc.conf"));
         Files.createDirectories(dir.resolve("app/target"));
         Files.writeString(dir.resolve("app/target/finadvisor.jar"), "not a real jar");
         javaHome = dir.resolve("jdk");
@@ -58,7 +60,7 @@ class LauncherTest {
         Files.writeString(lib, "");
         Run r = launch(Map.of("FINADVISOR_JEMALLOC", lib.toString()), "doctor");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("LD_PRELOAD=" + lib).contains("MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1");
+        assertThat(r.out()).contains("LD_PRELOAD=" + lib).contains("MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1,lg_extent_max_active_fit:16");
         Run own = launch(Map.of("FINADVISOR_JEMALLOC", lib.toString(), "MALLOC_CONF", "narenas:2"), "doctor");
         assertThat(own.out()).contains("MALLOC_CONF=narenas:2\n");
     }
