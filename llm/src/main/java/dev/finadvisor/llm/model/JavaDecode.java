@@ -15,8 +15,6 @@ import java.util.Arrays;
  * order (logits agree to ~1e-6); prefill and training stay on the engine.
  */
 public final class JavaDecode implements AutoCloseable {
-    static final boolean VECTOR_API = EngineMemory.VECTOR_API;
-
     /** A fp32 weight {@code [rows, in]} in engine memory, its bias (null: none) and a LoRA update (null: none). */
     record Projection(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {}
 
@@ -57,12 +55,12 @@ public final class JavaDecode implements AutoCloseable {
 
     /** Whether a model loaded now decodes in Java: the Vector API is there and {@code -Dfinadvisor.decode=engine} is not set. */
     static boolean enabled() {
-        return VECTOR_API && !"engine".equals(System.getProperty("finadvisor.decode"));
+        return EngineMemory.VECTOR_API && !"engine".equals(System.getProperty("finadvisor.decode"));
     }
 
     /** What decodes batch-1 steps in this JVM, for {@code doctor}. */
     public static String describe() {
-        if (!VECTOR_API) return "engine ops (start Java with --add-modules jdk.incubator.vector, as ./finadvisor does, for Java SIMD decoding)";
+        if (!EngineMemory.VECTOR_API) return "engine ops (start Java with --add-modules jdk.incubator.vector, as ./finadvisor does, for Java SIMD decoding)";
         if (!enabled()) return "engine ops (-Dfinadvisor.decode=engine)";
         return "Java SIMD loops, " + defaultThreads() + " threads (fp32 weights; NF4 bases decode with engine ops)";
     }

@@ -28,7 +28,7 @@ class JavaDecodeTest {
     @ParameterizedTest
     @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "falcon", "falcon-new", "falcon-seq"})
     void javaDecodeStepsEqualTheEnginesFullRecomputation(String family) throws Exception {
-        assertThat(JavaDecode.VECTOR_API).as("tests run with --add-modules jdk.incubator.vector (surefire argLine)").isTrue();
+        assertThat(dev.finadvisor.llm.EngineMemory.VECTOR_API).as("tests run with --add-modules jdk.incubator.vector (surefire argLine)").isTrue();
         Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
         long[] ids = randomIds(40, 384, family.hashCode());
         int prefill = 7;
