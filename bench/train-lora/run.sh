@@ -6,6 +6,8 @@
 # usage: bench/train-lora/run.sh [STEPS=8]
 #   BENCH_DIR          where the random checkpoint is written once (default /tmp/finadvisor-bench)
 #   BENCH_QLORA_WHOLE  1: also QLoRA with one backward through the whole graph (every layer's fp32 weight kept)
+#   BENCH_ANSWER_ROWS  1: also LoRA with the loss on half of each sequence (answer tokens), the output head at
+#                      the answer rows only (as `train` runs it) against at every row
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/train-lora"
@@ -45,6 +47,10 @@ print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} 
       f"base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
 print(f"  fp32 dequantised weights alive at a step's peak: {qlora['dequantised_peak_bytes']/2**20:.1f} MiB (one decoder layer; LayerwiseBackward)")
 print(f"  peak RSS during the steps: LoRA {lora['rss_peak_mb']} MiB, QLoRA {qlora['rss_peak_mb']} MiB")
+if "lora_half_answer_rows" in j:
+    a, h = j["lora_half_answer_all_rows"], j["lora_half_answer_rows"]
+    print(f"LoRA, loss on the second half of each sequence: output head at every row {a['step_s_median']:.3f} s, "
+          f"at the answer rows only {h['step_s_median']:.3f} s = {h['step_s_median']/a['step_s_median']:.2f}x")
 if "qlora_whole" in j:
     w = j["qlora_whole"]
     print(f"QLoRA, one backward through the whole graph: step {w['step_s_median']:.3f} s = {w['step_s_median']/base:.2f}x the mean LoRA step; "

@@ -26,7 +26,17 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      * values: a training pass cuts the autograd graph there, see
      * {@link dev.finadvisor.llm.quant.LayerwiseBackward}).
      */
-    NDArray forward(NDArray inputIds, LayerEntry entry);
+    default NDArray forward(NDArray inputIds, LayerEntry entry) {
+        return forward(inputIds, entry, null);
+    }
+
+    /**
+     * {@link #forward(NDArray, LayerEntry)} with logits only at {@code rows}: int64 {@code [k]} flat indices into
+     * the {@code batch x seq} positions (row-major), giving {@code [k, vocab]}; null gives every position,
+     * {@code [batch, seq, vocab]}. Training asks for the positions its loss counts (the answer tokens), so the
+     * output head, the widest matrix product of a small model, runs for those alone.
+     */
+    NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows);
 
     /** Sees the hidden state entering decoder layer {@code layer} (0-based) and returns the tensor the layer uses. */
     @FunctionalInterface

@@ -66,15 +66,15 @@ public final class LlamaModel implements CausalLM {
 
     @Override
     public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
-        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden);
+        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden, null);
     }
 
     @Override
-    public NDArray forward(NDArray inputIds, LayerEntry entry) {
-        return forward(inputIds, null, false, entry);
+    public NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows) {
+        return forward(inputIds, null, false, entry, rows);
     }
 
-    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry) {
+    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry, NDArray rows) {
         NDManager scope = inputIds.getManager();
         int b = (int) inputIds.getShape().get(0);
         int s = (int) inputIds.getShape().get(1);
@@ -115,6 +115,7 @@ public final class LlamaModel implements CausalLM {
         if (cache != null) cache.advance(s);
         x = rmsNorm(x, finalNorm);
         if (lastPositionOnly) x = x.get(":, -1:, :");
+        else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
         return linears.get("lm_head").apply(x);
     }
 

@@ -9,10 +9,40 @@ public interface TrainingPass {
     /** Logits {@code [batch, seq, vocab]} for token ids {@code [batch, seq]}, recorded for {@link #backward}. */
     NDArray forward(NDArray inputIds);
 
+    /**
+     * Logits {@code [k, vocab]} at {@code rows} (int64 {@code [k]} flat indices into the {@code batch x seq}
+     * positions), recorded for {@link #backward}: see {@link CausalLM#forward(NDArray, CausalLM.LayerEntry, NDArray)}.
+     * This default computes every position's logits and picks the rows.
+     */
+    default NDArray forward(NDArray inputIds, NDArray rows) {
+        NDArray logits = forward(inputIds);
+        return logits.reshape(-1, logits.getShape().get(logits.getShape().dimension() - 1)).get(rows);
+    }
+
     /** Backward from {@code loss} (a scalar computed from the last {@link #forward}'s logits) into the trainable weights. */
     void backward(GradientCollector collector, NDArray loss);
 
-    /** The plain pass: {@code forward}, then one backward through the whole graph. */
+    /** The plain pass for {@code model}: its forward (the output head only at the rows asked for), then one backward through the whole graph. */
+    static TrainingPass whole(CausalLM model) {
+        return new TrainingPass() {
+            @Override
+            public NDArray forward(NDArray inputIds) {
+                return model.forward(inputIds);
+            }
+
+            @Override
+            public NDArray forward(NDArray inputIds, NDArray rows) {
+                return model.forward(inputIds, (layer, hidden) -> hidden, rows);
+            }
+
+            @Override
+            public void backward(GradientCollector collector, NDArray loss) {
+                collector.backward(loss);
+            }
+        };
+    }
+
+    /** The plain pass over any forward function: {@code forward}, then one backward through the whole graph. */
     static TrainingPass whole(UnaryOperator<NDArray> forward) {
         return new TrainingPass() {
             @Override

@@ -72,6 +72,11 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
 
     @Override
     public NDArray forward(NDArray inputIds) {
+        return forward(inputIds, null);
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, NDArray rows) {
         entering.clear();
         leaves.clear();
         int firstTrainable = firstLoraLayer();
@@ -90,7 +95,7 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
                 entering.add(hidden);
                 leaves.add(leaf);
                 return leaf;
-            });
+            }, rows);
         } finally {
             // outside this pass (evaluation, generation, another trainer) each call decodes afresh
             for (Map<Nf4Linear, NDArray> layer : layers) layer.keySet().forEach(l -> l.useBuffer(null));

@@ -24,6 +24,14 @@ public final class TokenCrossEntropy {
         return picked.mul(mask).sum().neg();
     }
 
+    /**
+     * Sum of {@code -log softmax(logits)[target]} over rows: logits {@code [k, vocab]} of the positions that count
+     * (a training pass's output at the answer positions), targets {@code [k]} int64.
+     */
+    public static NDArray sum(NDArray logits, NDArray targets) {
+        return logits.logSoftmax(-1).gather(targets.expandDims(-1), -1).sum().neg();
+    }
+
     /** exp(mean token cross-entropy) from a summed loss and its token count (NaN when no token counted). */
     public static double perplexity(double lossSum, long tokens) {
         return tokens == 0 ? Double.NaN : Math.exp(lossSum / tokens);

@@ -54,8 +54,11 @@ public final class TrainLoraBench {
         // the whole graph, autograd keeping every layer's dequantised weight until backward
         // LoRA runs again last (A-B-A): the load of this shared machine drifts within a run, and the QLoRA/LoRA ratio
         // is taken against the mean of the LoRA runs before and after
-        List<String> variants = "1".equals(System.getenv("BENCH_QLORA_WHOLE"))
-                ? List.of("none", "nf4", "nf4-whole", "none-after") : List.of("none", "nf4", "none-after");
+        List<String> variants = new ArrayList<>("1".equals(System.getenv("BENCH_QLORA_WHOLE"))
+                ? List.of("none", "nf4", "nf4-whole", "none-after") : List.of("none", "nf4", "none-after"));
+        // BENCH_ANSWER_ROWS=1: also LoRA with the loss on the second half of each sequence (answer tokens after a
+        // prompt), the output head at those rows only (as `train` runs it) against at every row (as before)
+        if ("1".equals(System.getenv("BENCH_ANSWER_ROWS"))) variants.addAll(List.of("half-all-rows", "half-answer-rows"));
         for (String quantization : variants) {
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
@@ -66,13 +69,16 @@ public final class TrainLoraBench {
                         List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
                 LayerwiseBackward layerwise = quantization.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
-                TrainingPass pass = layerwise != null ? layerwise : TrainingPass.whole(model.model()::forward);
+                TrainingPass pass = layerwise != null ? layerwise
+                        : quantization.equals("half-all-rows") ? TrainingPass.whole(model.model()::forward) // the head at every row, then the answer rows picked
+                        : TrainingPass.whole(model.model());
+                int answerFrom = quantization.startsWith("half") ? seq / 2 + 1 : 1;
                 Random random = new Random(7);
                 List<Example> examples = new ArrayList<>();
                 for (int i = 0; i < 4; i++) {
                     int[] tokens = new int[seq + 1];
                     for (int t = 0; t < tokens.length; t++) tokens[t] = 3 + random.nextInt(model.config().vocabSize() - 3);
-                    examples.add(new Example(tokens, 1, tokens.length, false)); // loss on every position: same FLOPs as any mask
+                    examples.add(new Example(tokens, answerFrom, tokens.length, false)); // from 1: loss on every position
                 }
                 Path scratch = Files.createTempDirectory("train-lora-bench");
                 SftConfig.Training t = new SftConfig.Training(1, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
@@ -111,6 +117,8 @@ public final class TrainLoraBench {
                     case "none" -> "lora";
                     case "none-after" -> "lora_after";
                     case "nf4" -> "qlora";
+                    case "half-all-rows" -> "lora_half_answer_all_rows";
+                    case "half-answer-rows" -> "lora_half_answer_rows";
                     default -> "qlora_whole";
                 }, r);
                 Checkpoints.deleteTreeQuietly(scratch);

@@ -3,14 +3,18 @@ package dev.finadvisor.training.sft;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * Examples collated for one forward pass: inputs are tokens[0..n-1], targets tokens[1..n], padded
  * on the right to the longest example (a causal model never lets padding after a token change that
- * token's prediction), with a mask that is 1 only where an answer token is predicted.
+ * token's prediction), with a mask that is 1 only where an answer token is predicted, and those
+ * positions listed: their flat indices into {@code rows x width} and their targets, so that a
+ * training pass computes logits for them alone.
  */
-public record Batch(NDArray inputs, NDArray targets, NDArray mask, long answerTokens, long tokens) {
+public record Batch(NDArray inputs, NDArray targets, NDArray mask, NDArray answerPositions, NDArray answerTargets,
+                    long answerTokens, long tokens) {
     /** Input positions that are padding (rows x width minus the real next-token positions). */
     public long paddedPositions() {
         long rows = inputs.getShape().get(0);
@@ -26,6 +30,8 @@ public record Batch(NDArray inputs, NDArray targets, NDArray mask, long answerTo
         float[] mask = new float[rows * width];
         long answer = 0;
         long tokens = 0;
+        long[] positions = new long[rows * width];
+        long[] answerTargets = new long[rows * width];
         for (int b = 0; b < rows; b++) {
             Example e = examples.get(b);
             int n = e.tokens().length - 1;
@@ -36,11 +42,15 @@ public record Batch(NDArray inputs, NDArray targets, NDArray mask, long answerTo
                 targets[i] = t < n ? e.tokens()[t + 1] : 0; // any valid id: masked out
                 if (t < n && e.counts(t)) {
                     mask[i] = 1f;
+                    positions[(int) answer] = i;
+                    answerTargets[(int) answer] = targets[i];
                     answer++;
                 }
             }
         }
         Shape shape = new Shape(rows, width);
-        return new Batch(manager.create(inputs, shape), manager.create(targets, shape), manager.create(mask, shape), answer, tokens);
+        return new Batch(manager.create(inputs, shape), manager.create(targets, shape), manager.create(mask, shape),
+                manager.create(Arrays.copyOf(positions, (int) answer)), manager.create(Arrays.copyOf(answerTargets, (int) answer)),
+                answer, tokens);
     }
 }

@@ -177,7 +177,7 @@ public final class SftJob {
                     lora.layers().size(), lora.trainableParameters()));
             // QLoRA holds one decoder layer's dequantised weights at a time, not every layer's until backward
             LayerwiseBackward layerwise = nf4 == null ? null : new LayerwiseBackward(model.model(), manager);
-            TrainingPass pass = layerwise == null ? TrainingPass.whole(model.model()::forward) : layerwise;
+            TrainingPass pass = layerwise == null ? TrainingPass.whole(model.model()) : layerwise;
             SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                     tracker, manager);

@@ -153,10 +153,11 @@ public final class SftTrainer {
                         try (NDScope scope = new NDScope(); NDManager stepManager = manager.newSubManager()) {
                             Batch b = Batch.of(batch, settings.padId(), stepManager);
                             tokens += b.tokens();
+                            if (b.answerTokens() == 0) continue; // no loss and no gradient: nothing to run
                             // every micro-batch divides by the answer tokens of the whole step: one big batch
                             NDArray inverse = stepManager.create(1f / Math.max(1, answerTokens));
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                                NDArray sum = TokenCrossEntropy.sum(pass.forward(b.inputs()), b.targets(), b.mask());
+                                NDArray sum = TokenCrossEntropy.sum(pass.forward(b.inputs(), b.answerPositions()), b.answerTargets());
                                 double value = sum.getFloat();
                                 if (!Double.isFinite(value)) throw diverged(step, "loss", value);
                                 lossSum += value;
@@ -225,7 +226,8 @@ public final class SftTrainer {
         for (int i = 0; i < validation.size(); i += batchSize) {
             try (NDScope scope = new NDScope(); NDManager m = manager.newSubManager()) {
                 Batch b = Batch.of(validation.subList(i, Math.min(validation.size(), i + batchSize)), settings.padId(), m);
-                sum += TokenCrossEntropy.sum(pass.forward(b.inputs()), b.targets(), b.mask()).getFloat();
+                if (b.answerTokens() == 0) continue;
+                sum += TokenCrossEntropy.sum(pass.forward(b.inputs(), b.answerPositions()), b.answerTargets()).getFloat();
                 count += b.answerTokens();
             }
         }
