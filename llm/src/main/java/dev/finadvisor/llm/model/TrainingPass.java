@@ -2,6 +2,7 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.training.GradientCollector;
+import java.util.function.BinaryOperator;
 import java.util.function.UnaryOperator;
 
 /** How a training step runs the model: forward to logits, then backward from the loss. */
@@ -24,30 +25,25 @@ public interface TrainingPass {
 
     /** The plain pass for {@code model}: its forward (the output head only at the rows asked for), then one backward through the whole graph. */
     static TrainingPass whole(CausalLM model) {
-        return new TrainingPass() {
-            @Override
-            public NDArray forward(NDArray inputIds) {
-                return model.forward(inputIds);
-            }
-
-            @Override
-            public NDArray forward(NDArray inputIds, NDArray rows) {
-                return model.forward(inputIds, (layer, hidden) -> hidden, rows);
-            }
-
-            @Override
-            public void backward(GradientCollector collector, NDArray loss) {
-                collector.backward(loss);
-            }
-        };
+        return whole(model::forward, (inputIds, rows) -> model.forward(inputIds, (layer, hidden) -> hidden, rows));
     }
 
     /** The plain pass over any forward function: {@code forward}, then one backward through the whole graph. */
     static TrainingPass whole(UnaryOperator<NDArray> forward) {
+        return whole(forward, null);
+    }
+
+    /** {@code atRows} null: every position's logits, then the rows picked. */
+    private static TrainingPass whole(UnaryOperator<NDArray> forward, BinaryOperator<NDArray> atRows) {
         return new TrainingPass() {
             @Override
             public NDArray forward(NDArray inputIds) {
                 return forward.apply(inputIds);
+            }
+
+            @Override
+            public NDArray forward(NDArray inputIds, NDArray rows) {
+                return atRows == null ? TrainingPass.super.forward(inputIds, rows) : atRows.apply(inputIds, rows);
             }
 
             @Override

@@ -1,16 +1,17 @@
 package dev.finadvisor.llm.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
+import dev.finadvisor.llm.LoraGradients;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
-import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
@@ -45,7 +46,7 @@ class AnswerRowsTest {
         try (NDManager manager = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, manager)) {
             LoraLayers lora = LoraLayers.attach(new LoraConfig(4, 8.0, 0.0, targets, ckpt.toString(), null), model, 3);
             Random random = new Random(9);
-            randomiseB(lora, random);
+            LoraGradients.randomiseB(lora, random);
             long[] ids = new long[BATCH * SEQ];
             long[] next = new long[BATCH * SEQ];
             for (int i = 0; i < ids.length; i++) {
@@ -67,7 +68,7 @@ class AnswerRowsTest {
                 for (int r = 0; r < ROWS.length; r++) {
                     for (int v = 0; v < vocab; v++) {
                         float expected = all[(int) ROWS[r] * vocab + v];
-                        assertThat(some[r * vocab + v]).as("row %d logit %d", ROWS[r], v).isCloseTo(expected, org.assertj.core.api.Assertions.within(1e-5f * Math.max(1f, Math.abs(expected))));
+                        assertThat(some[r * vocab + v]).as("row %d logit %d", ROWS[r], v).isCloseTo(expected, within(1e-5f * Math.max(1f, Math.abs(expected))));
                     }
                 }
             }
@@ -77,7 +78,7 @@ class AnswerRowsTest {
                     pass.forward(step.create(ids, new Shape(BATCH, SEQ))), step.create(next, new Shape(BATCH, SEQ)), step.create(mask, new Shape(BATCH, SEQ))), pass);
             Map<String, float[]> selected = gradients(lora, manager, step -> TokenCrossEntropy.sum(
                     pass.forward(step.create(ids, new Shape(BATCH, SEQ)), step.create(ROWS)), step.create(picked)), pass);
-            assertClose(masked, selected, family);
+            LoraGradients.assertClose(masked, selected, family, 1e-5f);
         }
     }
 
@@ -90,7 +91,7 @@ class AnswerRowsTest {
             Nf4Quantizer.quantize(model, nf4);
             LoraLayers lora = LoraLayers.attach(new LoraConfig(4, 8.0, 0.0, List.of("q_proj", "o_proj", "up_proj"), ckpt.toString(), null), model, 3);
             Random random = new Random(10);
-            randomiseB(lora, random);
+            LoraGradients.randomiseB(lora, random);
             long[] ids = new long[BATCH * SEQ];
             long[] picked = new long[ROWS.length];
             for (int i = 0; i < ids.length; i++) ids[i] = 3 + random.nextInt(380);
@@ -101,16 +102,8 @@ class AnswerRowsTest {
             try (LayerwiseBackward layerwise = new LayerwiseBackward(model, manager)) {
                 Map<String, float[]> actual = gradients(lora, manager, step -> TokenCrossEntropy.sum(
                         layerwise.forward(step.create(ids, new Shape(BATCH, SEQ)), step.create(ROWS)), step.create(picked)), layerwise);
-                assertClose(expected, actual, family + " layerwise");
+                LoraGradients.assertClose(expected, actual, family + " layerwise", 1e-5f);
             }
-        }
-    }
-
-    private static void randomiseB(LoraLayers lora, Random random) {
-        for (LoraLinear l : lora.layers().values()) { // B = 0 would leave A without gradient
-            float[] b = new float[(int) l.b().size()];
-            for (int i = 0; i < b.length; i++) b[i] = (float) (random.nextGaussian() * 0.1);
-            l.b().set(b);
         }
     }
 
@@ -126,19 +119,5 @@ class AnswerRowsTest {
         }
         GradientClipping.zeroGradients(lora.parameters().values());
         return grads;
-    }
-
-    private static void assertClose(Map<String, float[]> expected, Map<String, float[]> actual, String what) {
-        assertThat(actual.keySet()).isEqualTo(expected.keySet());
-        for (String name : expected.keySet()) {
-            float[] a = expected.get(name);
-            float[] b = actual.get(name);
-            float scale = 0;
-            for (float v : a) scale = Math.max(scale, Math.abs(v));
-            assertThat(scale).as("%s has a gradient", name).isGreaterThan(0f);
-            for (int i = 0; i < a.length; i++) {
-                assertThat(Math.abs(a[i] - b[i])).as("%s[%d] of %s", name, i, what).isLessThanOrEqualTo(1e-5f * scale);
-            }
-        }
     }
 }
