@@ -10,9 +10,10 @@ final class Attention {
 
     /**
      * q {@code [b, heads, s, d]}, k and v {@code [b, kvHeads, T, d]} (T = past + s); kv heads serve
-     * {@code heads / kvHeads} consecutive query heads. Returns {@code [b, s, heads * d]}.
+     * {@code heads / kvHeads} consecutive query heads; q already scaled by 1/sqrt(d) ({@link Rotary.Tables#scaled}).
+     * Returns {@code [b, s, heads * d]}.
      */
-    static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray scale, NDArray mask) {
+    static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask) {
         long b = q.getShape().get(0);
         long heads = q.getShape().get(1);
         long s = q.getShape().get(2);
@@ -23,7 +24,7 @@ final class Attention {
             k = k.repeat(1, rep); // repeat_interleave: kv head j serves query heads j*rep .. j*rep+rep-1
             v = v.repeat(1, rep);
         }
-        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul(scale);
+        NDArray scores = q.matMul(k.transpose(0, 1, 3, 2));
         if (mask != null) scores = scores.add(mask);
         NDArray out = scores.softmax(-1).matMul(v);
         return out.transpose(0, 2, 1, 3).reshape(b, s, heads * d);

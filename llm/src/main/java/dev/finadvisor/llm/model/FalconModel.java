@@ -99,6 +99,7 @@ public final class FalconModel implements CausalLM {
 
         NDArray x = inputIds.getNDArrayInternal().embedding(inputIds, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
         Rotary.Tables rope = rotary.at(scope, past, s);
+        Rotary.Tables queryRope = rope.scaled(scale); // the attention scale folded into the queries' rotation
         NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
@@ -121,7 +122,7 @@ public final class FalconModel implements CausalLM {
                 k = g.get(":, :, :, 1, :");
                 v = g.get(":, :, :, 2, :");
             }
-            q = rope.apply(q.transpose(0, 2, 1, 3));
+            q = queryRope.apply(q.transpose(0, 2, 1, 3));
             k = rope.apply(k.transpose(0, 2, 1, 3));
             v = v.transpose(0, 2, 1, 3);
             if (cache != null) {
@@ -129,7 +130,7 @@ public final class FalconModel implements CausalLM {
                 k = kv[0];
                 v = kv[1];
             }
-            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, scale, mask));
+            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, mask));
             NDArray mlpIn;
             NDArray residual = x;
             if (config.newDecoderArchitecture()) {

@@ -89,6 +89,7 @@ public final class LlamaModel implements CausalLM {
 
         NDArray x = inputIds.getNDArrayInternal().embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
         Rotary.Tables rope = rotary.at(scope, past, s);
+        Rotary.Tables queryRope = rope.scaled(scale); // the attention scale folded into the queries' rotation
         NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
@@ -98,14 +99,14 @@ public final class LlamaModel implements CausalLM {
             NDArray q = linears.get(l.q).apply(n).reshape(b, s, heads, d).transpose(0, 2, 1, 3);
             NDArray k = linears.get(l.k).apply(n).reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
             NDArray v = linears.get(l.v).apply(n).reshape(b, s, kvHeads, d).transpose(0, 2, 1, 3);
-            q = rope.apply(q);
+            q = queryRope.apply(q);
             k = rope.apply(k);
             if (cache != null) {
                 NDArray[] kv = cache.append(i, k, v, scope);
                 k = kv[0];
                 v = kv[1];
             }
-            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, scale, mask)));
+            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, mask)));
             // MLP block: x + down(silu(gate(n)) * up(n))
             n = rmsNorm(x, l.postNorm);
             NDArray gate = linears.get(l.gate).apply(n);

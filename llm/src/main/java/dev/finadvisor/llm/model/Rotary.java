@@ -1,8 +1,6 @@
 package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
@@ -64,8 +62,20 @@ final class Rotary {
     record Tables(NDArray cos, NDArray signedSin, int half) {
         /** x[..., seq, headDim] * cos + swap_halves(x) * signedSin. */
         NDArray apply(NDArray x) {
-            NDArray swapped = NDArrays.concat(new NDList(x.get("..., " + half + ":"), x.get("..., :" + half)), -1);
+            // the halves swapped by one flip of a [..., 2, half] view: one copy forward and one backward, where
+            // slicing and concatenating costs a copy forward and two zero-filled copies plus an add backward
+            Shape shape = x.getShape();
+            long[] pairs = new long[shape.dimension() + 1];
+            for (int i = 0; i < shape.dimension() - 1; i++) pairs[i] = shape.get(i);
+            pairs[pairs.length - 2] = 2;
+            pairs[pairs.length - 1] = half;
+            NDArray swapped = x.reshape(new Shape(pairs)).flip(pairs.length - 2).reshape(shape);
             return x.mul(cos).add(swapped.mul(signedSin));
+        }
+
+        /** These tables times {@code factor}: a rotation that also scales (queries by 1/sqrt(headDim), sparing a pass over the scores). */
+        Tables scaled(NDArray factor) {
+            return new Tables(cos.mul(factor), signedSin.mul(factor), half);
         }
     }
 }
