@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch eager reference of the LoRA training step that TrainLoraBench times in Java.
 
-Same checkpoint (read here with numpy: no safetensors package needed), same shapes: batch 1 x seq 256,
+Same checkpoint (read here with numpy: no safetensors package needed), same shapes: batch BENCH_BATCH (1) x seq 256,
 LoRA r=16 (alpha 32) on q/k/v/o/gate/up/down of every layer, the frozen base without weight
 gradients, cross-entropy over all positions, global-norm clipping at 0.3, AdamW. Attention,
 RMSNorm and SiLU are composed from ops as in the Java model (torch 1.13 has no fused attention).
@@ -73,6 +73,7 @@ def main():
     steps = int(sys.argv[2]) if len(sys.argv) > 2 else 8
     seq = int(sys.argv[3]) if len(sys.argv) > 3 else 256
     r = int(sys.argv[4]) if len(sys.argv) > 4 else 16
+    batch = int(__import__("os").environ.get("BENCH_BATCH", "1"))
     cfg = json.load(open(ckpt + "/config.json"))
     w = load_safetensors(ckpt + "/model.safetensors")
     hidden, heads = cfg["hidden_size"], cfg["num_attention_heads"]
@@ -129,7 +130,7 @@ def main():
     g = torch.Generator().manual_seed(7)
     times = []
     for step in range(WARMUP + steps):
-        tokens = torch.randint(3, cfg["vocab_size"], (1, seq + 1), generator=g)
+        tokens = torch.randint(3, cfg["vocab_size"], (batch, seq + 1), generator=g)
         t0 = time.perf_counter()
         logits = forward(tokens[:, :-1])
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1))
@@ -143,7 +144,8 @@ def main():
     median = times[len(times) // 2]
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(), "matmul_gflops": matmul_gflops(),
                       "parameters": parameters, "step_s_median": median, "step_s_min": times[0],
-                      "tokens_per_s": seq / median, "gflops": 4 * parameters * seq / median / 1e9}))
+                      "batch": batch, "tokens_per_s": batch * seq / median,
+                      "gflops": 4 * parameters * batch * seq / median / 1e9}))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 # Phases in one JVM: LoRA, QLoRA (NF4 base, LayerwiseBackward), [QLoRA whole-graph], LoRA again (A-B-A against load drift).
 #
 # usage: bench/train-lora/run.sh [STEPS=8]
+#   BENCH_BATCH        sequences of 256 tokens per step, both sides (default 1; 4 = 1024 tokens per step)
 #   BENCH_DIR          where the random checkpoint is written once (default /tmp/finadvisor-bench)
 #   BENCH_QLORA_WHOLE  1: also QLoRA with one backward through the whole graph (every layer's fp32 weight kept)
 #   BENCH_ANSWER_ROWS  1: also LoRA with the loss on half of each sequence (answer tokens), the output head at
@@ -38,7 +39,8 @@ import json, sys
 j, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 lora, qlora, after = j["lora"], j["qlora"], j["lora_after"]
 base = (lora['step_s_median'] + after['step_s_median']) / 2  # LoRA before and after the QLoRA phases (A-B-A)
-print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linears: {lora['trainable']/1e6:.2f}M trainable; batch 1 x seq 256")
+assert j["batch"] == r["batch"], (j["batch"], r["batch"])
+print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linears: {lora['trainable']/1e6:.2f}M trainable; batch {j['batch']} x seq 256")
 print(f"engine fp32 matmul (2048^3, this run):     {j['matmul_gflops']:7.1f} GFLOP/s ({j['threads']} threads)")
 print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul")
 print(f"LoRA  step again after the QLoRA phases: {after['step_s_median']:.3f} s  (mean of the two: {base:.3f} s)")

@@ -29,7 +29,7 @@ import java.util.Random;
 
 /**
  * Benchmark of one LoRA training step through the real trainer (bench/train-lora runs it): a
- * checkpoint, batch 1 x seq 256, LoRA r=16 on every linear, AdamW, clipping. Prints one JSON object:
+ * checkpoint, batch 1 (BENCH_BATCH) x seq 256, LoRA r=16 on every linear, AdamW, clipping. Prints one JSON object:
  * step times for LoRA and QLoRA, tokens/s, achieved GFLOP/s counting 4 N tokens (forward 2N, backward
  * to activations 2N: the frozen base gets no weight gradient), and the engine's fp32 matmul rate.
  */
@@ -45,11 +45,14 @@ public final class TrainLoraBench {
         int steps = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int seq = args.length > 2 ? Integer.parseInt(args[2]) : 256;
         int rank = args.length > 3 ? Integer.parseInt(args[3]) : 16;
+        int batch = Integer.parseInt(System.getenv().getOrDefault("BENCH_BATCH", "1")); // sequences per step
+        if (batch < 1) throw new IllegalArgumentException("BENCH_BATCH must be at least 1, got " + batch);
         int warmup = 5; // the first steps run while the JIT compiles, its threads taking cores from the engine's
         Map<String, Object> out = new LinkedHashMap<>();
         EngineCheck engine = EngineCheck.run(2048);
         out.put("matmul_gflops", engine.matmulGflops());
         out.put("threads", engine.threads());
+        out.put("batch", batch);
         // nf4: QLoRA as `train` runs it (LayerwiseBackward); nf4-whole (BENCH_QLORA_WHOLE=1): one backward through
         // the whole graph, autograd keeping every layer's dequantised weight until backward
         // LoRA runs again last (A-B-A): the load of this shared machine drifts within a run, and the QLoRA/LoRA ratio
@@ -75,13 +78,13 @@ public final class TrainLoraBench {
                 int answerFrom = quantization.startsWith("half") ? seq / 2 + 1 : 1;
                 Random random = new Random(7);
                 List<Example> examples = new ArrayList<>();
-                for (int i = 0; i < 4; i++) {
+                for (int i = 0; i < Math.max(4, batch); i++) {
                     int[] tokens = new int[seq + 1];
                     for (int t = 0; t < tokens.length; t++) tokens[t] = 3 + random.nextInt(model.config().vocabSize() - 3);
                     examples.add(new Example(tokens, answerFrom, tokens.length, false)); // from 1: loss on every position
                 }
                 Path scratch = Files.createTempDirectory("train-lora-bench");
-                SftConfig.Training t = new SftConfig.Training(1, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
+                SftConfig.Training t = new SftConfig.Training(batch, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
                         1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
                 List<String> lines;
                 resetPeakRss(); // from here: the training steps (the fp32 load and quantisation before are not counted)
@@ -95,7 +98,7 @@ public final class TrainLoraBench {
                 ObjectMapper json = new ObjectMapper();
                 for (int i = 0; i < steps; i++) {
                     JsonNode m = json.readTree(lines.get(warmup + i));
-                    seconds[i] = (seq + 1) / m.get("tokens_per_s").asDouble(); // the trainer counts seq+1 tokens per example
+                    seconds[i] = batch * (seq + 1) / m.get("tokens_per_s").asDouble(); // the trainer counts seq+1 tokens per example
                 }
                 Arrays.sort(seconds);
                 double median = seconds[steps / 2];
@@ -104,8 +107,8 @@ public final class TrainLoraBench {
                 r.put("trainable", lora.trainableParameters());
                 r.put("step_s_median", median);
                 r.put("step_s_min", seconds[0]);
-                r.put("tokens_per_s", seq / median);
-                r.put("gflops", 4.0 * parameters * seq / median / 1e9);
+                r.put("tokens_per_s", (double) batch * seq / median);
+                r.put("gflops", 4.0 * parameters * batch * seq / median / 1e9);
                 if (report != null) {
                     r.put("nf4_layers", report.layers());
                     r.put("nf4_bytes_per_param", report.bytesPerParameter());
