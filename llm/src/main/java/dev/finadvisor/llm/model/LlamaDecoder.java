@@ -59,10 +59,10 @@ final class LlamaDecoder implements DecoderSlot.StepDecoder {
         return d.logits(normed, lmHead);
     }
 
-    /** x / sqrt(mean(x^2) + eps) * weight, as {@link LlamaModel}'s rmsNorm computes it. */
+    /** x * (mean(x^2) + eps)^-1/2 * weight, as {@link LlamaModel}'s rmsNorm computes it. */
     private void rmsNorm(float[] in, float[] weight, float[] out) {
-        float rms = (float) Math.sqrt(VectorKernels.sumOfSquares(in, in.length) / in.length + eps);
-        for (int j = 0; j < in.length; j++) out[j] = in[j] / rms * weight[j];
+        float inverseRms = (float) (1.0 / Math.sqrt(VectorKernels.sumOfSquares(in, in.length) / in.length + eps));
+        for (int j = 0; j < in.length; j++) out[j] = in[j] * inverseRms * weight[j];
     }
 
     /** Waits for a step in progress: the weights it reads are freed right after. */

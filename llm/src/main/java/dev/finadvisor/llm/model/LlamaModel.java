@@ -31,6 +31,7 @@ public final class LlamaModel implements CausalLM {
     private final Rotary rotary;
     // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
     private final NDArray eps;
+    private final NDArray minusHalf;
     private final NDArray scale;
     private final DecoderSlot decoders = new DecoderSlot();
 
@@ -61,6 +62,7 @@ public final class LlamaModel implements CausalLM {
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         eps = manager.create((float) c.normEps());
+        minusHalf = manager.create(-0.5f);
         scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
     }
 
@@ -145,10 +147,11 @@ public final class LlamaModel implements CausalLM {
         return new LlamaDecoder(shared, config, finalNorm.toFloatArray(), decoded, head);
     }
 
-    /** x / sqrt(mean(x^2) + eps) * weight, over the last axis. */
+    /** x * (mean(x^2) + eps)^-1/2 * weight over the last axis, as HF multiplies by rsqrt (a product's backward is
+     * two passes over x where a quotient's is five). */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray rms = x.mul(x).mean(new int[] {-1}, true).add(eps).sqrt();
-        return x.div(rms).mul(weight);
+        NDArray inverseRms = x.mul(x).mean(new int[] {-1}, true).add(eps).pow(minusHalf);
+        return x.mul(inverseRms).mul(weight);
     }
 
     @Override
