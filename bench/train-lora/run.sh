@@ -42,8 +42,10 @@ base = (lora['step_s_median'] + after['step_s_median']) / 2  # LoRA before and a
 assert j["batch"] == r["batch"], (j["batch"], r["batch"])
 print(f"model: {lora['parameters']/1e6:.1f}M parameters, LoRA r=16 on all linears: {lora['trainable']/1e6:.2f}M trainable; batch {j['batch']} x seq 256")
 print(f"engine fp32 matmul (2048^3, this run):     {j['matmul_gflops']:7.1f} GFLOP/s ({j['threads']} threads)")
-print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul")
-print(f"LoRA  step again after the QLoRA phases: {after['step_s_median']:.3f} s  (mean of the two: {base:.3f} s)")
+print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} tok/s  {lora['gflops']:6.1f} GFLOP/s (4*N*tokens) = {lora['gflops']/j['matmul_gflops']:.2f} of matmul; "
+      f"{lora['gflops']/lora['matmul_gflops']:.2f} of the {lora['matmul_gflops']:.1f} GFLOP/s measured around the phase")
+print(f"LoRA  step again after the QLoRA phases: {after['step_s_median']:.3f} s  (mean of the two: {base:.3f} s) = "
+      f"{after['gflops']/after['matmul_gflops']:.2f} of the {after['matmul_gflops']:.1f} GFLOP/s measured around it")
 print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/base:.2f}x the mean LoRA step "
       f"({qlora['step_s_median']/lora['step_s_median']:.2f}x the one before, {qlora['step_s_median']/after['step_s_median']:.2f}x the one after); "
       f"base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")

@@ -7,7 +7,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.List;
 
 /**
  * Clipping by the global L2 norm of all gradients together, as {@code torch.nn.utils.clip_grad_norm_}
@@ -41,17 +43,22 @@ public final class GradientClipping {
 
     /** Sum of squares of every element: fp32 tensors in Java over the engine's memory, others as engine ops. */
     private static double sumOfSquares(NDList grads, NDManager scope) {
-        double javaSum = 0;
+        List<ByteBuffer> java = new ArrayList<>();
         NDList squares = new NDList();
         for (NDArray g : grads) {
             ByteBuffer b = EngineMemory.VECTOR_API ? EngineMemory.floats(g) : null;
             if (b != null) {
-                javaSum += OptimizerKernels.sumOfSquares(b, Math.toIntExact(g.size()));
+                java.add(b);
             } else {
                 NDArray sq = g.mul(g).sum();
                 sq.attach(scope);
                 squares.add(sq);
             }
+        }
+        // per tensor in parallel, then added in order: the same sum as one sequential pass
+        double javaSum = 0;
+        for (double part : java.parallelStream().mapToDouble(b -> OptimizerKernels.sumOfSquares(b, b.capacity() / 4)).toArray()) {
+            javaSum += part;
         }
         if (squares.isEmpty()) return javaSum;
         NDArray total = squares.size() == 1 ? squares.get(0) : NDArrays.stack(squares).sum();

@@ -31,7 +31,8 @@ import java.util.Random;
  * Benchmark of one LoRA training step through the real trainer (bench/train-lora runs it): a
  * checkpoint, batch 1 (BENCH_BATCH) x seq 256, LoRA r=16 on every linear, AdamW, clipping. Prints one JSON object:
  * step times for LoRA and QLoRA, tokens/s, achieved GFLOP/s counting 4 N tokens (forward 2N, backward
- * to activations 2N: the frozen base gets no weight gradient), and the engine's fp32 matmul rate.
+ * to activations 2N: the frozen base gets no weight gradient), and the engine's fp32 matmul rate (at the start,
+ * and per phase the mean of the rates measured just before and just after it).
  */
 public final class TrainLoraBench {
     private TrainLoraBench() {}
@@ -63,6 +64,8 @@ public final class TrainLoraBench {
         // prompt), the output head at those rows only (as `train` runs it) against at every row (as before)
         if ("1".equals(System.getenv("BENCH_ANSWER_ROWS"))) variants.addAll(List.of("half-all-rows", "half-answer-rows"));
         for (String quantization : variants) {
+            // the matmul rate again around each phase: this shared machine's speed drifts within a run
+            double matmulBefore = EngineCheck.run(2048).matmulGflops();
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
                 long parameters = 0;
@@ -116,6 +119,7 @@ public final class TrainLoraBench {
                     r.put("dequantised_peak_bytes", layerwise != null ? layerwise.bufferBytes() : 4 * report.parameters());
                 }
                 r.put("rss_peak_mb", peakRssMb());
+                r.put("matmul_gflops", (matmulBefore + EngineCheck.run(2048).matmulGflops()) / 2);
                 out.put(switch (quantization) {
                     case "none" -> "lora";
                     case "none-after" -> "lora_after";
