@@ -113,6 +113,11 @@ public final class LoraLayers implements AutoCloseable {
         layers.values().forEach(l -> l.setTraining(training));
     }
 
+    /** Seeds every layer's dropout masks ({@link LoraLinear#seedDropout}). */
+    public void seedDropout(long seed) {
+        layers.values().forEach(l -> l.seedDropout(seed));
+    }
+
     /** The current factors as an adapter. */
     public PeftAdapter toAdapter() {
         Map<String, LoraWeights> modules = new LinkedHashMap<>();

@@ -26,7 +26,11 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
     private final NDArray a;
     private final NDArray b;
     private final NDArray scaleTensor;
+    private final long moduleSeed;
     private boolean training = true;
+    /** Dropout masks are functions of this seed (see {@link #seedDropout}), this module and how many were drawn since. */
+    private long dropoutSeed;
+    private long masksDrawn;
 
     /**
      * @param base  the frozen projection (dense or NF4), {@code [.., in] -> [.., out]}
@@ -43,6 +47,7 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
         this.scale = scale;
         this.dropout = (float) dropout;
         this.manager = parent.newSubManager();
+        this.moduleSeed = seed;
         double bound = 1.0 / Math.sqrt(this.in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
         SplittableRandom random = new SplittableRandom(seed);
         double[] init = new double[r * this.in];
@@ -58,11 +63,24 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
     @Override
     public NDArray apply(NDArray x) {
         NDArray y = base.apply(x);
-        NDArray h = training && dropout > 0
-                ? x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow()
-                : x;
+        NDArray h = training && dropout > 0 ? dropout(x) : x;
         NDArray low = h.matMul(a.transpose()).mul(scaleTensor); // scale on the r-wide path: cheaper than on out
         return y.add(low.matMul(b.transpose()));
+    }
+
+    /** x times a dropout mask drawn in Java ({@link DropoutMask}); the engine's own dropout where that cannot run. */
+    private NDArray dropout(NDArray x) {
+        NDArray mask = DropoutMask.draw(x, dropout, DropoutMask.mix(DropoutMask.mix(dropoutSeed, moduleSeed), masksDrawn++));
+        return mask != null ? x.mul(mask) : x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow();
+    }
+
+    /**
+     * Makes the dropout masks from here on a function of {@code seed}: the trainer seeds every step, so
+     * a resumed run draws the masks the uninterrupted one did.
+     */
+    public void seedDropout(long seed) {
+        dropoutSeed = seed;
+        masksDrawn = 0;
     }
 
     /** Training switches dropout on; evaluation and generation switch it off. */

@@ -72,7 +72,7 @@ class LoraLinearTest {
             NDArray weights = gaussian(DataType.FLOAT64, 2, 4, OUT);
             int dropoutSeed = random.nextInt(1 << 30);
             Loss loss = () -> {
-                Engine.getInstance().setRandomSeed(dropoutSeed); // the same dropout mask every evaluation
+                lora.seedDropout(dropoutSeed); // the same dropout mask every evaluation
                 try (NDManager scope = m.newSubManager()) {
                     NDArray y = lora.apply(x);
                     y.attach(scope);
@@ -80,7 +80,7 @@ class LoraLinearTest {
                 }
             };
             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                Engine.getInstance().setRandomSeed(dropoutSeed);
+                lora.seedDropout(dropoutSeed);
                 gc.backward(lora.apply(x).mul(weights).sum());
             }
             for (NDArray p : new NDArray[] {lora.a(), lora.b(), x}) {
@@ -155,6 +155,54 @@ class LoraLinearTest {
             float[] first = lora.apply(x).toFloatArray();
             assertThat(lora.apply(x).toFloatArray()).containsExactly(first);
             lora.setTraining(true);
+            assertThat(lora.apply(x).toFloatArray()).isNotEqualTo(first);
+        }
+    }
+
+    @Test
+    void dropoutMasksKeepOneMinusPScaledAndAreFunctionsOfTheSeed() {
+        double p = 0.3;
+        int rows = 700;
+        NDArray ones = m.ones(new Shape(rows, 300));
+        float[] mask = DropoutMask.draw(ones, p, 11).toFloatArray();
+        float kept = 1f / 0.7f;
+        int zeros = 0;
+        for (float v : mask) {
+            if (v == 0f) zeros++;
+            else assertThat(v).isEqualTo(kept);
+        }
+        // binomial(n, 0.3): five standard deviations either side
+        double n = mask.length;
+        assertThat((double) zeros).isCloseTo(n * p, within(5 * Math.sqrt(n * p * (1 - p))));
+        // element i is a function of (seed, i) alone: the SIMD loop, its scalar tail (7 elements here) and the
+        // scalar hash agree, and a longer mask of the same seed starts with the shorter one
+        float[] odd = DropoutMask.draw(m.ones(new Shape(rows * 300 + 7)), p, 11).toFloatArray();
+        long key = DropoutMask.mix(11, 0);
+        for (int i = 0; i < odd.length; i++) {
+            boolean dropped = (DropoutMask.bits(i, (int) key, (int) (key >>> 32)) & 0xFFFFFFFFL) < Math.round(p * 4294967296.0);
+            assertThat(odd[i]).as("element %d", i).isEqualTo(dropped ? 0f : kept);
+        }
+        assertThat(java.util.Arrays.copyOf(odd, mask.length)).containsExactly(mask);
+        assertThat(DropoutMask.draw(ones, p, 11).toFloatArray()).containsExactly(mask);
+        assertThat(DropoutMask.draw(ones, p, 12).toFloatArray()).isNotEqualTo(mask);
+        NDArray wide = m.ones(new Shape(2, 3)).toType(DataType.FLOAT64, false);
+        assertThat(DropoutMask.draw(wide, p, 11).getDataType()).isEqualTo(DataType.FLOAT64);
+    }
+
+    @Test
+    void seedingDropoutRepeatsTheMasksOfAStep() {
+        NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
+        try (LoraLinear lora = new LoraLinear(dense(w, null), R, 1.0, 0.5, 3, m, DataType.FLOAT32)) {
+            lora.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
+            NDArray x = gaussian(DataType.FLOAT32, 4, IN);
+            lora.seedDropout(7);
+            float[] first = lora.apply(x).toFloatArray();
+            float[] second = lora.apply(x).toFloatArray(); // a second micro-batch of the step: a new mask
+            assertThat(second).isNotEqualTo(first);
+            lora.seedDropout(7);
+            assertThat(lora.apply(x).toFloatArray()).containsExactly(first);
+            assertThat(lora.apply(x).toFloatArray()).containsExactly(second);
+            lora.seedDropout(8);
             assertThat(lora.apply(x).toFloatArray()).isNotEqualTo(first);
         }
     }

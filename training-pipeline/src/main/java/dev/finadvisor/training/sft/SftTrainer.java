@@ -136,6 +136,7 @@ public final class SftTrainer {
                     double lr = schedule.at(step);
                     lora.setTraining(true);
                     Engine.getInstance().setRandomSeed((int) (t.seed() * 7919 + step)); // dropout masks are a function of the step
+                    lora.seedDropout(t.seed() * 7919 + step); // (drawn in Java on a CPU, by the engine elsewhere)
                     List<List<Example>> micro = new ArrayList<>();
                     long answerTokens = 0;
                     for (int a = 0; a < t.gradient_accumulation_steps(); a++) {
