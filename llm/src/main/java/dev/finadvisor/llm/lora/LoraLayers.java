@@ -113,9 +113,9 @@ public final class LoraLayers implements AutoCloseable {
         layers.values().forEach(l -> l.setTraining(training));
     }
 
-    /** Seeds every layer's dropout masks ({@link LoraLinear#seedDropout}). */
+    /** Seeds every layer's dropout masks ({@link LoraLinear#seedDropout}) from {@code seed} and the layer's path. */
     public void seedDropout(long seed) {
-        layers.values().forEach(l -> l.seedDropout(seed));
+        layers.forEach((path, l) -> l.seedDropout(DropoutMask.mix(seed, path.hashCode())));
     }
 
     /** The current factors as an adapter. */

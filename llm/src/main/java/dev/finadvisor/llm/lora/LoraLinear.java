@@ -26,9 +26,8 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
     private final NDArray a;
     private final NDArray b;
     private final NDArray scaleTensor;
-    private final long moduleSeed;
     private boolean training = true;
-    /** Dropout masks are functions of this seed (see {@link #seedDropout}), this module and how many were drawn since. */
+    /** Dropout masks are functions of this seed (see {@link #seedDropout}) and how many were drawn since. */
     private long dropoutSeed;
     private long masksDrawn;
 
@@ -47,7 +46,6 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
         this.scale = scale;
         this.dropout = (float) dropout;
         this.manager = parent.newSubManager();
-        this.moduleSeed = seed;
         double bound = 1.0 / Math.sqrt(this.in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
         SplittableRandom random = new SplittableRandom(seed);
         double[] init = new double[r * this.in];
@@ -70,7 +68,7 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
 
     /** x times a dropout mask drawn in Java ({@link DropoutMask}); the engine's own dropout where that cannot run. */
     private NDArray dropout(NDArray x) {
-        NDArray mask = DropoutMask.draw(x, dropout, DropoutMask.mix(DropoutMask.mix(dropoutSeed, moduleSeed), masksDrawn++));
+        NDArray mask = DropoutMask.draw(x, dropout, DropoutMask.mix(dropoutSeed, masksDrawn++));
         return mask != null ? x.mul(mask) : x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow();
     }
 

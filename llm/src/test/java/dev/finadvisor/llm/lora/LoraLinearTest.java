@@ -208,6 +208,23 @@ class LoraLinearTest {
     }
 
     @Test
+    void layersOfOneStepDrawDifferentMasks() {
+        Linear base = dense(gaussian(DataType.FLOAT32, OUT, IN), null);
+        LoraConfig config = new LoraConfig(R, R, 0.5, java.util.List.of("q", "k"), "tiny", null);
+        try (LoraLayers layers = LoraLayers.create(config, java.util.Map.of("layers.0.q", base, "layers.0.k", base), 1, m)) {
+            LoraLinear q = layers.layers().get("layers.0.q");
+            LoraLinear k = layers.layers().get("layers.0.k");
+            q.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
+            k.load(q.weights()); // the same function: outputs differ only by their masks
+            NDArray x = gaussian(DataType.FLOAT32, 4, IN);
+            layers.seedDropout(5);
+            assertThat(k.apply(x).toFloatArray()).isNotEqualTo(q.apply(x).toFloatArray());
+            layers.setTraining(false);
+            assertThat(k.apply(x).toFloatArray()).containsExactly(q.apply(x).toFloatArray());
+        }
+    }
+
+    @Test
     void weightsRoundTripThroughLoraWeights() {
         NDArray w = gaussian(DataType.FLOAT32, OUT, IN);
         Linear base = dense(w, m.zeros(new Shape(OUT)));
