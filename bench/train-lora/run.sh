@@ -7,6 +7,8 @@
 #   BENCH_BATCH        sequences of 256 tokens per step, both sides (default 1; 4 = 1024 tokens per step)
 #   BENCH_DIR          where the random checkpoint is written once (default /tmp/finadvisor-bench)
 #   BENCH_QLORA_WHOLE  1: also QLoRA with one backward through the whole graph (every layer's fp32 weight kept)
+#   BENCH_DROPOUT      P: also LoRA with dropout P on the LoRA inputs (`train`'s default is 0.1), masks drawn in
+#                      Java (as `train` draws them on a CPU) against libtorch's dropout (-Dfinadvisor.dropout=engine)
 #   BENCH_ANSWER_ROWS  1: also LoRA with the loss on half of each sequence (answer tokens), the output head at
 #                      the answer rows only (as `train` runs it) against at every row
 set -euo pipefail
@@ -55,6 +57,10 @@ if "lora_half_answer_rows" in j:
     a, h = j["lora_half_answer_all_rows"], j["lora_half_answer_rows"]
     print(f"LoRA, loss on the second half of each sequence: output head at every row {a['step_s_median']:.3f} s, "
           f"at the answer rows only {h['step_s_median']:.3f} s = {h['step_s_median']/a['step_s_median']:.2f}x")
+if "lora_dropout" in j:
+    d, e = j["lora_dropout"], j["lora_dropout_engine"]
+    print(f"LoRA with dropout {d['dropout']} on the LoRA inputs: masks drawn in Java {d['step_s_median']:.3f} s/step, by libtorch "
+          f"{e['step_s_median']:.3f} s = {d['step_s_median']/e['step_s_median']:.2f}x (no dropout: {base:.3f} s)")
 if "qlora_whole" in j:
     w = j["qlora_whole"]
     print(f"QLoRA, one backward through the whole graph: step {w['step_s_median']:.3f} s = {w['step_s_median']/base:.2f}x the mean LoRA step; "

@@ -26,6 +26,8 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
     private final NDArray a;
     private final NDArray b;
     private final NDArray scaleTensor;
+    /** {@code -Dfinadvisor.dropout=engine} when the layer was made: libtorch's dropout instead of {@link DropoutMask}'s. */
+    private final boolean engineDropout = "engine".equals(System.getProperty("finadvisor.dropout"));
     private boolean training = true;
     /** Dropout masks are functions of this seed (see {@link #seedDropout}) and how many were drawn since. */
     private long dropoutSeed;
@@ -68,7 +70,7 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
 
     /** x times a dropout mask drawn in Java ({@link DropoutMask}); the engine's own dropout where that cannot run. */
     private NDArray dropout(NDArray x) {
-        NDArray mask = DropoutMask.draw(x, dropout, DropoutMask.mix(dropoutSeed, masksDrawn++));
+        NDArray mask = engineDropout ? null : DropoutMask.draw(x, dropout, DropoutMask.mix(dropoutSeed, masksDrawn++));
         return mask != null ? x.mul(mask) : x.getNDArrayInternal().dropout(x, dropout, true).singletonOrThrow();
     }
 

@@ -63,6 +63,10 @@ public final class TrainLoraBench {
         // BENCH_ANSWER_ROWS=1: also LoRA with the loss on the second half of each sequence (answer tokens after a
         // prompt), the output head at those rows only (as `train` runs it) against at every row (as before)
         if ("1".equals(System.getenv("BENCH_ANSWER_ROWS"))) variants.addAll(List.of("half-all-rows", "half-answer-rows"));
+        // BENCH_DROPOUT=P: also LoRA with dropout P on the LoRA inputs (as `train` runs it: 0.1 by default), masks
+        // drawn in Java, then by libtorch (-Dfinadvisor.dropout=engine)
+        double dropout = Double.parseDouble(System.getenv().getOrDefault("BENCH_DROPOUT", "0"));
+        if (dropout > 0) variants.addAll(List.of("dropout", "dropout-engine"));
         for (String quantization : variants) {
             // the matmul rate again around each phase: this shared machine's speed drifts within a run
             double matmulBefore = EngineCheck.run(2048).matmulGflops();
@@ -71,7 +75,9 @@ public final class TrainLoraBench {
                 long parameters = 0;
                 for (var p : model.model().parameters().values()) parameters += p.getShape().size();
                 Nf4Quantizer.Report report = quantization.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
-                LoraConfig config = new LoraConfig(rank, 2.0 * rank, 0.0,
+                if (quantization.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
+                else System.clearProperty("finadvisor.dropout");
+                LoraConfig config = new LoraConfig(rank, 2.0 * rank, quantization.startsWith("dropout") ? dropout : 0.0,
                         List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
                 LayerwiseBackward layerwise = quantization.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
@@ -119,6 +125,7 @@ public final class TrainLoraBench {
                     r.put("dequantised_peak_bytes", layerwise != null ? layerwise.bufferBytes() : 4 * report.parameters());
                 }
                 r.put("rss_peak_mb", peakRssMb());
+                r.put("dropout", config.dropout());
                 r.put("matmul_gflops", (matmulBefore + EngineCheck.run(2048).matmulGflops()) / 2);
                 out.put(switch (quantization) {
                     case "none" -> "lora";
@@ -126,6 +133,8 @@ public final class TrainLoraBench {
                     case "nf4" -> "qlora";
                     case "half-all-rows" -> "lora_half_answer_all_rows";
                     case "half-answer-rows" -> "lora_half_answer_rows";
+                    case "dropout" -> "lora_dropout";
+                    case "dropout-engine" -> "lora_dropout_engine";
                     default -> "qlora_whole";
                 }, r);
                 Checkpoints.deleteTreeQuietly(scratch);
