@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * Dropout masks drawn in Java for CPU tensors: each element {@code 1/(1-p)} with probability
  * {@code 1-p}, else 0, as {@code torch.nn.functional.dropout} scales them. libtorch's CPU bernoulli
  * draws one element at a time on one thread on AMD CPUs (its MKL path is Intel-only): with LoRA
- * dropout on every targeted input that was a fifth of a training step. Here element i's 32 random
+ * dropout on every targeted input that was 0.1-0.3 of a training step. Here element i's 32 random
  * bits are a hash of (seed, i) (a counter-based generator: Wellons' lowbias32 over a keyed odd
  * multiple of i), so the SIMD loop and the scalar one give the same mask.
  */
@@ -82,8 +82,9 @@ final class DropoutMask {
             FloatVector keep = FloatVector.broadcast(F, kept);
             FloatVector drop = FloatVector.zero(F);
             int step = I.length();
+            if (F.length() != step) return 0; // int and float lanes pair up one to one
             int i = 0;
-            for (; i + step <= n && F.length() == step; i += step) {
+            for (; i + step <= n; i += step) {
                 IntVector x = lanes.add(i).lanewise(VectorOperators.XOR, keyA).mul(0x9E3779B9).add(keyB);
                 x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 16)).mul(0x7feb352d);
                 x = x.lanewise(VectorOperators.XOR, x.lanewise(VectorOperators.LSHR, 15)).mul(0x846ca68b);

@@ -5,8 +5,8 @@ import ai.djl.ndarray.NDManager;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.List;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
