@@ -67,24 +67,24 @@ public final class TrainLoraBench {
         // drawn in Java, then by libtorch (-Dfinadvisor.dropout=engine)
         double dropout = Double.parseDouble(System.getenv().getOrDefault("BENCH_DROPOUT", "0"));
         if (dropout > 0) variants.addAll(List.of("dropout", "dropout-engine"));
-        for (String quantization : variants) {
+        for (String variant : variants) {
             // the matmul rate again around each phase: this shared machine's speed drifts within a run
             double matmulBefore = EngineCheck.run(2048).matmulGflops();
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
                 long parameters = 0;
                 for (var p : model.model().parameters().values()) parameters += p.getShape().size();
-                Nf4Quantizer.Report report = quantization.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
-                if (quantization.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
+                Nf4Quantizer.Report report = variant.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
+                if (variant.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
                 else System.clearProperty("finadvisor.dropout");
-                LoraConfig config = new LoraConfig(rank, 2.0 * rank, quantization.startsWith("dropout") ? dropout : 0.0,
+                LoraConfig config = new LoraConfig(rank, 2.0 * rank, variant.startsWith("dropout") ? dropout : 0.0,
                         List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
-                LayerwiseBackward layerwise = quantization.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
+                LayerwiseBackward layerwise = variant.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
                 TrainingPass pass = layerwise != null ? layerwise
-                        : quantization.equals("half-all-rows") ? TrainingPass.whole(model.model()::forward) // the head at every row, then the answer rows picked
+                        : variant.equals("half-all-rows") ? TrainingPass.whole(model.model()::forward) // the head at every row, then the answer rows picked
                         : TrainingPass.whole(model.model());
-                int answerFrom = quantization.startsWith("half") ? seq / 2 + 1 : 1;
+                int answerFrom = variant.startsWith("half") ? seq / 2 + 1 : 1;
                 Random random = new Random(7);
                 List<Example> examples = new ArrayList<>();
                 for (int i = 0; i < Math.max(4, batch); i++) {
@@ -127,7 +127,7 @@ public final class TrainLoraBench {
                 r.put("rss_peak_mb", peakRssMb());
                 r.put("dropout", config.dropout());
                 r.put("matmul_gflops", (matmulBefore + EngineCheck.run(2048).matmulGflops()) / 2);
-                out.put(switch (quantization) {
+                out.put(switch (variant) {
                     case "none" -> "lora";
                     case "none-after" -> "lora_after";
                     case "nf4" -> "qlora";
