@@ -48,6 +48,7 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
         this.scale = scale;
         this.dropout = (float) dropout;
         this.manager = parent.newSubManager();
+        this.dropoutSeed = seed; // until seedDropout: layers made with different seeds draw different masks
         double bound = 1.0 / Math.sqrt(this.in); // kaiming_uniform(a=sqrt(5)): gain sqrt(2/6) * sqrt(3/fan_in)
         SplittableRandom random = new SplittableRandom(seed);
         double[] init = new double[r * this.in];
