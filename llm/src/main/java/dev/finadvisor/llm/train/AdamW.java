@@ -4,9 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -47,35 +45,30 @@ public final class AdamW implements AutoCloseable {
         double bc1 = 1 - Math.pow(hyper.beta1, steps);
         double bc2Sqrt = Math.sqrt(1 - Math.pow(hyper.beta2, steps));
         double stepSize = lr / bc1;
-        try (NDManager scope = manager.newSubManager()) {
-            List<ByteBuffer[]> java = new ArrayList<>(); // p, g, m, v of the fp32 parameters updated in Java
-            for (Map.Entry<String, NDArray> e : params.entrySet()) {
-                NDArray p = e.getValue();
-                NDArray m = expAvg.get(e.getKey());
-                NDArray v = expAvgSq.get(e.getKey());
-                NDArray g = p.getGradient();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray p = e.getValue();
+            NDArray m = expAvg.get(e.getKey());
+            NDArray v = expAvgSq.get(e.getKey());
+            try (NDManager scope = manager.newSubManager(); NDArray g = p.getGradient()) {
                 g.attach(scope);
-                ByteBuffer[] buffers = javaBuffers(p, g, m, v);
-                if (buffers != null) java.add(buffers);
-                else engineStep(p, g, m, v, lr, bc2Sqrt, stepSize, scope);
+                if (!javaStep(p, g, m, v, lr, bc2Sqrt, stepSize)) engineStep(p, g, m, v, lr, bc2Sqrt, stepSize, scope);
             }
-            // the Java updates on the cores the engine leaves idle meanwhile; each parameter's own loop is sequential
-            float decay = (float) (1 - lr * hyper.weightDecay);
-            java.parallelStream().forEach(b -> OptimizerKernels.adamw(b[0], b[1], b[2], b[3], b[0].capacity() / 4, decay,
-                    (float) hyper.beta1, (float) (1 - hyper.beta1), (float) hyper.beta2, (float) (1 - hyper.beta2),
-                    (float) bc2Sqrt, (float) hyper.eps, (float) -stepSize));
         }
     }
 
-    /** The buffers of p, g, m and v for the Java update, or null when it cannot run here (not fp32, no Vector API). */
-    private static ByteBuffer[] javaBuffers(NDArray p, NDArray g, NDArray m, NDArray v) {
-        if (!EngineMemory.VECTOR_API) return null;
+    /** The update in one Java pass over the engine's memory; false when it cannot run here (not fp32, no Vector API). */
+    private boolean javaStep(NDArray p, NDArray g, NDArray m, NDArray v, double lr, double bc2Sqrt, double stepSize) {
+        if (!EngineMemory.VECTOR_API) return false;
         // p, m and v are contiguous (made so), so their buffers are the tensors; g is only read
-        ByteBuffer[] b = {EngineMemory.floats(p), EngineMemory.floats(g), EngineMemory.floats(m), EngineMemory.floats(v)};
-        for (ByteBuffer x : b) {
-            if (x == null) return null;
-        }
-        return b;
+        ByteBuffer pb = EngineMemory.floats(p);
+        ByteBuffer gb = EngineMemory.floats(g);
+        ByteBuffer mb = EngineMemory.floats(m);
+        ByteBuffer vb = EngineMemory.floats(v);
+        if (pb == null || gb == null || mb == null || vb == null) return false;
+        OptimizerKernels.adamw(pb, gb, mb, vb, Math.toIntExact(p.size()), (float) (1 - lr * hyper.weightDecay),
+                (float) hyper.beta1, (float) (1 - hyper.beta1), (float) hyper.beta2, (float) (1 - hyper.beta2),
+                (float) bc2Sqrt, (float) hyper.eps, (float) -stepSize);
+        return true;
     }
 
     /** The same update as engine ops, for any float type. */

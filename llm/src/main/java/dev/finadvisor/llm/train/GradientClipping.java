@@ -7,9 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 
 /**
  * Clipping by the global L2 norm of all gradients together, as {@code torch.nn.utils.clip_grad_norm_}
@@ -43,22 +41,17 @@ public final class GradientClipping {
 
     /** Sum of squares of every element: fp32 tensors in Java over the engine's memory, others as engine ops. */
     private static double sumOfSquares(NDList grads, NDManager scope) {
-        List<ByteBuffer> java = new ArrayList<>();
+        double javaSum = 0;
         NDList squares = new NDList();
         for (NDArray g : grads) {
             ByteBuffer b = EngineMemory.VECTOR_API ? EngineMemory.floats(g) : null;
             if (b != null) {
-                java.add(b);
+                javaSum += OptimizerKernels.sumOfSquares(b, Math.toIntExact(g.size()));
             } else {
                 NDArray sq = g.mul(g).sum();
                 sq.attach(scope);
                 squares.add(sq);
             }
-        }
-        // per tensor in parallel, then added in order: the same sum as one sequential pass
-        double javaSum = 0;
-        for (double part : java.parallelStream().mapToDouble(b -> OptimizerKernels.sumOfSquares(b, b.capacity() / 4)).toArray()) {
-            javaSum += part;
         }
         if (squares.isEmpty()) return javaSum;
         NDArray total = squares.size() == 1 ? squares.get(0) : NDArrays.stack(squares).sum();
