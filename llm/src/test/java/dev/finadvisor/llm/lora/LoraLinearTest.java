@@ -11,6 +11,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Linear;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import dev.finadvisor.llm.model.DenseLinear;
 import dev.finadvisor.llm.model.Linear;
@@ -182,7 +185,7 @@ class LoraLinearTest {
             boolean dropped = (DropoutMask.bits(i, (int) key, (int) (key >>> 32)) & 0xFFFFFFFFL) < Math.round(p * 4294967296.0);
             assertThat(odd[i]).as("element %d", i).isEqualTo(dropped ? 0f : kept);
         }
-        assertThat(java.util.Arrays.copyOf(odd, mask.length)).containsExactly(mask);
+        assertThat(Arrays.copyOf(odd, mask.length)).containsExactly(mask);
         assertThat(DropoutMask.draw(ones, p, 11).toFloatArray()).containsExactly(mask);
         assertThat(DropoutMask.draw(ones, p, 12).toFloatArray()).isNotEqualTo(mask);
         NDArray wide = m.ones(new Shape(2, 3)).toType(DataType.FLOAT64, false);
@@ -210,8 +213,8 @@ class LoraLinearTest {
     @Test
     void layersOfOneStepDrawDifferentMasks() {
         Linear base = dense(gaussian(DataType.FLOAT32, OUT, IN), null);
-        LoraConfig config = new LoraConfig(R, R, 0.5, java.util.List.of("q", "k"), "tiny", null);
-        try (LoraLayers layers = LoraLayers.create(config, java.util.Map.of("layers.0.q", base, "layers.0.k", base), 1, m)) {
+        LoraConfig config = new LoraConfig(R, R, 0.5, List.of("q", "k"), "tiny", null);
+        try (LoraLayers layers = LoraLayers.create(config, Map.of("layers.0.q", base, "layers.0.k", base), 1, m)) {
             LoraLinear q = layers.layers().get("layers.0.q");
             LoraLinear k = layers.layers().get("layers.0.k");
             q.b().set(gaussian(DataType.FLOAT32, OUT, R).toByteBuffer());
