@@ -1,7 +1,8 @@
 package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.training.GradientCollector;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.jni.JniUtils;
 import java.util.function.BinaryOperator;
 import java.util.function.UnaryOperator;
 
@@ -20,8 +21,22 @@ public interface TrainingPass {
         return logits.reshape(-1, logits.getShape().get(logits.getShape().dimension() - 1)).get(rows);
     }
 
-    /** Backward from {@code loss} (a scalar computed from the last {@link #forward}'s logits) into the trainable weights. */
-    void backward(GradientCollector collector, NDArray loss);
+    /**
+     * Backward from the last {@link #forward}'s {@code logits}, given {@code d loss / d logits}, into the trainable
+     * weights (for a scalar loss computed from the logits: the loss and a gradient of one).
+     */
+    void backward(NDArray logits, NDArray gradient);
+
+    /**
+     * The engine's backward from {@code output} seeded with {@code gradient} (DJL's {@code GradientCollector}
+     * seeds with ones only). Records made while a gradient collector was open.
+     */
+    static void backpropagate(NDArray output, NDArray gradient) {
+        if (!(output instanceof PtNDArray o) || !(gradient instanceof PtNDArray g)) {
+            throw new IllegalStateException("training needs the PyTorch engine, got " + output.getClass().getSimpleName());
+        }
+        JniUtils.backward(o, g, false, false);
+    }
 
     /** The plain pass for {@code model}: its forward (the output head only at the rows asked for), then one backward through the whole graph. */
     static TrainingPass whole(CausalLM model) {
@@ -47,8 +62,8 @@ public interface TrainingPass {
             }
 
             @Override
-            public void backward(GradientCollector collector, NDArray loss) {
-                collector.backward(loss);
+            public void backward(NDArray logits, NDArray gradient) {
+                backpropagate(logits, gradient);
             }
         };
     }

@@ -3,7 +3,6 @@ package dev.finadvisor.llm.quant;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import ai.djl.training.GradientCollector;
 import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.Linear;
@@ -103,17 +102,17 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
     }
 
     @Override
-    public void backward(GradientCollector collector, NDArray loss) {
+    public void backward(NDArray logits, NDArray gradient) {
         int last = leaves.size() - 1;
         redecode(last);
-        collector.backward(loss);
+        TrainingPass.backpropagate(logits, gradient);
         for (int i = last; i >= 1; i--) {
             NDArray leaf = leaves.get(i);
             if (leaf == null) continue;
             redecode(i - 1);
-            // d loss / d hidden_i is the leaf's gradient; sum(hidden_i * g) passes exactly g into layer i-1's graph
+            // d loss / d hidden_i is the leaf's gradient: layer i-1's graph continues from there
             try (NDArray g = leaf.getGradient()) {
-                collector.backward(entering.get(i).mul(g).sum());
+                TrainingPass.backpropagate(entering.get(i), g);
             }
         }
         entering.clear();

@@ -55,6 +55,36 @@ class TokenCrossEntropyTest {
     }
 
     @Test
+    void gradientAtTheAnswerRowsMatchesTorchCrossEntropy() {
+        int vocab = REF.get("vocab").asInt();
+        int positions = REF.get("batch").asInt() * REF.get("seq").asInt();
+        float[] all = floats(REF.get("logits"));
+        float[] expected = floats(REF.get("grad"));
+        int[] rows = java.util.stream.IntStream.range(0, positions).filter(i -> REF.get("mask").get(i).asInt() == 1).toArray();
+        assertThat(rows.length).isBetween(2, positions - 1); // some positions masked, some counted
+        float[] logits = new float[rows.length * vocab];
+        long[] targets = new long[rows.length];
+        for (int r = 0; r < rows.length; r++) {
+            System.arraycopy(all, rows[r] * vocab, logits, r * vocab, vocab);
+            targets[r] = REF.get("labels").get(rows[r]).asLong();
+        }
+        try (NDManager m = NDManager.newBaseManager()) {
+            for (DataType type : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) { // fp32: the one-hot written in Java
+                NDArray x = m.create(logits, new Shape(rows.length, vocab)).toType(type, false);
+                TokenCrossEntropy.WithGradient loss = TokenCrossEntropy.sumAndGradient(x, m.create(targets), 1f / rows.length);
+                assertThat(loss.sum() / rows.length).as("%s mean", type).isCloseTo(REF.get("mean").asDouble(), within(1e-6));
+                float[] actual = loss.gradient().toType(DataType.FLOAT32, false).toFloatArray();
+                for (int r = 0; r < rows.length; r++) {
+                    for (int v = 0; v < vocab; v++) {
+                        assertThat(actual[r * vocab + v]).as("%s dlogits[%d, %d]", type, rows[r], v)
+                                .isCloseTo(expected[rows[r] * vocab + v], within(1e-7f));
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void onlyMaskedPositionsCountAndFloat64Works() {
         try (NDManager m = NDManager.newBaseManager()) {
             // uniform logits: every counted token costs log(vocab); the huge logit at a masked position is ignored

@@ -155,14 +155,13 @@ public final class SftTrainer {
                             Batch b = Batch.of(batch, settings.padId(), stepManager);
                             tokens += b.tokens();
                             if (b.answerTokens() == 0) continue; // no loss and no gradient: nothing to run
-                            // every micro-batch divides by the answer tokens of the whole step: one big batch
-                            NDArray inverse = stepManager.create(1f / Math.max(1, answerTokens));
                             try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                                NDArray sum = TokenCrossEntropy.sum(pass.forward(b.inputs(), b.answerPositions()), b.answerTargets());
-                                double value = sum.getFloat();
-                                if (!Double.isFinite(value)) throw diverged(step, "loss", value);
-                                lossSum += value;
-                                pass.backward(gc, sum.mul(inverse));
+                                NDArray logits = pass.forward(b.inputs(), b.answerPositions());
+                                // every micro-batch divides by the answer tokens of the whole step: one big batch
+                                TokenCrossEntropy.WithGradient loss = TokenCrossEntropy.sumAndGradient(logits, b.answerTargets(), 1f / Math.max(1, answerTokens));
+                                if (!Double.isFinite(loss.sum())) throw diverged(step, "loss", loss.sum());
+                                lossSum += loss.sum();
+                                pass.backward(logits, loss.gradient());
                             }
                         }
                     }
