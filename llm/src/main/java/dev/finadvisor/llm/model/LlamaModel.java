@@ -32,6 +32,7 @@ public final class LlamaModel implements CausalLM {
     // Constants as long-lived tensors: scalar ops corrupt gradients under DJL autograd.
     private final NDArray eps;
     private final NDArray minusHalf;
+    private final NDArray inverseHidden;
     private final NDArray scale;
     private final DecoderSlot decoders = new DecoderSlot();
 
@@ -63,6 +64,7 @@ public final class LlamaModel implements CausalLM {
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         eps = manager.create((float) c.normEps());
         minusHalf = manager.create(-0.5f);
+        inverseHidden = manager.create((float) (1.0 / h));
         scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
     }
 
@@ -148,9 +150,11 @@ public final class LlamaModel implements CausalLM {
     }
 
     /** x * (mean(x^2) + eps)^-1/2 * weight over the last axis, as HF multiplies by rsqrt (a product's backward is
-     * two passes over x where a quotient's is five). */
+     * two passes over x where a quotient's is five). mean(x^2) as |x|^2 / hidden: the 2-norm reads x once and its
+     * backward is one pass over x, where x*x then mean is two passes forward and four backward. */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray inverseRms = x.mul(x).mean(new int[] {-1}, true).add(eps).pow(minusHalf);
+        NDArray norm = x.norm(new int[] {-1}, true);
+        NDArray inverseRms = norm.mul(norm).mul(inverseHidden).add(eps).pow(minusHalf);
         return x.mul(inverseRms).mul(weight);
     }
 
