@@ -29,7 +29,7 @@ public interface TrainingPass {
 
     /**
      * The engine's backward from {@code output} seeded with {@code gradient} (DJL's {@code GradientCollector}
-     * seeds with ones only). Records made while a gradient collector was open.
+     * seeds with ones only); {@code output} must have been computed while a gradient collector was open.
      */
     static void backpropagate(NDArray output, NDArray gradient) {
         if (!(output instanceof PtNDArray o) || !(gradient instanceof PtNDArray g)) {
