@@ -65,13 +65,8 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
     public NDArray apply(NDArray x) {
         NDArray y = base.apply(x);
         NDArray h = training && dropout > 0 ? dropout(x) : x;
-        NDArray low = linear(h, a).mul(scaleTensor); // scale on the r-wide path: cheaper than on out
-        return y.add(linear(low, b));
-    }
-
-    /** x W^T as torch's linear: the transpose happens inside the engine, not as an op (and autograd node) of its own. */
-    private static NDArray linear(NDArray x, NDArray weight) {
-        return ai.djl.nn.core.Linear.linear(x, weight, null).singletonOrThrow();
+        NDArray low = Linear.project(h, a, null).mul(scaleTensor); // scale on the r-wide path: cheaper than on out
+        return y.add(Linear.project(low, b, null));
     }
 
     /** x times a dropout mask drawn in Java ({@link DropoutMask}); the engine's own dropout where that cannot run. */

@@ -10,8 +10,7 @@ public record DenseLinear(NDArray weight, NDArray bias) implements Linear {
 
     @Override
     public NDArray apply(NDArray x) {
-        // torch's linear (one addmm) rather than matMul + add: same math, one kernel, and x stays the left operand
-        return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+        return Linear.project(x, weight, bias); // one addmm rather than matMul + add
     }
 
     @Override

@@ -13,4 +13,12 @@ public interface Linear {
     int inFeatures();
 
     int outFeatures();
+
+    /**
+     * {@code x W^T + b} ({@code bias} may be null) as torch's linear: one kernel with x the left operand and the
+     * transpose inside the engine, not an op (and autograd node) of its own.
+     */
+    static NDArray project(NDArray x, NDArray weight, NDArray bias) {
+        return ai.djl.nn.core.Linear.linear(x, weight, bias).singletonOrThrow();
+    }
 }

@@ -42,7 +42,7 @@ public final class Nf4Linear implements Linear, AutoCloseable {
             b = b.toType(x.getDataType(), false);
             b.attach(x.getManager());
         }
-        return ai.djl.nn.core.Linear.linear(x, w, b).singletonOrThrow();
+        return Linear.project(x, w, b);
     }
 
     @Override
