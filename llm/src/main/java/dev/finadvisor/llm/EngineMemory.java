@@ -26,4 +26,19 @@ public final class EngineMemory {
         ByteBuffer b = a.toByteBuffer(true);
         return b.isDirect() ? b.order(ByteOrder.nativeOrder()) : null;
     }
+
+    /**
+     * Replaces the values of a tensor made by create or zeros (contiguous, same size): fp32 ones by a copy into
+     * their memory, others through {@link NDArray#set(float[])}. DJL's set prints libtorch's deprecation
+     * warning about {@code AutoNonVariableTypeMode} to stderr the first time it runs; loading an adapter or a
+     * checkpoint should not.
+     */
+    public static void write(NDArray target, float[] values) {
+        if (values.length != target.size()) {
+            throw new IllegalArgumentException(values.length + " values for a tensor of " + target.size());
+        }
+        ByteBuffer memory = floats(target);
+        if (memory != null) memory.asFloatBuffer().put(values);
+        else target.set(values);
+    }
 }

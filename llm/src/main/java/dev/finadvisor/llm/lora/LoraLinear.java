@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.EngineMemory;
 import java.util.SplittableRandom;
 import dev.finadvisor.llm.model.Linear;
 import dev.finadvisor.llm.model.LowRankLinear;
@@ -138,7 +139,12 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
             throw new IllegalArgumentException("adapter factors of rank " + w.r() + " for " + w.in() + " -> " + w.out()
                     + " do not fit a rank-" + r + " LoRA on " + in + " -> " + out);
         }
-        try (NDManager scope = manager.newSubManager()) {
+        if (a.getDataType() == DataType.FLOAT32) {
+            EngineMemory.write(a, w.a());
+            EngineMemory.write(b, w.b());
+            return;
+        }
+        try (NDManager scope = manager.newSubManager()) { // fp64 (gradient checks): converted by the engine
             a.set(scope.create(w.a(), new Shape(r, in)).toType(a.getDataType(), false).toByteBuffer());
             b.set(scope.create(w.b(), new Shape(out, r)).toType(b.getDataType(), false).toByteBuffer());
         }

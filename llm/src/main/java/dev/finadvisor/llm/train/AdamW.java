@@ -115,7 +115,7 @@ public final class AdamW implements AutoCloseable {
                     throw new IllegalArgumentException("optimizer state '" + name + suffix + "' has " + values.length
                             + " values, the parameter has " + target.size());
                 }
-                target.set(values);
+                EngineMemory.write(target, values);
             }
         }
         this.steps = steps;
