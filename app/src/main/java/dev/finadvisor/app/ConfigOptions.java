@@ -16,6 +16,11 @@ public final class ConfigOptions {
 
     /** Loads the job's configuration: defaults resource, then the file, then the overrides. */
     public <T> ConfigLoader.Loaded<T> load(Class<T> type, String defaultsResource) {
-        return new ConfigLoader().load(type, defaultsResource, file, overrides);
+        return load(type, defaultsResource, null);
+    }
+
+    /** {@link #load(Class, String)} with {@code fallback} (may be null) as the file when no {@code --config} was given. */
+    public <T> ConfigLoader.Loaded<T> load(Class<T> type, String defaultsResource, Path fallback) {
+        return new ConfigLoader().load(type, defaultsResource, file != null ? file : fallback, overrides);
     }
 }

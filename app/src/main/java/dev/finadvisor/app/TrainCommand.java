@@ -1,9 +1,11 @@
 package dev.finadvisor.app;
 
 import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.training.sft.SftConfig;
 import dev.finadvisor.training.sft.SftJob;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +21,7 @@ final class TrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions config;
 
-    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its latest checkpoint (same config and seed give the same loss curve).")
+    @Option(names = "--resume", paramLabel = "RUN_DIR", description = "Continue the run in RUN_DIR from its latest checkpoint, with the configuration it started with (RUN_DIR/config.yaml, unless --config is given; --set still overrides keys): the same settings give the same loss curve.")
     Path resume;
 
     @Spec
@@ -28,7 +30,9 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        ConfigLoader.Loaded<SftConfig> loaded = config.load(SftConfig.class, SftConfig.DEFAULTS);
+        Path saved = resume == null ? null : new RunLayout(resume).config();
+        ConfigLoader.Loaded<SftConfig> loaded = config.load(SftConfig.class, SftConfig.DEFAULTS,
+                saved != null && Files.isRegularFile(saved) ? saved : null);
         SftJob.Outcome o = new SftJob(loaded, line -> {
             out.println(line);
             out.flush();
