@@ -13,12 +13,15 @@ import dev.finadvisor.llm.train.GradientClipping;
 import dev.finadvisor.llm.train.LrSchedule;
 import dev.finadvisor.llm.train.TokenCrossEntropy;
 import dev.finadvisor.training.tracking.RunTracker;
+import java.math.BigDecimal;
+import java.math.MathContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.StringJoiner;
 import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -202,7 +205,7 @@ public final class SftTrainer {
                     }
                     if (!record.isEmpty()) {
                         run.log(done, record);
-                        LOG.info("step {}/{} {}", done, total, record);
+                        LOG.info("step {}/{} {}", done, total, readable(record));
                     }
                     if (done % t.save_steps() == 0 || done == total) {
                         lastCheckpoint = checkpoints.save(state, lora.toAdapter(), optimizer.state(), optimizer.steps());
@@ -240,5 +243,13 @@ public final class SftTrainer {
                 .orElse("no checkpoint was written yet");
         return new TrainingDivergedException("training diverged at step " + (step + 1) + ": the " + what + " is " + value
                 + "; " + last + " (resume from it with a lower training.learning_rate or training.max_grad_norm)");
+    }
+
+    /** The record as the log shows it: five significant digits (metrics.jsonl keeps every digit). */
+    static String readable(Map<String, Double> record) {
+        StringJoiner out = new StringJoiner(", ", "{", "}");
+        record.forEach((k, v) -> out.add(k + "=" + (Double.isFinite(v)
+                ? new BigDecimal(v).round(new MathContext(5)).stripTrailingZeros().toPlainString() : String.valueOf(v))));
+        return out.toString();
     }
 }

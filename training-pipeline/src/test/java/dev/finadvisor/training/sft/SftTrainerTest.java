@@ -16,6 +16,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -199,5 +200,17 @@ class SftTrainerTest {
             assertThat(kept).hasSizeLessThanOrEqualTo(3);
             assertThat(run.checkpointsDir().toFile().list()).allMatch(n -> n.startsWith("checkpoint-")); // no temp folders left
         }
+    }
+
+    @Test
+    void theLogShowsFiveSignificantDigitsAndTheMetricsFileEveryOne() {
+        Map<String, Double> record = new LinkedHashMap<>();
+        record.put("epoch", 1.0 / 14);
+        record.put("loss", 6.220743765116324);
+        record.put("learning_rate", 2.0e-4);
+        record.put("tokens_per_s", 2950.0461568427822);
+        record.put("eval_loss", Double.NaN);
+        assertThat(SftTrainer.readable(record))
+                .isEqualTo("{epoch=0.071429, loss=6.2207, learning_rate=0.0002, tokens_per_s=2950, eval_loss=NaN}");
     }
 }
