@@ -37,6 +37,7 @@ final class TrainCommand implements Callable<Integer> {
             out.println(line);
             out.flush();
         }).run(resume);
+        if (o.adapterDir() == null) return 130; // stopped by a signal (the JVM exits with its own status); the job said where
         out.printf("done: %d steps%s; adapter in %s%n", o.state().step(),
                 o.state().bestStep() >= 0 ? String.format(" (best eval_loss %.4f at step %d)", o.state().bestEvalLoss(), o.state().bestStep()) : "",
                 o.adapterDir());

@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,6 +118,48 @@ class TrainCommandTest {
                 "--registry", dir.resolve("registry").toString(), "--runs-dir", runs.toString());
         assertThat(push.code()).as(push.err()).isZero();
         assertThat(push.out()).contains("registered fin-advisor:1");
+    }
+
+    @Test
+    void sigtermEndsTrainingAfterTheStepUnderWayWithACheckpointOfIt() throws Exception {
+        Path model = RandomCheckpoint.tiny("llama").write(dir.resolve("llama"));
+        Path data = Files.writeString(dir.resolve("train.json"), """
+                [{"about_me": "I am 30.", "context": "Apple rose.", "question": "Buy?", "response": "Buy index funds."}]""");
+        Path runs = dir.resolve("runs");
+        Path out = dir.resolve("child.out");
+        Process child = new ProcessBuilder(java(List.of("train", "--set", "model.id=" + model, "--set", "data.train=" + data,
+                "--set", "output_dir=" + runs, "--set", "data.validation_fraction=0", "--set", "lora.r=2", "--set", "lora.target_modules=[q_proj]",
+                "--set", "model.max_seq_length=256", "--set", "training.max_steps=100000", "--set", "training.save_steps=1000",
+                "--set", "training.logging_steps=1")))
+                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Path runDir = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (runDir == null && System.nanoTime() < deadline) {
+                if (!child.isAlive()) throw new AssertionError("train ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
+                for (String line : Files.readAllLines(out)) {
+                    if (!line.startsWith("run directory: ")) continue;
+                    Path d = Path.of(line.substring("run directory: ".length()));
+                    Path metrics = d.resolve("metrics.jsonl");
+                    if (Files.exists(metrics) && Files.readAllLines(metrics).size() >= 3) runDir = d; // three steps done
+                }
+                Thread.sleep(20);
+            }
+        } finally {
+            child.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the JVM's shutdown hooks run
+        }
+        assertThat(runDir).as(Files.readString(out)).isNotNull();
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(child.exitValue()).isEqualTo(128 + 15);
+        Matcher stopped = Pattern.compile("stopped after step (\\d+) of 100000, saved as checkpoint-(\\d+)").matcher(Files.readString(out));
+        assertThat(stopped.find()).as(Files.readString(out)).isTrue();
+        int step = Integer.parseInt(stopped.group(1));
+        assertThat(step).isGreaterThanOrEqualTo(3).isLessThan(1000); // no save_steps boundary: the stop saved it
+        assertThat(stopped.group(2)).isEqualTo(stopped.group(1));
+        assertThat(runDir.resolve("checkpoints/checkpoint-" + step)).isDirectory();
+        JsonNode run = new ObjectMapper().readTree(runDir.resolve("run.json").toFile());
+        assertThat(run.get("status").asText()).isEqualTo("killed");
+        assertThat(Files.readString(runDir.resolve("train.log"))).contains("killed: stopped after step " + step);
     }
 
     /** A command line running {@link Main} with {@code args} in a JVM of its own. */

@@ -28,6 +28,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,6 +36,8 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -44,7 +47,11 @@ import java.util.function.Consumer;
  */
 public final class SftJob {
     /** The run's outcome. */
+    /** {@code adapterDir} is null when a signal stopped the run early (it is then resumable from its last checkpoint). */
     public record Outcome(Path runDir, Path adapterDir, TrainerState state, ExampleBuilder.Stats trainStats, Nf4Quantizer.Report quantization) {}
+
+    /** How long Ctrl-C or SIGTERM waits for the step under way to finish and be saved before the JVM exits anyway. */
+    static final Duration STOP_WAIT = Duration.ofMinutes(5);
 
     private final ConfigLoader.Loaded<SftConfig> loaded;
     private final Consumer<String> say;
@@ -181,8 +188,32 @@ public final class SftJob {
             SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                     tracker, manager);
-            SftTrainer.Result result = trainer.run(resumeFrom);
-            if (layerwise != null) layerwise.close();
+            CountDownLatch settled = new CountDownLatch(1);
+            tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
+                System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
+                        + STOP_WAIT.toMinutes() + " min; kill -9 stops now and loses what came after the last checkpoint)");
+                trainer.requestStop();
+                try {
+                    settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            SftTrainer.Result result;
+            try {
+                result = trainer.run(resumeFrom);
+                if (layerwise != null) layerwise.close();
+                if (result.stopped()) {
+                    String line = "stopped after step " + result.state().step() + " of " + result.state().totalSteps() + ", saved as "
+                            + result.lastCheckpoint().getFileName() + ": continue with `finadvisor train --resume " + runDir + "`";
+                    say.accept(line);
+                    tracker.kill(line); // before the signal's hook goes on: this says more than its own reason
+                    if (nf4 != null) nf4.close();
+                    return new Outcome(runDir, null, result.state(), s, report);
+                }
+            } finally {
+                settled.countDown();
+            }
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             PeftAdapter adapter = PeftAdapter.read(source);

@@ -40,8 +40,10 @@ public final class SftTrainer {
     public record Settings(SftConfig.Training training, int padId) {}
 
     /** How the run ended. */
-    public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint) {}
+    /** {@code stopped}: {@link #requestStop} ended the run early, after a checkpoint of its last step. */
+    public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint, boolean stopped) {}
 
+    private volatile boolean stopRequested;
     private final TrainingPass pass;
     private final LoraLayers lora;
     private final List<Example> train;
@@ -207,17 +209,27 @@ public final class SftTrainer {
                         run.log(done, record);
                         LOG.info("step {}/{} {}", done, total, readable(record));
                     }
-                    if (done % t.save_steps() == 0 || done == total) {
+                    boolean stop = stopRequested && done < total;
+                    if (done % t.save_steps() == 0 || done == total || stop) {
                         lastCheckpoint = checkpoints.save(state, lora.toAdapter(), optimizer.state(), optimizer.steps());
                         checkpoints.rotate(t.save_total_limit(), state.bestStep());
                     }
                     progress.advance(1, String.format("loss %.4f lr %.2e %.0f tok/s", lastLoss, lr,
                             tokens / Math.max(1e-9, (System.nanoTime() - stepStart) / 1e9)));
+                    if (stop) break;
                 }
             }
             Path best = state.bestStep() >= 0 ? checkpoints.dirFor(state.bestStep()) : lastCheckpoint;
-            return new Result(state, lastLoss, best, lastCheckpoint);
+            return new Result(state, lastLoss, best, lastCheckpoint, state.step() < total);
         }
+    }
+
+    /**
+     * Asks a running {@link #run} to end after the step it is on, with a checkpoint of that step (callable from any
+     * thread, e.g. a signal's shutdown hook).
+     */
+    public void requestStop() {
+        stopRequested = true;
     }
 
     /** Mean cross-entropy per answer token over the validation examples, without dropout or gradients. */

@@ -68,6 +68,7 @@ public final class RunTracker implements AutoCloseable {
     private final boolean report;
     private RunInfo info;
     private long lastStep = -1;
+    private volatile Runnable windDown;
 
     private RunTracker(RunLayout layout, RunInfo info, Clock clock, boolean report) throws IOException {
         this.layout = layout;
@@ -333,12 +334,25 @@ public final class RunTracker implements AutoCloseable {
     }
 
     /** The JVM exits (Ctrl-C, SIGTERM, System.exit) before the run ended: say so now rather than leave "running". */
+    /**
+     * Has a signal or System.exit before the run ended call {@code action} (null: none) first, before the run is
+     * marked killed: it may block to let the owner save its work, and may log and note meanwhile.
+     */
+    public void onJvmExit(Runnable action) {
+        windDown = action;
+    }
+
     private void jvmExiting() {
-        synchronized (this) {
-            if (!isRunning()) return;
-            info = info.withFinalMetrics(lastLogged());
-            end(RunStatus.KILLED, "the JVM exited (signal or System.exit) before the run finished");
-        }
+        Runnable action = windDown;
+        if (action != null && isRunning()) action.run(); // outside the lock: the owner logs and notes while it winds down
+        kill("the JVM exited (signal or System.exit) before the run finished");
+    }
+
+    /** Ends a running run as killed: stopped before its end, resumable (see {@link #resume}). */
+    public synchronized void kill(String why) {
+        if (!isRunning()) return;
+        info = info.withFinalMetrics(lastLogged());
+        end(RunStatus.KILLED, why);
     }
 
     /**
