@@ -4,11 +4,19 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import dev.finadvisor.domain.runs.Sha256;
 import dev.finadvisor.llm.RandomCheckpoint;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -101,16 +109,12 @@ class TrainCommandTest {
         }
         // the run's own config.yaml supplies every other setting: nothing of the first command is repeated; in a
         // process of its own, so its stderr is all of it (libtorch writes there directly)
-        Path resumedOut = dir.resolve("resumed.out");
-        Path resumedErr = dir.resolve("resumed.err");
-        Process resumed = new ProcessBuilder(java(List.of("train", "--set", "training.max_steps=" + (latest + 1), "--resume", runDir.toString())))
-                .redirectOutput(resumedOut.toFile()).redirectError(resumedErr.toFile()).start();
-        assertThat(resumed.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(resumed.exitValue()).as(Files.readString(resumedErr)).isZero();
-        assertThat(Files.readString(resumedOut)).contains("done: " + (latest + 1) + " steps")
+        Child resumed = child(Map.of(), "train", "--set", "training.max_steps=" + (latest + 1), "--resume", runDir.toString());
+        assertThat(resumed.code()).as(resumed.err()).isZero();
+        assertThat(resumed.out()).contains("done: " + (latest + 1) + " steps")
                 .contains("resumed with settings that differ from config.yaml: training.max_steps=100000->" + (latest + 1) + "\n");
         // restoring the LoRA factors and AdamW's moments goes around DJL's set, which makes libtorch print a deprecation warning
-        assertThat(Files.readString(resumedErr)).doesNotContain("AutoNonVariableTypeMode");
+        assertThat(resumed.err()).doesNotContain("AutoNonVariableTypeMode");
         JsonNode run = new ObjectMapper().readTree(runDir.resolve("run.json").toFile());
         assertThat(run.get("status").asText()).isEqualTo("finished");
 
@@ -160,6 +164,83 @@ class TrainCommandTest {
         JsonNode run = new ObjectMapper().readTree(runDir.resolve("run.json").toFile());
         assertThat(run.get("status").asText()).isEqualTo("killed");
         assertThat(Files.readString(runDir.resolve("train.log"))).contains("killed: stopped after step " + step);
+    }
+
+    @Test
+    void aHubIdAsModelIdDownloadsOnceAndNamesTheRepositoryInTheAdapter() throws Exception {
+        Path source = RandomCheckpoint.tiny("llama").write(dir.resolve("source"));
+        String repo = "acme/tiny-llama";
+        String commit = "0123456789abcdef0123456789abcdef01234567";
+        List<String> requests = Collections.synchronizedList(new ArrayList<>());
+        // a stand-in for the hub: its model-info API and resolve URLs, as HubDownloader reads them
+        HttpServer hub = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        hub.createContext("/", ex -> {
+            String path = ex.getRequestURI().getPath();
+            requests.add(path);
+            byte[] body;
+            if (path.equals("/api/models/" + repo + "/revision/main")) {
+                List<Map<String, Object>> siblings = new ArrayList<>();
+                try (var files = Files.list(source)) {
+                    for (Path f : files.sorted().toList()) {
+                        Map<String, Object> sibling = new LinkedHashMap<>(Map.of("rfilename", f.getFileName().toString(), "size", Files.size(f)));
+                        if (f.toString().endsWith(".safetensors")) sibling.put("lfs", Map.of("sha256", Sha256.hex(f), "size", Files.size(f)));
+                        siblings.add(sibling);
+                    }
+                }
+                body = new ObjectMapper().writeValueAsBytes(Map.of("id", repo, "sha", commit, "siblings", siblings));
+            } else if (path.startsWith("/" + repo + "/resolve/" + commit + "/")) {
+                body = Files.readAllBytes(source.resolve(path.substring(path.lastIndexOf('/') + 1)));
+            } else {
+                body = "{\"error\":\"Repository not found\"}".getBytes();
+                ex.sendResponseHeaders(404, body.length);
+                ex.getResponseBody().write(body);
+                ex.close();
+                return;
+            }
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        hub.start();
+        try {
+            Path data = Files.writeString(dir.resolve("train.json"), """
+                    [{"about_me": "I am 30.", "context": "Apple rose.", "question": "Buy?", "response": "Buy index funds."}]""");
+            Map<String, String> env = Map.of("HF_ENDPOINT", "http://127.0.0.1:" + hub.getAddress().getPort(),
+                    "FINADVISOR_MODEL_CACHE", dir.resolve("cache").toString());
+            Path runs = dir.resolve("runs");
+            Child train = child(env, "train", "--set", "model.id=" + repo, "--set", "data.train=" + data, "--set", "output_dir=" + runs,
+                    "--set", "data.validation_fraction=0", "--set", "lora.r=2", "--set", "lora.target_modules=[q_proj]",
+                    "--set", "model.max_seq_length=256", "--set", "training.max_steps=2");
+            assertThat(train.code()).as(train.err()).isZero();
+            Path adapter = Path.of(train.out().lines().filter(l -> l.startsWith("done: ")).findFirst().orElseThrow().replaceAll(".*adapter in ", ""));
+            // PEFT finds the base model by this name: the repository, not this machine's cache folder
+            assertThat(new ObjectMapper().readTree(adapter.resolve("adapter_config.json").toFile()).get("base_model_name_or_path").asText())
+                    .isEqualTo(repo);
+            long fetched = requests.stream().filter(r -> r.contains("/resolve/")).count();
+            assertThat(fetched).isPositive();
+
+            Map<String, String> offline = new HashMap<>(env);
+            offline.put("HF_HUB_OFFLINE", "1"); // the export finds the snapshot in the cache: no request
+            Child export = child(offline, "export", "--model", repo, "--adapter", adapter.toString(), "--out", dir.resolve("merged").toString());
+            assertThat(export.code()).as(export.err()).isZero();
+            assertThat(export.out()).contains("merged 2 LoRA modules"); // q_proj of both layers
+            assertThat(requests.stream().filter(r -> r.contains("/resolve/")).count()).isEqualTo(fetched);
+        } finally {
+            hub.stop(0);
+        }
+    }
+
+    record Child(int code, String out, String err) {}
+
+    /** Runs {@link Main} with {@code args} in a JVM of its own, with {@code env} added to its environment. */
+    private Child child(Map<String, String> env, String... args) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(java(List.of(args)));
+        pb.environment().putAll(env);
+        Path out = Files.createTempFile(dir, "child", ".out");
+        Path err = Files.createTempFile(dir, "child", ".err");
+        Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        return new Child(p.exitValue(), Files.readString(out), Files.readString(err));
     }
 
     /** A command line running {@link Main} with {@code args} in a JVM of its own. */

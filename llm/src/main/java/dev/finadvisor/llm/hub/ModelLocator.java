@@ -50,13 +50,30 @@ public final class ModelLocator {
     }
 
     public Path resolve(String model) {
+        return resolve(model, "--model");
+    }
+
+    /** {@link #resolve(String)}, naming the setting the value came from ({@code --model}, {@code model.id}) in errors. */
+    public Path resolve(String model, String setting) {
         Path local = Path.of(model);
         if (Files.isDirectory(local)) return local;
-        Matcher m = HUB_ID.matcher(model);
-        if (!m.matches() || model.startsWith(".") || model.startsWith("/")) {
-            throw new UserError("--model " + model + ": no such folder, and not a hub id of the form org/name[@revision]");
-        }
+        Matcher m = hubId(model);
+        if (m == null) throw new UserError(setting + " " + model + ": no such folder, and not a hub id of the form org/name[@revision]");
         String revision = m.group(3) == null ? "main" : m.group(3);
         return hub.snapshot(m.group(1) + "/" + m.group(2), revision);
+    }
+
+    /**
+     * How PEFT's {@code base_model_name_or_path} names the model: the repository {@code org/name} for a hub id,
+     * else the folder's absolute path.
+     */
+    public static String peftName(String model) {
+        Matcher m = Files.isDirectory(Path.of(model)) ? null : hubId(model);
+        return m != null ? m.group(1) + "/" + m.group(2) : Path.of(model).toAbsolutePath().toString();
+    }
+
+    private static Matcher hubId(String model) {
+        Matcher m = HUB_ID.matcher(model);
+        return m.matches() && !model.startsWith(".") && !model.startsWith("/") ? m : null;
     }
 }

@@ -15,6 +15,7 @@ import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.domain.qa.QaSplit;
 import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
@@ -55,6 +56,7 @@ public final class SftJob {
 
     private final ConfigLoader.Loaded<SftConfig> loaded;
     private final Consumer<String> say;
+    private final ModelLocator locator = ModelLocator.fromEnvironment(); // model.id: a folder or a hub id (downloaded once)
 
     /** {@code say} receives the few lines a user should see (data statistics, where the run is). */
     public SftJob(ConfigLoader.Loaded<SftConfig> loaded, Consumer<String> say) {
@@ -94,9 +96,9 @@ public final class SftJob {
     /** Runs it; {@code resumeRunDir} (may be null) continues a run from its latest checkpoint. */
     public Outcome run(Path resumeRunDir) {
         SftConfig c = loaded.value();
-        Path modelDir = Path.of(c.model().id());
+        Path modelDir = locator.resolve(c.model().id(), "model.id");
         if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
-            throw new UserError("model.id '" + c.model().id() + "' is not a checkpoint folder with config.json (models are never downloaded: give a local Hugging Face folder)");
+            throw new UserError("model.id '" + c.model().id() + "' is not a checkpoint folder with config.json");
         }
         PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
         List<QaSample> all = QaDataset.load(Path.of(c.data().train()));
@@ -178,7 +180,7 @@ public final class SftJob {
                 say.accept(String.format("QLoRA: %d linear layers in NF4, %.3f bytes per base weight", report.layers(), report.bytesPerParameter()));
             }
             LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
-                    modelDir.toAbsolutePath().toString(), c.model().template());
+                    ModelLocator.peftName(c.model().id()), c.model().template());
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
             say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
                     lora.layers().size(), lora.trainableParameters()));
