@@ -15,6 +15,12 @@ public final class Main {
     /** Exit code for a failure that is not the user's (a bug, an I/O fault). */
     public static final int FAILURE = 1;
 
+    /**
+     * Lucene's (java.util.logging), which warns on every start that its SIMD vector scoring needs a newer Java:
+     * on Java 17 it scores without, as designed. Held here: java.util.logging forgets unreferenced loggers' levels.
+     */
+    static final java.util.logging.Logger LUCENE_VECTORIZATION = java.util.logging.Logger.getLogger("org.apache.lucene.internal.vectorization");
+
     private Main() {}
 
     public static void main(String[] args) {
@@ -71,5 +77,6 @@ public final class Main {
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) return;
         ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(verbose ? Level.DEBUG : Level.WARN);
         ctx.getLogger("dev.finadvisor").setLevel(verbose ? Level.DEBUG : Level.INFO);
+        LUCENE_VECTORIZATION.setLevel(verbose ? java.util.logging.Level.ALL : java.util.logging.Level.SEVERE);
     }
 }

@@ -57,4 +57,19 @@ class MainTest {
                 .contains("ALPACA_API_KEY")
                 .containsPattern("decode +Java SIMD loops, [0-9]+ threads"); // surefire starts the JVM with the Vector API, as the launcher does
     }
+
+    @Test
+    void lucenesJava17VectorizationWarningShowsOnlyWithVerbose() {
+        // the logger Lucene's lookup warns through ("... your Java version is too old: 17") on every start
+        java.util.logging.Logger lookup = java.util.logging.Logger.getLogger(
+                org.apache.lucene.internal.vectorization.VectorizationProvider.class.getName());
+        try {
+            Main.configureLogging(false);
+            assertThat(lookup.isLoggable(java.util.logging.Level.WARNING)).isFalse();
+            Main.configureLogging(true);
+            assertThat(lookup.isLoggable(java.util.logging.Level.WARNING)).isTrue();
+        } finally {
+            Main.configureLogging(false);
+        }
+    }
 }
