@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import org.apache.lucene.internal.vectorization.VectorizationProvider;
 import org.junit.jupiter.api.Test;
 
 class MainTest {
@@ -61,13 +64,12 @@ class MainTest {
     @Test
     void lucenesJava17VectorizationWarningShowsOnlyWithVerbose() {
         // the logger Lucene's lookup warns through ("... your Java version is too old: 17") on every start
-        java.util.logging.Logger lookup = java.util.logging.Logger.getLogger(
-                org.apache.lucene.internal.vectorization.VectorizationProvider.class.getName());
+        Logger lookup = Logger.getLogger(VectorizationProvider.class.getName());
         try {
             Main.configureLogging(false);
-            assertThat(lookup.isLoggable(java.util.logging.Level.WARNING)).isFalse();
+            assertThat(lookup.isLoggable(Level.WARNING)).isFalse();
             Main.configureLogging(true);
-            assertThat(lookup.isLoggable(java.util.logging.Level.WARNING)).isTrue();
+            assertThat(lookup.isLoggable(Level.WARNING)).isTrue();
         } finally {
             Main.configureLogging(false);
         }

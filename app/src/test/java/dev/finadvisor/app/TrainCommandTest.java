@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import dev.finadvisor.domain.runs.Sha256;
 import dev.finadvisor.llm.RandomCheckpoint;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -76,27 +77,9 @@ class TrainCommandTest {
                 "--set", "data.validation_fraction=0", "--set", "lora.r=2", "--set", "lora.target_modules=[q_proj]",
                 "--set", "model.max_seq_length=256", "--set", "training.save_steps=2", "--set", "training.logging_steps=1",
                 "--set", "training.gradient_accumulation_steps=1");
-        List<String> command = java(args);
+        List<String> command = new ArrayList<>(args);
         command.addAll(List.of("--set", "training.max_steps=100000"));
-        Path out = dir.resolve("child.out");
-        Process child = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        Path runDir = null;
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (runDir == null && System.nanoTime() < deadline) {
-                if (!child.isAlive()) throw new AssertionError("train ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
-                for (String line : Files.readAllLines(out)) {
-                    if (!line.startsWith("run directory: ")) continue;
-                    Path d = Path.of(line.substring("run directory: ".length()));
-                    if (Files.isDirectory(d.resolve("checkpoints/checkpoint-2"))) runDir = d;
-                }
-                Thread.sleep(20);
-            }
-        } finally {
-            child.destroyForcibly(); // kill -9
-        }
-        assertThat(runDir).as(Files.readString(out)).isNotNull();
-        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        Path runDir = trainUntil(command, d -> Files.isDirectory(d.resolve("checkpoints/checkpoint-2")), true).runDir();
         MainTest.Result killed = MainTest.run("registry", "push", runDir.toString(), "--name", "fin-advisor",
                 "--registry", dir.resolve("registry").toString(), "--runs-dir", runs.toString());
         assertThat(killed.code()).isEqualTo(Main.USER_ERROR);
@@ -130,33 +113,16 @@ class TrainCommandTest {
         Path data = Files.writeString(dir.resolve("train.json"), """
                 [{"about_me": "I am 30.", "context": "Apple rose.", "question": "Buy?", "response": "Buy index funds."}]""");
         Path runs = dir.resolve("runs");
-        Path out = dir.resolve("child.out");
-        Process child = new ProcessBuilder(java(List.of("train", "--set", "model.id=" + model, "--set", "data.train=" + data,
+        Stopped child = trainUntil(List.of("train", "--set", "model.id=" + model, "--set", "data.train=" + data,
                 "--set", "output_dir=" + runs, "--set", "data.validation_fraction=0", "--set", "lora.r=2", "--set", "lora.target_modules=[q_proj]",
                 "--set", "model.max_seq_length=256", "--set", "training.max_steps=100000", "--set", "training.save_steps=1000",
-                "--set", "training.logging_steps=1")))
-                .redirectErrorStream(true).redirectOutput(out.toFile()).start();
-        Path runDir = null;
-        try {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (runDir == null && System.nanoTime() < deadline) {
-                if (!child.isAlive()) throw new AssertionError("train ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
-                for (String line : Files.readAllLines(out)) {
-                    if (!line.startsWith("run directory: ")) continue;
-                    Path d = Path.of(line.substring("run directory: ".length()));
-                    Path metrics = d.resolve("metrics.jsonl");
-                    if (Files.exists(metrics) && Files.readAllLines(metrics).size() >= 3) runDir = d; // three steps done
-                }
-                Thread.sleep(20);
-            }
-        } finally {
-            child.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the JVM's shutdown hooks run
-        }
-        assertThat(runDir).as(Files.readString(out)).isNotNull();
-        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        assertThat(child.exitValue()).isEqualTo(128 + 15);
-        Matcher stopped = Pattern.compile("stopped after step (\\d+) of 100000, saved as checkpoint-(\\d+)").matcher(Files.readString(out));
-        assertThat(stopped.find()).as(Files.readString(out)).isTrue();
+                "--set", "training.logging_steps=1"),
+                d -> Files.exists(d.resolve("metrics.jsonl")) && Files.readAllLines(d.resolve("metrics.jsonl")).size() >= 3, // three steps done
+                false); // SIGTERM, as Ctrl-C's SIGINT: the JVM's shutdown hooks run
+        Path runDir = child.runDir();
+        assertThat(child.exitCode()).isEqualTo(128 + 15);
+        Matcher stopped = Pattern.compile("stopped after step (\\d+) of 100000, saved as checkpoint-(\\d+)").matcher(child.output());
+        assertThat(stopped.find()).as(child.output()).isTrue();
         int step = Integer.parseInt(stopped.group(1));
         assertThat(step).isGreaterThanOrEqualTo(3).isLessThan(1000); // no save_steps boundary: the stop saved it
         assertThat(stopped.group(2)).isEqualTo(stopped.group(1));
@@ -231,6 +197,40 @@ class TrainCommandTest {
     }
 
     record Child(int code, String out, String err) {}
+
+    record Stopped(Path runDir, int exitCode, String output) {}
+
+    interface RunReady {
+        boolean test(Path runDir) throws IOException;
+    }
+
+    /**
+     * Runs {@code args} (a train command) in a child JVM until its run folder is {@code ready}, then stops it:
+     * {@code kill} with SIGKILL, else SIGTERM. Returns once it has exited.
+     */
+    private Stopped trainUntil(List<String> args, RunReady ready, boolean kill) throws Exception {
+        Path out = Files.createTempFile(dir, "train", ".out");
+        Process child = new ProcessBuilder(java(args)).redirectErrorStream(true).redirectOutput(out.toFile()).start();
+        Path runDir = null;
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            while (runDir == null && System.nanoTime() < deadline) {
+                if (!child.isAlive()) throw new AssertionError("train ended (exit " + child.exitValue() + "):\n" + Files.readString(out));
+                for (String line : Files.readAllLines(out)) {
+                    if (!line.startsWith("run directory: ")) continue;
+                    Path d = Path.of(line.substring("run directory: ".length()));
+                    if (ready.test(d)) runDir = d;
+                }
+                Thread.sleep(20);
+            }
+        } finally {
+            if (kill) child.destroyForcibly();
+            else child.destroy();
+        }
+        assertThat(runDir).as(Files.readString(out)).isNotNull();
+        assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        return new Stopped(runDir, child.exitValue(), Files.readString(out));
+    }
 
     /** Runs {@link Main} with {@code args} in a JVM of its own, with {@code env} added to its environment. */
     private Child child(Map<String, String> env, String... args) throws Exception {
