@@ -47,8 +47,7 @@ import java.util.function.Consumer;
  * final adapter in PEFT format ({@code adapter/}: the best checkpoint's when load_best_model_at_end).
  */
 public final class SftJob {
-    /** The run's outcome. */
-    /** {@code adapterDir} is null when a signal stopped the run early (it is then resumable from its last checkpoint). */
+    /** The run's outcome; {@code adapterDir} is null when a signal stopped the run early (resumable from its last checkpoint). */
     public record Outcome(Path runDir, Path adapterDir, TrainerState state, ExampleBuilder.Stats trainStats, Nf4Quantizer.Report quantization) {}
 
     /** How long Ctrl-C or SIGTERM waits for the step under way to finish and be saved before the JVM exits anyway. */

@@ -39,8 +39,7 @@ public final class SftTrainer {
     /** What the loop needs beyond the model: the Training section plus the tokenizer's pad id. */
     public record Settings(SftConfig.Training training, int padId) {}
 
-    /** How the run ended. */
-    /** {@code stopped}: {@link #requestStop} ended the run early, after a checkpoint of its last step. */
+    /** How the run ended; {@code stopped}: {@link #requestStop} ended it early, after a checkpoint of its last step. */
     public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint, boolean stopped) {}
 
     private volatile boolean stopRequested;

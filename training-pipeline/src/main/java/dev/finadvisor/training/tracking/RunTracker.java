@@ -333,7 +333,6 @@ public final class RunTracker implements AutoCloseable {
         log.info("run {} {}", id(), status.json());
     }
 
-    /** The JVM exits (Ctrl-C, SIGTERM, System.exit) before the run ended: say so now rather than leave "running". */
     /**
      * Has a signal or System.exit before the run ended call {@code action} (null: none) first, before the run is
      * marked killed: it may block to let the owner save its work, and may log and note meanwhile.
@@ -342,6 +341,7 @@ public final class RunTracker implements AutoCloseable {
         windDown = action;
     }
 
+    /** The JVM exits (Ctrl-C, SIGTERM, System.exit) before the run ended: say so now rather than leave "running". */
     private void jvmExiting() {
         Runnable action = windDown;
         if (action != null && isRunning()) action.run(); // outside the lock: the owner logs and notes while it winds down
