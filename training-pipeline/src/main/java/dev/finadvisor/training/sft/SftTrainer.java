@@ -13,8 +13,7 @@ import dev.finadvisor.llm.train.GradientClipping;
 import dev.finadvisor.llm.train.LrSchedule;
 import dev.finadvisor.llm.train.TokenCrossEntropy;
 import dev.finadvisor.training.tracking.RunTracker;
-import java.math.BigDecimal;
-import java.math.MathContext;
+import dev.finadvisor.training.tracking.RunsView;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -256,11 +255,10 @@ public final class SftTrainer {
                 + "; " + last + " (resume from it with a lower training.learning_rate or training.max_grad_norm)");
     }
 
-    /** The record as the log shows it: five significant digits (metrics.jsonl keeps every digit). */
+    /** The record as the log shows it: numbers as {@code runs list} shows them (metrics.jsonl keeps every digit). */
     static String readable(Map<String, Double> record) {
         StringJoiner out = new StringJoiner(", ", "{", "}");
-        record.forEach((k, v) -> out.add(k + "=" + (Double.isFinite(v)
-                ? new BigDecimal(v).round(new MathContext(5)).stripTrailingZeros().toPlainString() : String.valueOf(v))));
+        record.forEach((k, v) -> out.add(k + "=" + RunsView.number(v)));
         return out.toString();
     }
 }

@@ -248,7 +248,7 @@ public final class RunsView {
     }
 
     /** A number for people: 4 significant digits, no exponent for ordinary magnitudes. */
-    static String number(double v) {
+    public static String number(double v) {
         if (Double.isNaN(v) || Double.isInfinite(v)) return Double.toString(v);
         double a = Math.abs(v);
         if (a == 0) return "0";

@@ -203,7 +203,7 @@ class SftTrainerTest {
     }
 
     @Test
-    void theLogShowsFiveSignificantDigitsAndTheMetricsFileEveryOne() {
+    void theLogShowsNumbersAsRunsListDoes() {
         Map<String, Double> record = new LinkedHashMap<>();
         record.put("epoch", 1.0 / 14);
         record.put("loss", 6.220743765116324);
@@ -211,6 +211,6 @@ class SftTrainerTest {
         record.put("tokens_per_s", 2950.0461568427822);
         record.put("eval_loss", Double.NaN);
         assertThat(SftTrainer.readable(record))
-                .isEqualTo("{epoch=0.071429, loss=6.2207, learning_rate=0.0002, tokens_per_s=2950, eval_loss=NaN}");
+                .isEqualTo("{epoch=0.07143, loss=6.221, learning_rate=2.000e-04, tokens_per_s=2950, eval_loss=NaN}");
     }
 }
