@@ -10,18 +10,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.finadvisor.domain.UserError;
-import java.io.BufferedWriter;
+import dev.finadvisor.domain.runs.AtomicFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -190,37 +189,17 @@ public final class QaDataset extends AbstractList<QaSample> implements RandomAcc
      * JSON Lines otherwise. Written to a temporary file and renamed, so a reader never sees half a file.
      */
     public static void write(Path file, List<QaSample> samples) {
-        Path dir = file.toAbsolutePath().getParent();
-        Path tmp = null;
         try {
-            Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
-            try (BufferedWriter w = Files.newBufferedWriter(tmp, StandardCharsets.UTF_8)) {
-                if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
-                    w.write(JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(samples));
-                    w.write('\n');
-                } else {
-                    for (QaSample s : samples) {
-                        w.write(JSON.writeValueAsString(s));
-                        w.write('\n');
-                    }
-                }
+            StringBuilder text = new StringBuilder();
+            if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json")) {
+                text.append(JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(samples)).append('\n');
+            } else {
+                for (QaSample s : samples) text.append(JSON.writeValueAsString(s)).append('\n');
             }
-            try {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } catch (IOException e) {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            AtomicFiles.write(file, text.toString().getBytes(StandardCharsets.UTF_8)); // the usual permissions, not a temp file's 0600
+        } catch (IOException | UncheckedIOException e) {
             throw new UserError("cannot write dataset " + file + ": " + e.getMessage(), e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // the move succeeded or the write already failed with its own message
-                }
-            }
         }
     }
 

@@ -156,8 +156,11 @@ class QaDatasetTest {
         assertThat(Files.readString(dir.resolve("copy.jsonl"))).startsWith(
                 "{\"about_me\":\"a\",\"context\":\"c\",\"question\":\"q\",\"response\":\"r\",\"id\":7,\"tags\":[\"x\",null],\"meta\":{\"k\":1.5}}\n");
         try (var files = Files.list(dir)) {
-            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
+            assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.contains(".tmp"));
         }
+        // the permissions any new file gets here (umask), not a temporary file's owner-only 0600
+        assertThat(Files.getPosixFilePermissions(dir.resolve("copy.jsonl")))
+                .isEqualTo(Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain"))));
     }
 
     @Test
