@@ -128,7 +128,7 @@ public final class SftTrainer {
             double windowLoss = 0;
             long windowAnswerTokens = 0;
             long windowTokens = 0;
-            long windowStart = System.nanoTime();
+            double windowSeconds = 0; // training steps only: evaluation and checkpoints are not training throughput
             double lastLoss = Double.NaN;
             Path lastCheckpoint = resumeFrom;
             try (Progress progress = Progress.start("train", total, "steps")) {
@@ -175,27 +175,28 @@ public final class SftTrainer {
                         optimizer.step(lr);
                     }
                     GradientClipping.zeroGradients(params.values());
+                    double stepSeconds = (System.nanoTime() - stepStart) / 1e9;
                     int done = step + 1;
                     lastLoss = lossSum / Math.max(1, answerTokens);
                     windowLoss += lossSum;
                     windowAnswerTokens += answerTokens;
                     windowTokens += tokens;
+                    windowSeconds += stepSeconds;
                     state = new TrainerState(done, total, state.bestEvalLoss(), state.bestStep());
 
                     Map<String, Double> record = new LinkedHashMap<>();
                     boolean log = done % t.logging_steps() == 0 || done == total;
                     boolean eval = !validation.isEmpty() && (done % t.eval_steps() == 0 || done == total);
                     if (log) {
-                        double seconds = (System.nanoTime() - windowStart) / 1e9;
                         record.put("epoch", (double) done * samplesPerStep / train.size());
                         record.put("loss", windowLoss / Math.max(1, windowAnswerTokens));
                         record.put("learning_rate", lr);
                         record.put("grad_norm", gradNorm);
-                        record.put("tokens_per_s", windowTokens / Math.max(1e-9, seconds));
+                        record.put("tokens_per_s", windowTokens / Math.max(1e-9, windowSeconds));
                         windowLoss = 0;
                         windowAnswerTokens = 0;
                         windowTokens = 0;
-                        windowStart = System.nanoTime();
+                        windowSeconds = 0;
                     }
                     if (eval) {
                         double evalLoss = evaluate();
@@ -213,7 +214,7 @@ public final class SftTrainer {
                         checkpoints.rotate(t.save_total_limit(), state.bestStep());
                     }
                     progress.advance(1, String.format("loss %.4f lr %.2e %.0f tok/s", lastLoss, lr,
-                            tokens / Math.max(1e-9, (System.nanoTime() - stepStart) / 1e9)));
+                            tokens / Math.max(1e-9, stepSeconds)));
                     if (stop) break;
                 }
             }
