@@ -68,8 +68,12 @@ public final class ModelLocator {
      * else the folder's absolute path.
      */
     public static String peftName(String model) {
-        Matcher m = Files.isDirectory(Path.of(model)) ? null : hubId(model);
-        return m != null ? m.group(1) + "/" + m.group(2) : Path.of(model).toAbsolutePath().toString();
+        return isHubId(model) ? hubId(model).group(1) + "/" + hubId(model).group(2) : Path.of(model).toAbsolutePath().toString();
+    }
+
+    /** True when {@code model} names a hub repository ({@code org/name[@revision]}) rather than an existing folder. */
+    public static boolean isHubId(String model) {
+        return !Files.isDirectory(Path.of(model)) && hubId(model) != null;
     }
 
     private static Matcher hubId(String model) {

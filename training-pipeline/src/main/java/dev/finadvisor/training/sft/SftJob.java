@@ -4,6 +4,7 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
@@ -84,6 +85,24 @@ public final class SftJob {
         return out;
     }
 
+    /**
+     * The configuration with its local paths made absolute (a hub id stays as it is), as config.yaml records it:
+     * {@code --resume} from another working folder then finds the same files.
+     */
+    static ObjectNode absolutePaths(ObjectNode tree) {
+        ObjectNode out = tree.deepCopy();
+        for (String key : List.of("model.id", "data.train", "data.validation", "output_dir")) {
+            String[] parts = key.split("\\.");
+            JsonNode parent = parts.length == 1 ? out : out.path(parts[0]);
+            String name = parts[parts.length - 1];
+            if (!(parent instanceof ObjectNode node) || !node.path(name).isTextual()) continue;
+            String value = node.get(name).asText();
+            if (value.isBlank() || key.equals("model.id") && ModelLocator.isHubId(value)) continue;
+            node.put(name, Path.of(value).toAbsolutePath().normalize().toString());
+        }
+        return out;
+    }
+
     private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
         if (node != null && node.isObject()) {
             for (var f : node.properties()) flatten(prefix.isEmpty() ? f.getKey() : prefix + "." + f.getKey(), f.getValue(), out);
@@ -132,7 +151,7 @@ public final class SftJob {
             resumeFrom = existing.dirFor(latest);
             // Reopens the run: run.json says running again (this process), metrics after the checkpoint go.
             tracker = RunTracker.resume(resumeRunDir, latest);
-            List<String> changed = changedKeys(new RunLayout(resumeRunDir).config(), loaded.tree());
+            List<String> changed = changedKeys(new RunLayout(resumeRunDir).config(), absolutePaths(loaded.tree()));
             if (!changed.isEmpty()) {
                 // config.yaml keeps what the run started with; the log says what the resumed part used instead
                 String line = "resumed with settings that differ from " + RunLayout.CONFIG + ": " + String.join(", ", changed);
@@ -140,7 +159,7 @@ public final class SftJob {
                 say.accept(line);
             }
         } else {
-            tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", loaded.tree(), modelDir,
+            tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "sft", absolutePaths(loaded.tree()), modelDir,
                     Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
         }
         Path runDir = tracker.dir();

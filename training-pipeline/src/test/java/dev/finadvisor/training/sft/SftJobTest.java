@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
@@ -209,5 +210,26 @@ class SftJobTest {
     void aTargetThatMatchesNoLayerIsAClearError(@TempDir Path runs) {
         assertThatThrownBy(() -> new SftJob(config(runs, "lora.target_modules=[query_key_value]"), l -> { }).run(null))
                 .isInstanceOf(UserError.class).hasMessageContaining("query_key_value").hasMessageContaining("q_proj");
+    }
+
+    @Test
+    void configYamlRecordsLocalPathsAbsolutelyAndHubIdsAsGiven(@TempDir Path dir) throws IOException {
+        Path cwd = Path.of("").toAbsolutePath();
+        Files.createDirectories(dir.resolve("model"));
+        String model = cwd.relativize(dir.resolve("model")).toString();
+        String data = cwd.relativize(dir.resolve("train.json")).toString();
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode tree = (ObjectNode) json.readTree(
+                "{\"model\": {\"id\": \"" + model + "\"}, \"data\": {\"train\": \"" + data + "\", \"validation\": null},"
+                        + " \"output_dir\": \"runs\"}");
+        JsonNode local = SftJob.absolutePaths(tree);
+        assertThat(local.path("model").path("id").asText()).isEqualTo(dir.resolve("model").toString());
+        assertThat(local.path("data").path("train").asText()).isEqualTo(dir.resolve("train.json").toString());
+        assertThat(local.path("data").path("validation").isNull()).isTrue();
+        assertThat(local.path("output_dir").asText()).isEqualTo(cwd.resolve("runs").toString());
+        assertThat(tree.path("data").path("train").asText()).isEqualTo(data); // a copy: the loaded tree is left as it was
+
+        ((ObjectNode) tree.get("model")).put("id", "tiiuae/falcon-7b-instruct@main");
+        assertThat(SftJob.absolutePaths(tree).path("model").path("id").asText()).isEqualTo("tiiuae/falcon-7b-instruct@main");
     }
 }
