@@ -22,16 +22,28 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     }
 
     /** The factor on B A x: alpha / r (PEFT's default) or alpha / sqrt(r) with rsLoRA. */
+    /** This configuration targeting {@code modules} by name instead (e.g. all-linear resolved to the names it matched). */
+    public LoraConfig withTargets(List<String> modules) {
+        return new LoraConfig(r, alpha, dropout, modules, useRslora, baseModel, template);
+    }
+
     public double scale() {
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }
 
+    /** PEFT's shorthand for every linear layer but the output head, as the only target. */
+    public static final String ALL_LINEAR = "all-linear";
+
+    /** The module name of the output head, which {@link #ALL_LINEAR} leaves out (as PEFT does). */
+    public static final String OUTPUT_HEAD = "lm_head";
+
     /**
      * Whether the module at {@code path} is targeted, as PEFT matches a list: its last name component
      * equals a target, or the path ends with ".target" (targets may name a suffix such as
-     * {@code self_attn.q_proj}).
+     * {@code self_attn.q_proj}); with {@link #ALL_LINEAR}, every module but the output head.
      */
     public boolean targets(String path) {
+        if (targetModules.equals(List.of(ALL_LINEAR))) return !path.equals(OUTPUT_HEAD);
         for (String t : targetModules) {
             if (path.equals(t) || path.endsWith("." + t)) return true;
         }

@@ -6,8 +6,10 @@ import ai.djl.ndarray.types.DataType;
 import dev.finadvisor.domain.UserError;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.Linear;
 
@@ -42,7 +44,13 @@ public final class LoraLayers implements AutoCloseable {
             throw new UserError("lora.target_modules " + config.targetModules() + " matches no linear layer of the model; its linear layers are named "
                     + names.keySet());
         }
-        return new LoraLayers(config, layers);
+        LoraConfig named = config;
+        if (config.targetModules().equals(List.of(LoraConfig.ALL_LINEAR))) { // the adapter names what it adapts, as PEFT saves it
+            TreeSet<String> names = new TreeSet<>();
+            for (String path : layers.keySet()) names.add(path.substring(path.lastIndexOf('.') + 1));
+            named = config.withTargets(List.copyOf(names));
+        }
+        return new LoraLayers(named, layers);
     }
 
     /** Wraps the targeted linears of {@code model} and puts the LoRA layers in their place. */

@@ -3,6 +3,7 @@ package dev.finadvisor.training.sft;
 import dev.finadvisor.domain.config.Problems;
 import dev.finadvisor.domain.config.Validated;
 import dev.finadvisor.domain.prompt.PromptTemplates;
+import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.train.LrSchedule;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,10 +60,14 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
         if (!(lora.dropout() >= 0 && lora.dropout() < 1)) p.add("lora.dropout", "is " + lora.dropout() + ", must be at least 0 and below 1");
         if (lora.target_modules() == null || lora.target_modules().isEmpty()) {
             p.add("lora.target_modules", "is empty; name the linear layers to adapt, e.g. [q_proj, v_proj] or [query_key_value]");
+        } else if (lora.target_modules().contains(LoraConfig.ALL_LINEAR)) {
+            if (lora.target_modules().size() > 1) {
+                p.add("lora.target_modules", "has " + LoraConfig.ALL_LINEAR + " beside other names; it already means every linear layer but the output head");
+            }
         } else {
             for (String m : lora.target_modules()) {
                 if (m == null || !MODULE_NAME.matcher(m).matches()) {
-                    p.add("lora.target_modules", "has '" + m + "', not a module name such as q_proj or self_attn.q_proj");
+                    p.add("lora.target_modules", "has '" + m + "', not a module name such as q_proj or self_attn.q_proj (or [all-linear])");
                 }
             }
         }

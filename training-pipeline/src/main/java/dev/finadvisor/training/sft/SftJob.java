@@ -200,8 +200,8 @@ public final class SftJob {
             LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
                     ModelLocator.peftName(c.model().id()), c.model().template());
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
-            say.accept(String.format("LoRA r=%d alpha=%s on %d layers: %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
-                    lora.layers().size(), lora.trainableParameters()));
+            say.accept(String.format("LoRA r=%d alpha=%s on %d layers (%s): %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
+                    lora.layers().size(), String.join(", ", lora.config().targetModules()), lora.trainableParameters()));
             // QLoRA holds one decoder layer's dequantised weights at a time, not every layer's until backward
             LayerwiseBackward layerwise = nf4 == null ? null : new LayerwiseBackward(model.model(), manager);
             TrainingPass pass = layerwise == null ? TrainingPass.whole(model.model()) : layerwise;

@@ -207,6 +207,19 @@ class SftJobTest {
     }
 
     @Test
+    void allLinearAdaptsEveryLinearButTheOutputHeadAndTheAdapterNamesThem(@TempDir Path runs) throws IOException {
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome o = new SftJob(config(runs, "lora.target_modules=[all-linear]", "training.max_steps=1"), said::add).run(null);
+        PeftAdapter adapter = PeftAdapter.read(o.adapterDir());
+        List<String> all = List.of("down_proj", "gate_proj", "k_proj", "o_proj", "q_proj", "up_proj", "v_proj");
+        assertThat(adapter.config().targetModules()).isEqualTo(all); // as PEFT saves all-linear: the names it matched
+        assertThat(adapter.modules()).hasSize(all.size() * 2).doesNotContainKey("lm_head"); // tiny llama: two decoder layers
+        assertThat(said).anyMatch(l -> l.contains("on 14 layers (" + String.join(", ", all) + ")"));
+        assertThatThrownBy(() -> config(runs, "lora.target_modules=[all-linear, q_proj]")).isInstanceOf(UserError.class)
+                .hasMessageContaining("all-linear beside other names");
+    }
+
+    @Test
     void aTargetThatMatchesNoLayerIsAClearError(@TempDir Path runs) {
         assertThatThrownBy(() -> new SftJob(config(runs, "lora.target_modules=[query_key_value]"), l -> { }).run(null))
                 .isInstanceOf(UserError.class).hasMessageContaining("query_key_value").hasMessageContaining("q_proj");
