@@ -68,7 +68,8 @@ public final class ModelLocator {
      * else the folder's absolute path.
      */
     public static String peftName(String model) {
-        return isHubId(model) ? hubId(model).group(1) + "/" + hubId(model).group(2) : Path.of(model).toAbsolutePath().toString();
+        Matcher m = isHubId(model) ? hubId(model) : null;
+        return m != null ? m.group(1) + "/" + m.group(2) : Path.of(model).toAbsolutePath().toString();
     }
 
     /** True when {@code model} names a hub repository ({@code org/name[@revision]}) rather than an existing folder. */

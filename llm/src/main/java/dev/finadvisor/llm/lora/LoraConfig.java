@@ -10,6 +10,12 @@ import java.util.List;
  */
 public record LoraConfig(int r, double alpha, double dropout, List<String> targetModules, boolean useRslora,
                          String baseModel, String template) {
+    /** PEFT's shorthand for every linear layer but the output head, as the only target. */
+    public static final String ALL_LINEAR = "all-linear";
+
+    /** The module name of the output head, which {@link #ALL_LINEAR} leaves out (as PEFT does). */
+    public static final String OUTPUT_HEAD = "lm_head";
+
     public LoraConfig {
         if (r < 1) throw new IllegalArgumentException("LoRA rank r must be >= 1, got " + r);
         if (!(alpha > 0) || !Double.isFinite(alpha)) throw new IllegalArgumentException("lora_alpha must be > 0, got " + alpha);
@@ -30,12 +36,6 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
     public double scale() {
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }
-
-    /** PEFT's shorthand for every linear layer but the output head, as the only target. */
-    public static final String ALL_LINEAR = "all-linear";
-
-    /** The module name of the output head, which {@link #ALL_LINEAR} leaves out (as PEFT does). */
-    public static final String OUTPUT_HEAD = "lm_head";
 
     /**
      * Whether the module at {@code path} is targeted, as PEFT matches a list: its last name component
