@@ -11,6 +11,7 @@
 #                      Java (as `train` draws them on a CPU) against libtorch's dropout (-Dfinadvisor.dropout=engine)
 #   BENCH_ANSWER_ROWS  1: also LoRA with the loss on half of each sequence (answer tokens), the output head at
 #                      the answer rows only (as `train` runs it) against at every row
+#   BENCH_LORA_COST    1: also LoRA on q_proj only: what the other six module types' LoRA layers cost a step
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/bench/train-lora"
@@ -61,6 +62,10 @@ if "lora_dropout" in j:
     d, e = j["lora_dropout"], j["lora_dropout_engine"]
     print(f"LoRA with dropout {d['dropout']} on the LoRA inputs: masks drawn in Java {d['step_s_median']:.3f} s/step, by libtorch "
           f"{e['step_s_median']:.3f} s = {d['step_s_median']/e['step_s_median']:.2f}x (no dropout: {base:.3f} s)")
+if "lora_q_proj_only" in j:
+    q = j["lora_q_proj_only"]
+    print(f"LoRA on q_proj only (the same backward through every layer): {q['step_s_median']:.3f} s/step; the LoRA layers "
+          f"on the six other module types cost {base - q['step_s_median']:.3f} s of the mean LoRA step ({(base - q['step_s_median']) / base:.0%})")
 if "qlora_whole" in j:
     w = j["qlora_whole"]
     print(f"QLoRA, one backward through the whole graph: step {w['step_s_median']:.3f} s = {w['step_s_median']/base:.2f}x the mean LoRA step; "

@@ -67,6 +67,9 @@ public final class TrainLoraBench {
         // drawn in Java, then by libtorch (-Dfinadvisor.dropout=engine)
         double dropout = Double.parseDouble(System.getenv().getOrDefault("BENCH_DROPOUT", "0"));
         if (dropout > 0) variants.addAll(List.of("dropout", "dropout-engine"));
+        // BENCH_LORA_COST=1: also LoRA on q_proj only, the same backward through every layer: the difference to the
+        // LoRA phases is what the other LoRA layers cost a step
+        if ("1".equals(System.getenv("BENCH_LORA_COST"))) variants.add("q-only");
         for (String variant : variants) {
             // the matmul rate again around each phase: this shared machine's speed drifts within a run
             double matmulBefore = EngineCheck.run(2048).matmulGflops();
@@ -78,7 +81,8 @@ public final class TrainLoraBench {
                 if (variant.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
                 else System.clearProperty("finadvisor.dropout");
                 LoraConfig config = new LoraConfig(rank, 2.0 * rank, variant.startsWith("dropout") ? dropout : 0.0,
-                        List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), checkpoint.toString(), null);
+                        variant.equals("q-only") ? List.of("q_proj") : List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+                        checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
                 LayerwiseBackward layerwise = variant.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
                 TrainingPass pass = layerwise != null ? layerwise
@@ -135,6 +139,7 @@ public final class TrainLoraBench {
                     case "half-answer-rows" -> "lora_half_answer_rows";
                     case "dropout" -> "lora_dropout";
                     case "dropout-engine" -> "lora_dropout_engine";
+                    case "q-only" -> "lora_q_proj_only";
                     default -> "qlora_whole";
                 }, r);
                 Checkpoints.deleteTreeQuietly(scratch);
