@@ -20,6 +20,7 @@ import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.model.ModelConfig;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
@@ -117,6 +118,11 @@ public final class SftJob {
         Path modelDir = locator.resolve(c.model().id(), "model.id");
         if (!Files.isRegularFile(modelDir.resolve("config.json"))) {
             throw new UserError("model.id '" + c.model().id() + "' is not a checkpoint folder with config.json");
+        }
+        int context = ModelConfig.load(modelDir).maxPositions();
+        if (c.model().max_seq_length() > context) { // found before any work: training would stop at its first long example
+            throw new UserError("model.max_seq_length " + c.model().max_seq_length() + " exceeds the context of " + c.model().id()
+                    + " (" + context + " positions in its config.json); set it to at most " + context);
         }
         PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
         List<QaSample> all = QaDataset.load(Path.of(c.data().train()));

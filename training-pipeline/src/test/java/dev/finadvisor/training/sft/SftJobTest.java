@@ -18,6 +18,7 @@ import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.domain.runs.RunStatus;
 import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.model.ModelConfig;
 import dev.finadvisor.training.tracking.RegistryWriter;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -217,6 +218,17 @@ class SftJobTest {
         assertThat(said).anyMatch(l -> l.contains("on 14 layers (" + String.join(", ", all) + ")"));
         assertThatThrownBy(() -> config(runs, "lora.target_modules=[all-linear, q_proj]")).isInstanceOf(UserError.class)
                 .hasMessageContaining("all-linear beside other names");
+    }
+
+    @Test
+    void aMaxSeqLengthBeyondTheModelsContextStopsBeforeTheRunStarts(@TempDir Path runs) throws IOException {
+        int context = ModelConfig.load(model).maxPositions();
+        assertThatThrownBy(() -> new SftJob(config(runs, "model.max_seq_length=" + (context + 1)), l -> { }).run(null))
+                .isInstanceOf(UserError.class).hasMessageContaining("model.max_seq_length " + (context + 1))
+                .hasMessageContaining("at most " + context);
+        try (var made = Files.list(runs)) {
+            assertThat(made.filter(p -> p.getFileName().toString().matches("\\d{8}-\\d{6}-sft"))).isEmpty(); // no run folder
+        }
     }
 
     @Test
