@@ -238,6 +238,7 @@ public final class SftJob {
                     return new Outcome(runDir, null, result.state(), s, report);
                 }
             } finally {
+                tracker.onJvmExit(null); // past the training loop, a signal ends the run as it would any job
                 settled.countDown();
             }
             Path adapterDir = new RunLayout(runDir).adapter();
