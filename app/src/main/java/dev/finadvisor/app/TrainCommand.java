@@ -16,7 +16,8 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** Fine-tunes a base model with LoRA or QLoRA on Q&A samples; the keys are Hugging Face Trainer's. */
 @Command(name = "train", mixinStandardHelpOptions = true,
-        description = "Fine-tune a base model with LoRA (or QLoRA: an NF4 base) on Q&A samples, writing a run directory with checkpoints, metrics.jsonl and adapter/ in PEFT format.")
+        description = {"Fine-tune a base model with LoRA (or QLoRA: an NF4 base) on Q&A samples, writing a run directory with checkpoints, metrics.jsonl and adapter/ in PEFT format.",
+                "Ctrl-C ends after the step under way, saved as a checkpoint; --resume RUN_DIR continues from the latest one."})
 final class TrainCommand implements Callable<Integer> {
     @Mixin
     ConfigOptions config;
