@@ -27,12 +27,12 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
         this(r, alpha, dropout, targetModules, false, baseModel, template);
     }
 
-    /** The factor on B A x: alpha / r (PEFT's default) or alpha / sqrt(r) with rsLoRA. */
     /** This configuration targeting {@code modules} by name instead (e.g. all-linear resolved to the names it matched). */
     public LoraConfig withTargets(List<String> modules) {
         return new LoraConfig(r, alpha, dropout, modules, useRslora, baseModel, template);
     }
 
+    /** The factor on B A x: alpha / r (PEFT's default) or alpha / sqrt(r) with rsLoRA. */
     public double scale() {
         return useRslora ? alpha / Math.sqrt(r) : alpha / r;
     }

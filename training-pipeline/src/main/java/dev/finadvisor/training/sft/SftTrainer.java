@@ -38,8 +38,13 @@ public final class SftTrainer {
     /** What the loop needs beyond the model: the Training section plus the tokenizer's pad id. */
     public record Settings(SftConfig.Training training, int padId) {}
 
-    /** How the run ended; {@code stopped}: {@link #requestStop} ended it early, after a checkpoint of its last step. */
-    public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint, boolean stopped) {}
+    /** How the run ended. */
+    public record Result(TrainerState state, double lastLoss, Path bestCheckpoint, Path lastCheckpoint) {
+        /** {@link #requestStop} ended the run early, after a checkpoint of its last step. */
+        public boolean stopped() {
+            return state.step() < state.totalSteps();
+        }
+    }
 
     private volatile boolean stopRequested;
     private final TrainingPass pass;
@@ -219,7 +224,7 @@ public final class SftTrainer {
                 }
             }
             Path best = state.bestStep() >= 0 ? checkpoints.dirFor(state.bestStep()) : lastCheckpoint;
-            return new Result(state, lastLoss, best, lastCheckpoint, state.step() < total);
+            return new Result(state, lastLoss, best, lastCheckpoint);
         }
     }
 
