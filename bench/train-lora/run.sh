@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/train-lora: LoRA and QLoRA training speed of a ~110M Llama (seq 256, r=16 on all linears)
 # against the engine's fp32 matmul rate and a PyTorch eager reference of the same step, same run.
-# Phases in one JVM: LoRA, QLoRA (NF4 base, LayerwiseBackward), [QLoRA whole-graph], LoRA again (A-B-A against load drift).
+# Phases in one JVM: LoRA, QLoRA (NF4 base, LayerwiseBackward), [QLoRA whole-graph], LoRA again (A-B-A against load drift),
+# then the LoRA step's matrix products alone: the share of the matmul rate this engine leaves a step on this machine.
 #
 # usage: bench/train-lora/run.sh [STEPS=8]
 #   BENCH_BATCH        sequences of 256 tokens per step, both sides (default 1; 4 = 1024 tokens per step)
@@ -49,6 +50,12 @@ print(f"LoRA  step {lora['step_s_median']:.3f} s  {lora['tokens_per_s']:7.1f} to
       f"{lora['gflops']/lora['matmul_gflops']:.2f} of the {lora['matmul_gflops']:.1f} GFLOP/s measured around the phase")
 print(f"LoRA  step again after the QLoRA phases: {after['step_s_median']:.3f} s  (mean of the two: {base:.3f} s) = "
       f"{after['gflops']/after['matmul_gflops']:.2f} of the {after['matmul_gflops']:.1f} GFLOP/s measured around it")
+products = j["products_only"]
+print(f"the step's matrix products alone (no elementwise op, optimizer or autograd: StepProducts): {products['step_s_median']:.3f} s = "
+      f"{products['gflops']/products['matmul_gflops']:.2f} of the {products['matmul_gflops']:.1f} GFLOP/s measured around it (the most a step could reach here)")
+base_products = j["base_products_only"]
+print(f"  without LoRA's products (the frozen base's and attention's alone): {base_products['step_s_median']:.3f} s = "
+      f"{base_products['gflops']/base_products['matmul_gflops']:.2f} of the {base_products['matmul_gflops']:.1f} GFLOP/s measured around it")
 print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} tok/s  = {qlora['step_s_median']/base:.2f}x the mean LoRA step "
       f"({qlora['step_s_median']/lora['step_s_median']:.2f}x the one before, {qlora['step_s_median']/after['step_s_median']:.2f}x the one after); "
       f"base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")

@@ -32,9 +32,12 @@ import java.util.Random;
  * checkpoint, batch 1 (BENCH_BATCH) x seq 256, LoRA r=16 on every linear, AdamW, clipping. Prints one JSON object:
  * step times for LoRA and QLoRA, tokens/s, achieved GFLOP/s counting 4 N tokens (forward 2N, backward
  * to activations 2N: the frozen base gets no weight gradient), and the engine's fp32 matmul rate (at the start,
- * and per phase the mean of the rates measured just before and just after it).
+ * and per phase the mean of the rates measured just before and just after it); last, the step's matrix products
+ * alone ({@link StepProducts}): the share of that rate this engine leaves a step on this machine.
  */
 public final class TrainLoraBench {
+    private static final List<String> ALL_LINEARS = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
+
     private TrainLoraBench() {}
 
     public static void main(String[] args) throws IOException {
@@ -75,14 +78,12 @@ public final class TrainLoraBench {
             double matmulBefore = EngineCheck.run(2048).matmulGflops();
             try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
                  Nf4 nf4 = new Nf4(manager)) {
-                long parameters = 0;
-                for (var p : model.model().parameters().values()) parameters += p.getShape().size();
+                long parameters = parameters(model);
                 Nf4Quantizer.Report report = variant.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
                 if (variant.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
                 else System.clearProperty("finadvisor.dropout");
                 LoraConfig config = new LoraConfig(rank, 2.0 * rank, variant.startsWith("dropout") ? dropout : 0.0,
-                        variant.equals("q-only") ? List.of("q_proj") : List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
-                        checkpoint.toString(), null);
+                        variant.equals("q-only") ? List.of("q_proj") : ALL_LINEARS, checkpoint.toString(), null);
                 LoraLayers lora = LoraLayers.attach(config, model.model(), 1);
                 LayerwiseBackward layerwise = variant.equals("nf4") ? new LayerwiseBackward(model.model(), manager) : null;
                 TrainingPass pass = layerwise != null ? layerwise
@@ -145,7 +146,29 @@ public final class TrainLoraBench {
                 Checkpoints.deleteTreeQuietly(scratch);
             }
         }
+        // the step's matrix products alone (StepProducts): the share of the matmul rate a step could reach here if
+        // every elementwise op, the optimizer and autograd cost nothing; then without LoRA's products too
+        double matmulBefore = EngineCheck.run(2048).matmulGflops();
+        try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager()) {
+            LoraLayers.attach(new LoraConfig(rank, 2.0 * rank, 0.0, ALL_LINEARS, checkpoint.toString(), null), model.model(), 1);
+            for (boolean lora : new boolean[] {true, false}) {
+                double median = StepProducts.medianSeconds(model.model(), batch, seq, steps, lora, manager);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("step_s_median", median);
+                r.put("gflops", 4.0 * parameters(model) * batch * seq / median / 1e9);
+                double matmulAfter = EngineCheck.run(2048).matmulGflops();
+                r.put("matmul_gflops", (matmulBefore + matmulAfter) / 2);
+                matmulBefore = matmulAfter;
+                out.put(lora ? "products_only" : "base_products_only", r);
+            }
+        }
         System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+
+    private static long parameters(LanguageModel model) {
+        long parameters = 0;
+        for (var p : model.model().parameters().values()) parameters += p.getShape().size();
+        return parameters;
     }
 
     /** Resets the kernel's resident-set high-water mark (Linux: "5" > /proc/self/clear_refs); best effort. */
