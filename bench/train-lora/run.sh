@@ -2,7 +2,8 @@
 # bench/train-lora: LoRA and QLoRA training speed of a ~110M Llama (seq 256, r=16 on all linears)
 # against the engine's fp32 matmul rate and a PyTorch eager reference of the same step, same run.
 # Phases in one JVM: LoRA, QLoRA (NF4 base, LayerwiseBackward), [QLoRA whole-graph], LoRA again (A-B-A against load drift),
-# then the LoRA step's matrix products alone: the share of the matmul rate this engine leaves a step on this machine.
+# then the LoRA step's matrix products alone: the share of the matmul rate this engine leaves a step on this machine;
+# and loading alone, fp32 against NF4 (each projection quantised as it is read), in fresh JVMs.
 #
 # usage: bench/train-lora/run.sh [STEPS=8]
 #   BENCH_BATCH        sequences of 256 tokens per step, both sides (default 1; 4 = 1024 tokens per step)
@@ -34,13 +35,20 @@ shim="$("$root/native/mkl-amd.sh" || true)"
 java_preload="${shim:+$shim${preload:+:}}$preload"
 java_json="$(LD_PRELOAD="$java_preload" MALLOC_CONF="$malloc_conf" DJL_OFFLINE=true OPT_OUT_TRACKING=true \
   java -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.TrainLoraBench "$ckpt" "$steps" 2>/dev/null | tail -1)"
+# loading alone, in fresh JVMs with the same heap limit (Java garbage would otherwise blur the comparison): fp32, then NF4
+load_json=()
+for mode in fp32 nf4; do
+  load_json+=("$(LD_PRELOAD="$java_preload" MALLOC_CONF="$malloc_conf" DJL_OFFLINE=true OPT_OUT_TRACKING=true \
+    java -Xmx512m -Dai.djl.offline=true -cp "$cp" dev.finadvisor.training.bench.LoadRss "$ckpt" "$mode" 2>/dev/null | tail -1)")
+done
 echo "$java_json" > "${BENCH_DIR:-/tmp/finadvisor-bench}/train-lora-java.json"  # kept in case the summary below fails
 # Both sides run as the launcher runs finadvisor: jemalloc that never returns pages; the reference also gets OpenBLAS-openmp.
 ref_json="$(LD_PRELOAD="$preload" MALLOC_CONF="$malloc_conf" /usr/bin/python3 "$here/reference.py" "$ckpt" "$steps")"
 
-/usr/bin/python3 - "$java_json" "$ref_json" <<'PY'
+/usr/bin/python3 - "$java_json" "$ref_json" "${load_json[@]}" <<'PY'
 import json, sys
 j, r = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+load32, load4 = json.loads(sys.argv[3]), json.loads(sys.argv[4])
 lora, qlora, after = j["lora"], j["qlora"], j["lora_after"]
 base = (lora['step_s_median'] + after['step_s_median']) / 2  # LoRA before and after the QLoRA phases (A-B-A)
 assert j["batch"] == r["batch"], (j["batch"], r["batch"])
@@ -61,6 +69,9 @@ print(f"QLoRA step {qlora['step_s_median']:.3f} s  {qlora['tokens_per_s']:7.1f} 
       f"base {qlora['nf4_bytes_per_param']:.3f} bytes/param in NF4")
 print(f"  fp32 dequantised weights alive at a step's peak: {qlora['dequantised_peak_bytes']/2**20:.1f} MiB (one decoder layer; LayerwiseBackward)")
 print(f"  peak RSS during the steps: LoRA {lora['rss_peak_mb']} MiB, QLoRA {qlora['rss_peak_mb']} MiB")
+print(f"  loading alone (fresh JVM, -Xmx512m): peak RSS fp32 {load32['rss_peak_mb']} MiB, NF4 with each projection quantised as it is read "
+      f"{load4['rss_peak_mb']} MiB (before loading: {load32['rss_before_mb']} / {load4['rss_before_mb']} MiB; the projections' fp32 weights: "
+      f"{load4['nf4_parameters'] * 4 / 2**20:.0f} MiB)")
 if "lora_half_answer_rows" in j:
     a, h = j["lora_half_answer_all_rows"], j["lora_half_answer_rows"]
     print(f"LoRA, loss on the second half of each sequence: output head at every row {a['step_s_median']:.3f} s, "

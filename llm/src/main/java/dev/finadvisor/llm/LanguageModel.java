@@ -8,6 +8,7 @@ import dev.finadvisor.domain.util.Timer;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.KvCache;
 import dev.finadvisor.llm.model.ModelConfig;
+import dev.finadvisor.llm.model.ProjectionLoader;
 import dev.finadvisor.llm.tokenizer.StreamingDecoder;
 import dev.finadvisor.llm.tokenizer.Tokenizer;
 import java.nio.file.Files;
@@ -31,11 +32,16 @@ public final class LanguageModel implements AutoCloseable {
 
     /** Loads a Hugging Face checkpoint folder (config.json, safetensors weights, tokenizer.json). */
     public static LanguageModel load(Path checkpointDir) {
+        return load(checkpointDir, ProjectionLoader.DENSE);
+    }
+
+    /** The same, each decoder projection made by {@code projections} as it is read (QLoRA: quantised to NF4). */
+    public static LanguageModel load(Path checkpointDir, ProjectionLoader projections) {
         if (!Files.isDirectory(checkpointDir)) throw new UserError(checkpointDir + ": no such checkpoint folder");
         NDManager manager = NDManager.newBaseManager();
         try (Timer t = Timer.log("load " + checkpointDir.getFileName())) {
             Tokenizer tokenizer = Tokenizer.load(checkpointDir);
-            CausalLM model = CausalLM.load(checkpointDir, manager);
+            CausalLM model = CausalLM.load(checkpointDir, manager, projections);
             return new LanguageModel(checkpointDir, manager, model, tokenizer);
         } catch (RuntimeException e) {
             manager.close();

@@ -70,7 +70,8 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
     /** Replaces the projection at {@code path} (LoRA wrapping, NF4 quantisation); the shape must stay the same. */
     void replaceLinear(String path, Linear replacement);
 
-    /** Every weight tensor by its checkpoint name (linears' as loaded, before any replacement). */
+    /** Every weight tensor by its checkpoint name (linears' as loaded, before any replacement; not the projections a
+     * {@link ProjectionLoader} replaced while loading). */
     Map<String, NDArray> parameters();
 
     /** The manager that owns the weights. */
@@ -78,10 +79,15 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
 
     /** Loads the checkpoint folder's weights as fp32 into a new sub-manager of {@code parent}. */
     static CausalLM load(Path checkpointDir, NDManager parent) {
+        return load(checkpointDir, parent, ProjectionLoader.DENSE);
+    }
+
+    /** The same, each decoder projection made by {@code projections} as it is read (e.g. quantised to NF4). */
+    static CausalLM load(Path checkpointDir, NDManager parent, ProjectionLoader projections) {
         ModelConfig config = ModelConfig.load(checkpointDir);
         NDManager manager = parent.newSubManager();
         try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir)) {
-            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager);
+            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections);
             return switch (config.family()) {
                 case LLAMA -> new LlamaModel(config, manager, loader);
                 case FALCON -> new FalconModel(config, manager, loader);

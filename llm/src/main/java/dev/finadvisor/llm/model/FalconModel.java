@@ -56,10 +56,10 @@ public final class FalconModel implements CausalLM {
             }
             Layer l = new Layer(attnNorm, mlpNorm, p + "self_attention.query_key_value", p + "self_attention.dense",
                     p + "mlp.dense_h_to_4h", p + "mlp.dense_4h_to_h");
-            linears.add(l.qkv, w.linear(l.qkv, qkvOut, h));
-            linears.add(l.dense, w.linear(l.dense, h, h));
-            linears.add(l.up, w.linear(l.up, c.intermediateSize(), h));
-            linears.add(l.down, w.linear(l.down, h, c.intermediateSize()));
+            linears.add(l.qkv, w.projection(l.qkv, qkvOut, h));
+            linears.add(l.dense, w.projection(l.dense, h, h));
+            linears.add(l.up, w.projection(l.up, c.intermediateSize(), h));
+            linears.add(l.down, w.projection(l.down, h, c.intermediateSize()));
             layers.add(l);
         }
         finalNorm = norm(w, "transformer.ln_f", h);

@@ -48,13 +48,13 @@ public final class LlamaModel implements CausalLM {
             Layer l = new Layer(w.take(p + "input_layernorm.weight", h), w.take(p + "post_attention_layernorm.weight", h),
                     p + "self_attn.q_proj", p + "self_attn.k_proj", p + "self_attn.v_proj", p + "self_attn.o_proj",
                     p + "mlp.gate_proj", p + "mlp.up_proj", p + "mlp.down_proj");
-            linears.add(l.q, w.linear(l.q, qDim, h));
-            linears.add(l.k, w.linear(l.k, kvDim, h));
-            linears.add(l.v, w.linear(l.v, kvDim, h));
-            linears.add(l.o, w.linear(l.o, h, qDim));
-            linears.add(l.gate, w.linear(l.gate, c.intermediateSize(), h));
-            linears.add(l.up, w.linear(l.up, c.intermediateSize(), h));
-            linears.add(l.down, w.linear(l.down, h, c.intermediateSize()));
+            linears.add(l.q, w.projection(l.q, qDim, h));
+            linears.add(l.k, w.projection(l.k, kvDim, h));
+            linears.add(l.v, w.projection(l.v, kvDim, h));
+            linears.add(l.o, w.projection(l.o, h, qDim));
+            linears.add(l.gate, w.projection(l.gate, c.intermediateSize(), h));
+            linears.add(l.up, w.projection(l.up, c.intermediateSize(), h));
+            linears.add(l.down, w.projection(l.down, h, c.intermediateSize()));
             layers.add(l);
         }
         finalNorm = w.take("model.norm.weight", h);

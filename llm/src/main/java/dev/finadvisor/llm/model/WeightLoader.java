@@ -2,9 +2,13 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.safetensors.TensorInfo;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -15,12 +19,16 @@ final class WeightLoader {
     private final Path dir;
     private final SafetensorsShards weights;
     private final NDManager manager;
+    private final ProjectionLoader projections;
+    /** Where the fp32 weight of each projection the {@link ProjectionLoader} replaces is read (see {@link #projection}). */
+    private ByteBuffer scratch;
     final Map<String, NDArray> loaded = new LinkedHashMap<>();
 
-    WeightLoader(Path dir, SafetensorsShards weights, NDManager manager) {
+    WeightLoader(Path dir, SafetensorsShards weights, NDManager manager, ProjectionLoader projections) {
         this.dir = dir;
         this.weights = weights;
         this.manager = manager;
+        this.projections = projections;
     }
 
     boolean has(String name) {
@@ -28,6 +36,14 @@ final class WeightLoader {
     }
 
     NDArray take(String name, long... shape) {
+        check(name, shape);
+        NDArray a = weights.toNDArray(manager, name);
+        a.setName(name);
+        loaded.put(name, a);
+        return a;
+    }
+
+    private void check(String name, long... shape) {
         if (!weights.contains(name)) {
             throw new UserError(dir + ": the checkpoint lacks tensor '" + name + "' that config.json implies; "
                     + "is config.json from the same model as the weights?");
@@ -38,10 +54,6 @@ final class WeightLoader {
                     + " but config.json implies " + Arrays.toString(shape));
         }
         if (!info.dtype().isFloat()) throw new UserError(dir + ": tensor '" + name + "' is " + info.dtype() + ", not a float tensor");
-        NDArray a = weights.toNDArray(manager, name);
-        a.setName(name);
-        loaded.put(name, a);
-        return a;
     }
 
     /** The linear at {@code path}: {@code path.weight [out, in]}, with {@code path.bias [out]} if the checkpoint has one. */
@@ -49,5 +61,32 @@ final class WeightLoader {
         NDArray w = take(path + ".weight", out, in);
         NDArray b = has(path + ".bias") ? take(path + ".bias", out) : null;
         return new DenseLinear(w, b);
+    }
+
+    /**
+     * A decoder projection, as {@link #linear} loads it, or as the {@link ProjectionLoader} makes it from the fp32
+     * layer: then the weight is read into one buffer reused for every projection (the engine tensor shares a direct
+     * buffer's memory, which only the garbage collector would free), so the fp32 weights held at once are one
+     * projection's; the loader must replace the layer, and the weight is not a parameter of the model.
+     */
+    Linear projection(String path, long out, long in) {
+        if (projections == ProjectionLoader.DENSE) return linear(path, out, in);
+        String name = path + ".weight";
+        check(name, out, in);
+        long bytes = 4 * out * in;
+        NDArray w;
+        if (bytes > Integer.MAX_VALUE) {
+            w = weights.toNDArray(manager, name); // too big for one buffer: freed when collected
+        } else {
+            if (scratch == null || scratch.capacity() < bytes) scratch = ByteBuffer.allocateDirect((int) bytes);
+            ByteBuffer view = scratch.slice(0, (int) bytes).order(ByteOrder.nativeOrder());
+            weights.readFloats(name, view.asFloatBuffer());
+            w = manager.create(view, new Shape(out, in), DataType.FLOAT32);
+        }
+        DenseLinear dense = new DenseLinear(w, has(path + ".bias") ? take(path + ".bias", out) : null);
+        Linear made = projections.load(path, dense);
+        if (made == dense) throw new IllegalStateException("the projection loader kept " + path + " in fp32; its memory is reused");
+        w.close();
+        return made;
     }
 }

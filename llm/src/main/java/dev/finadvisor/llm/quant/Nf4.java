@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
+import java.nio.FloatBuffer;
 
 /**
  * The 4-bit NormalFloat data type of the QLoRA paper (Dettmers et al. 2023): weights in blocks of
@@ -73,16 +75,23 @@ public final class Nf4 implements AutoCloseable {
      * nearest to it given the scale that dequantisation will actually use.
      */
     public Nf4Tensor quantize(NDArray weight) {
-        float[] w = weight.toType(DataType.FLOAT32, false).toFloatArray();
-        return quantize(w, weight.getShape());
+        ByteBuffer memory = weight.getDataType() == DataType.FLOAT32 ? EngineMemory.floats(weight) : null;
+        // read in place where the engine's memory is reachable: no copy of the weight on the Java heap
+        return quantize(memory != null ? memory.asFloatBuffer() : FloatBuffer.wrap(weight.toType(DataType.FLOAT32, false).toFloatArray()),
+                weight.getShape());
     }
 
     /** Quantises {@code w} (row-major, {@code shape.size()} values). */
     public Nf4Tensor quantize(float[] w, Shape shape) {
-        if (w.length != shape.size()) {
-            throw new IllegalArgumentException("NF4: " + w.length + " values for shape " + shape);
+        return quantize(FloatBuffer.wrap(w), shape);
+    }
+
+    private Nf4Tensor quantize(FloatBuffer values, Shape shape) {
+        if (values.remaining() != shape.size()) {
+            throw new IllegalArgumentException("NF4: " + values.remaining() + " values for shape " + shape);
         }
-        int n = w.length;
+        FloatBuffer w = values.slice();
+        int n = w.capacity();
         int blocks = Math.max(1, ceilDiv(n, BLOCK));
         int groups = ceilDiv(blocks, ABSMAX_BLOCK);
 
@@ -90,7 +99,7 @@ public final class Nf4 implements AutoCloseable {
         for (int b = 0; b < blocks; b++) {
             float m = 0f;
             for (int i = b * BLOCK, end = Math.min(n, i + BLOCK); i < end; i++) {
-                float v = w[i];
+                float v = w.get(i);
                 if (!Float.isFinite(v)) {
                     throw new IllegalArgumentException("NF4: weight " + i + " of shape " + shape + " is " + v);
                 }
@@ -126,8 +135,8 @@ public final class Nf4 implements AutoCloseable {
             float a = dequantAbsmax[b];
             for (int j = 0; j < BLOCK; j += 2) {
                 int i = b * BLOCK + j;
-                int hi = codeOf(i < n ? w[i] : 0f, a);
-                int lo = codeOf(i + 1 < n ? w[i + 1] : 0f, a);
+                int hi = codeOf(i < n ? w.get(i) : 0f, a);
+                int lo = codeOf(i + 1 < n ? w.get(i + 1) : 0f, a);
                 packed[i / 2] = (byte) ((hi << 4) | lo);
             }
         }

@@ -249,6 +249,15 @@ public final class SafetensorsFile implements AutoCloseable {
         return out;
     }
 
+    /** A float tensor as fp32 values in row-major order into {@code into}, from its position on (it must have room). */
+    public void readFloats(String name, FloatBuffer into) {
+        TensorInfo t = requireFloat(info(name));
+        if (into.remaining() < t.elementCount()) {
+            throw new IllegalArgumentException(path + ": tensor '" + name + "' has " + t.elementCount() + " elements, room for " + into.remaining());
+        }
+        readFloats(t, 0, t.elementCount(), into);
+    }
+
     /** The tensor's raw little-endian bytes, whatever its dtype (at most 2^31-1 bytes). */
     public ByteBuffer readBytes(String name) {
         TensorInfo t = info(name);

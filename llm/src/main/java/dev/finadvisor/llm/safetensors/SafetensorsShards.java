@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -113,6 +114,10 @@ public final class SafetensorsShards implements AutoCloseable {
 
     public float[] readFloats(String name) {
         return file(name).readFloats(name);
+    }
+
+    public void readFloats(String name, FloatBuffer into) {
+        file(name).readFloats(name, into);
     }
 
     private SafetensorsFile file(String name) {

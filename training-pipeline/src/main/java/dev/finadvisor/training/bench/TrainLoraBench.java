@@ -7,6 +7,7 @@ import dev.finadvisor.llm.EngineCheck;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
+import dev.finadvisor.llm.model.ProjectionLoader;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
@@ -74,12 +75,13 @@ public final class TrainLoraBench {
         // LoRA phases is what the other LoRA layers cost a step
         if ("1".equals(System.getenv("BENCH_LORA_COST"))) variants.add("q-only");
         for (String variant : variants) {
-            // the matmul rate again around each phase: this shared machine's speed drifts within a run
+            // the matmul rate again around each phase: this shared machine's speed drifts within a run. QLoRA quantises
+            // each projection as it is read, as `train` does
             double matmulBefore = EngineCheck.run(2048).matmulGflops();
-            try (LanguageModel model = LanguageModel.load(checkpoint); NDManager manager = NDManager.newBaseManager();
-                 Nf4 nf4 = new Nf4(manager)) {
-                long parameters = parameters(model);
-                Nf4Quantizer.Report report = variant.startsWith("nf4") ? Nf4Quantizer.quantize(model.model(), nf4) : null;
+            try (NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = new Nf4(manager);
+                 LanguageModel model = LanguageModel.load(checkpoint, variant.startsWith("nf4") ? Nf4Quantizer.whileLoading(nf4) : ProjectionLoader.DENSE)) {
+                Nf4Quantizer.Report report = variant.startsWith("nf4") ? Nf4Quantizer.Report.of(model.model()) : null;
+                long parameters = parameters(model) + (report == null ? 0 : report.parameters());
                 if (variant.equals("dropout-engine")) System.setProperty("finadvisor.dropout", "engine");
                 else System.clearProperty("finadvisor.dropout");
                 LoraConfig config = new LoraConfig(rank, 2.0 * rank, variant.startsWith("dropout") ? dropout : 0.0,
@@ -101,7 +103,7 @@ public final class TrainLoraBench {
                 SftConfig.Training t = new SftConfig.Training(batch, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
                         1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
                 List<String> lines;
-                resetPeakRss(); // from here: the training steps (the fp32 load and quantisation before are not counted)
+                resetPeakRss(); // from here: the training steps (loading is not counted)
                 try (RunTracker run = RunTracker.start(new RunSpec(scratch, "bench", null, null, null, "PyTorch", "cpu()").withoutReport())) {
                     new SftTrainer(pass, lora, examples, List.of(), new SftTrainer.Settings(t, 0),
                             new Checkpoints(run.checkpointsDir()), run, manager).run(null);
@@ -172,7 +174,7 @@ public final class TrainLoraBench {
     }
 
     /** Resets the kernel's resident-set high-water mark (Linux: "5" > /proc/self/clear_refs); best effort. */
-    private static void resetPeakRss() {
+    static void resetPeakRss() {
         try {
             Files.writeString(Path.of("/proc/self/clear_refs"), "5");
         } catch (IOException | RuntimeException e) {
@@ -181,10 +183,15 @@ public final class TrainLoraBench {
     }
 
     /** VmHWM of /proc/self/status in MiB, or -1 where there is none. */
-    private static long peakRssMb() {
+    static long peakRssMb() {
+        return statusMb("VmHWM");
+    }
+
+    /** A memory figure of /proc/self/status ({@code VmRSS}, {@code VmHWM}, ...) in MiB, or -1 where there is none. */
+    static long statusMb(String field) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("VmHWM:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
+                if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
             }
         } catch (IOException | RuntimeException e) {
             return -1;

@@ -21,6 +21,7 @@ import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
 import dev.finadvisor.llm.model.ModelConfig;
+import dev.finadvisor.llm.model.ProjectionLoader;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
@@ -171,7 +172,9 @@ public final class SftJob {
         Path runDir = tracker.dir();
         Checkpoints checkpoints = new Checkpoints(tracker.checkpointsDir());
         say.accept("run directory: " + runDir);
-        try (LanguageModel model = LanguageModel.load(modelDir); NDManager manager = NDManager.newBaseManager()) {
+        try (NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = c.quantization().equals("nf4") ? new Nf4(manager) : null;
+             // QLoRA: each projection quantised as it is read, so the fp32 base is never whole in memory
+             LanguageModel model = LanguageModel.load(modelDir, nf4 == null ? ProjectionLoader.DENSE : Nf4Quantizer.whileLoading(nf4))) {
             ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
             // packed, a long sample spans blocks instead of being cut
             ExampleBuilder.Built train = (c.data().packing() ? new ExampleBuilder(model.tokenizer(), template, Integer.MAX_VALUE) : builder)
@@ -196,11 +199,8 @@ public final class SftJob {
             }
             tracker.note(cleaning);
             tracker.note(s.toString());
-            Nf4Quantizer.Report report = null;
-            Nf4 nf4 = null;
-            if (c.quantization().equals("nf4")) {
-                nf4 = new Nf4(manager);
-                report = Nf4Quantizer.quantize(model.model(), nf4);
+            Nf4Quantizer.Report report = nf4 == null ? null : Nf4Quantizer.Report.of(model.model());
+            if (report != null) {
                 say.accept(String.format("QLoRA: %d linear layers in NF4, %.3f bytes per base weight", report.layers(), report.bytesPerParameter()));
             }
             LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
@@ -234,7 +234,6 @@ public final class SftJob {
                             + result.lastCheckpoint().getFileName() + ": continue with `finadvisor train --resume " + runDir + "`";
                     say.accept(line);
                     tracker.kill(line); // before the signal's hook goes on: this says more than its own reason
-                    if (nf4 != null) nf4.close();
                     return new Outcome(runDir, null, result.state(), s, report);
                 }
             } finally {
@@ -250,7 +249,6 @@ public final class SftJob {
             tracker.artifact("adapter", adapterDir); // recorded anew: a resumed run may carry an older record
             tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
                     : Map.of("loss", result.lastLoss()));
-            if (nf4 != null) nf4.close();
             say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
             return new Outcome(runDir, adapterDir, result.state(), s, report);
         } catch (IOException e) {

@@ -1,0 +1,66 @@
+package dev.finadvisor.llm.quant;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.RandomCheckpoint;
+import dev.finadvisor.llm.model.DenseLinear;
+import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.ProjectionLoader;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class Nf4WhileLoadingTest {
+    @TempDir
+    Path dir;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"llama", "falcon", "falcon-seq"})
+    void quantisingWhileLoadingEqualsQuantisingTheLoadedModelWithoutHoldingItInFp32(String family) throws IOException {
+        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        long[] ids = {3, 17, 250, 9, 101, 42, 7};
+        float[] expected;
+        Nf4Quantizer.Report afterLoading;
+        try (LanguageModel model = LanguageModel.load(ckpt); NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = new Nf4(manager)) {
+            afterLoading = Nf4Quantizer.quantize(model.model(), nf4);
+            expected = logits(model, ids);
+        }
+        try (NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = new Nf4(manager)) {
+            ProjectionLoader quantizer = Nf4Quantizer.whileLoading(nf4);
+            List<DenseLinear> seen = new ArrayList<>();
+            List<String> paths = new ArrayList<>();
+            try (LanguageModel model = LanguageModel.load(ckpt, (path, loaded) -> {
+                // the projection read before this one is already freed: one fp32 projection at a time
+                if (!seen.isEmpty()) assertThat(seen.get(seen.size() - 1).weight().isReleased()).as(paths.get(paths.size() - 1)).isTrue();
+                seen.add(loaded);
+                paths.add(path);
+                return quantizer.load(path, loaded);
+            })) {
+                assertThat(Nf4Quantizer.Report.of(model.model())).isEqualTo(afterLoading);
+                assertThat(seen.get(seen.size() - 1).weight().isReleased()).isTrue();
+                assertThat(paths).doesNotContain("lm_head").hasSize(afterLoading.layers());
+                for (String path : paths) {
+                    assertThat(model.model().linears().get(path)).isInstanceOf(Nf4Linear.class);
+                    assertThat(model.model().parameters()).doesNotContainKey(path + ".weight");
+                }
+                Linear head = model.model().linears().get("lm_head");
+                assertThat(head).isInstanceOf(DenseLinear.class); // in full precision, as bitsandbytes keeps it
+                assertThat(((DenseLinear) head).weight().isReleased()).isFalse();
+                assertThat(logits(model, ids)).containsExactly(expected);
+            }
+        }
+    }
+
+    private static float[] logits(LanguageModel model, long[] ids) {
+        try (NDManager step = NDManager.newBaseManager()) {
+            return model.model().forward(step.create(ids, new Shape(1, ids.length)), null, false).toFloatArray();
+        }
+    }
+}
