@@ -9,10 +9,12 @@ import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.model.DenseLinear;
 import dev.finadvisor.llm.model.Linear;
 import dev.finadvisor.llm.model.ProjectionLoader;
+import dev.finadvisor.llm.safetensors.Dtype;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -22,9 +24,12 @@ class Nf4WhileLoadingTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama", "falcon", "falcon-seq"})
+    @ValueSource(strings = {"llama", "llama-bf16", "falcon", "falcon-seq"})
     void quantisingWhileLoadingEqualsQuantisingTheLoadedModelWithoutHoldingItInFp32(String family) throws IOException {
-        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        RandomCheckpoint checkpoint = family.equals("llama-bf16") // as most hub checkpoints ship: read into fp32 on the way
+                ? new RandomCheckpoint("LlamaForCausalLM", 64, 96, 2, 4, 2, 384, 256, false, Map.of(), Dtype.BF16, 0.08, 1)
+                : RandomCheckpoint.tiny(family);
+        Path ckpt = checkpoint.write(dir.resolve(family));
         long[] ids = {3, 17, 250, 9, 101, 42, 7};
         float[] expected;
         Nf4Quantizer.Report afterLoading;
