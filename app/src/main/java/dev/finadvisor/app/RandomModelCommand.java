@@ -18,7 +18,8 @@ import picocli.CommandLine.Spec;
                 + "a base model for trying the pipelines offline (its text is noise until trained) and for benchmarks.")
 final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "llama", paramLabel = "NAME",
-            description = "llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq (tiny, ~0.2M parameters) or bench100m (~110M) (default: ${DEFAULT-VALUE}).")
+            description = "llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq (tiny, ~0.2M parameters), bench100m (~110M, fp32) "
+                    + "or bench1b (~1.1B, bf16, TinyLlama's shape) (default: ${DEFAULT-VALUE}).")
     String preset;
 
     @Option(names = "--context", paramLabel = "TOKENS", description = "Context length (max_position_embeddings); default: the preset's.")
@@ -37,9 +38,9 @@ final class RandomModelCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         RandomCheckpoint c;
         try {
-            c = preset.equals("bench100m") ? RandomCheckpoint.bench100m() : RandomCheckpoint.tiny(preset);
+            c = RandomCheckpoint.preset(preset);
         } catch (IllegalArgumentException e) {
-            throw new UserError("--preset: " + e.getMessage() + " or bench100m");
+            throw new UserError("--preset: " + e.getMessage());
         }
         if (context != null) {
             if (context < 16 || context > 1 << 20) throw new UserError("--context " + context + ": must be between 16 and 1048576");

@@ -77,6 +77,22 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         return new RandomCheckpoint("LlamaForCausalLM", 768, 2048, 12, 12, 12, 32000, 2048, true, Map.of(), Dtype.F32, 0.02, 42);
     }
 
+    /** A TinyLlama-1.1B-shaped Llama in bf16 (hidden 2048, 22 layers, 4 kv heads, intermediate 5632, untied), as hub checkpoints ship. */
+    public static RandomCheckpoint bench1b() {
+        return new RandomCheckpoint("LlamaForCausalLM", 2048, 5632, 22, 32, 4, 32000, 2048, false, Map.of(), Dtype.BF16, 0.02, 42);
+    }
+
+    /** A preset by name: a tiny family ({@link #tiny}), bench100m or bench1b. */
+    public static RandomCheckpoint preset(String name) {
+        return switch (name) {
+            case "bench100m" -> bench100m();
+            case "bench1b" -> bench1b();
+            case "llama", "llama3", "mistral", "qwen2", "falcon", "falcon-new", "falcon-seq" -> tiny(name);
+            default -> throw new IllegalArgumentException("unknown preset '" + name
+                    + "' (llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq, bench100m, bench1b)");
+        };
+    }
+
     public RandomCheckpoint withSeed(long newSeed) {
         return new RandomCheckpoint(architecture, hiddenSize, intermediateSize, layers, heads, kvHeads, vocabSize, maxPositions,
                 tieEmbeddings, extraConfig, dtype, initStd, newSeed);
@@ -224,13 +240,13 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         }
     }
 
-    /** {@code RandomCheckpoint PRESET DIR [SEED]}: writes a checkpoint (presets: the tiny families and bench100m). */
+    /** {@code RandomCheckpoint PRESET DIR [SEED]}: writes a checkpoint (presets: the tiny families, bench100m, bench1b). */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq, bench100m)");
+            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq, bench100m, bench1b)");
             System.exit(2);
         }
-        RandomCheckpoint spec = args[0].equals("bench100m") ? bench100m() : tiny(args[0]);
+        RandomCheckpoint spec = preset(args[0]);
         if (args.length > 2) spec = spec.withSeed(Long.parseLong(args[2]));
         System.out.println(spec.write(Path.of(args[1])));
     }

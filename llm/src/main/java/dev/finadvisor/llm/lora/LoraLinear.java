@@ -85,6 +85,22 @@ public final class LoraLinear implements LowRankLinear, AutoCloseable {
         masksDrawn = 0;
     }
 
+    /** How many dropout masks this layer has drawn since {@link #seedDropout}: with {@link #rewindDropout}, a recomputation draws the same ones. */
+    public long dropoutDraws() {
+        return masksDrawn;
+    }
+
+    /**
+     * Makes the next mask the one drawn after {@code draws} masks, as a recomputation of an earlier forward needs
+     * (gradient checkpointing); libtorch's masks ({@code -Dfinadvisor.dropout=engine}) cannot be drawn again.
+     */
+    public void rewindDropout(long draws) {
+        if (engineDropout && dropout > 0) {
+            throw new IllegalStateException("libtorch's dropout masks (-Dfinadvisor.dropout=engine) cannot be drawn again for a recomputation");
+        }
+        masksDrawn = draws;
+    }
+
     /** Training switches dropout on; evaluation and generation switch it off. */
     public void setTraining(boolean training) {
         this.training = training;

@@ -38,6 +38,24 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      */
     NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows);
 
+    /**
+     * The uncached forward pass of {@code inputIds} in stages, the same ops as {@link #forward(NDArray, LayerEntry, NDArray)}:
+     * for a training pass that runs the decoder layers one at a time (gradient checkpointing: {@code CheckpointedPass}).
+     */
+    Stages stages(NDArray inputIds);
+
+    /** One forward pass's stages: the embedding, each decoder layer, the final norm and output head. */
+    interface Stages {
+        /** The hidden state {@code [batch, seq, hidden]} entering decoder layer 0. */
+        NDArray embed();
+
+        /** Decoder layer {@code i} (0-based) on the hidden state entering it: the hidden state leaving it. */
+        NDArray layer(int i, NDArray hidden);
+
+        /** Logits from the last layer's hidden state, at {@code rows} as in {@link #forward(NDArray, LayerEntry, NDArray)}. */
+        NDArray head(NDArray hidden, NDArray rows);
+    }
+
     /** Sees the hidden state entering decoder layer {@code layer} (0-based) and returns the tensor the layer uses. */
     @FunctionalInterface
     interface LayerEntry {

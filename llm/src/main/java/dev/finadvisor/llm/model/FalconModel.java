@@ -84,26 +84,57 @@ public final class FalconModel implements CausalLM {
     }
 
     private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry, NDArray rows) {
-        NDManager scope = inputIds.getManager();
-        int b = (int) inputIds.getShape().get(0);
-        int s = (int) inputIds.getShape().get(1);
-        int past = cache == null ? 0 : cache.length();
-        if (past + s > config.maxPositions()) {
-            throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
-        }
-        if (cache != null) cache.checkRoom(s);
-        int heads = config.numHeads();
-        int kvHeads = config.numKvHeads();
-        int d = config.headDim();
-        int perGroup = heads / kvHeads;
+        Pass pass = new Pass(inputIds, cache);
+        NDArray x = pass.embed();
+        for (int i = 0; i < layers.size(); i++) x = pass.layer(i, entry.enter(i, x));
+        if (cache != null) cache.advance(pass.s);
+        return pass.head(x, lastPositionOnly, rows);
+    }
 
-        NDArray x = inputIds.getNDArrayInternal().embedding(inputIds, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
-        Rotary.Tables rope = rotary.at(scope, past, s);
-        Rotary.Tables queryRope = rope.scaled(scale); // the attention scale folded into the queries' rotation
-        NDArray mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
-        for (int i = 0; i < layers.size(); i++) {
+    @Override
+    public Stages stages(NDArray inputIds) {
+        return new Pass(inputIds, null);
+    }
+
+    /** One forward pass: its rotary tables, causal mask and cache, and its stages. */
+    private final class Pass implements Stages {
+        private final NDArray inputIds;
+        private final NDManager scope;
+        private final KvCache cache;
+        private final int b;
+        private final int s;
+        private final Rotary.Tables rope;
+        private final Rotary.Tables queryRope;
+        private final NDArray mask;
+
+        Pass(NDArray inputIds, KvCache cache) {
+            this.inputIds = inputIds;
+            this.scope = inputIds.getManager();
+            this.cache = cache;
+            b = (int) inputIds.getShape().get(0);
+            s = (int) inputIds.getShape().get(1);
+            int past = cache == null ? 0 : cache.length();
+            if (past + s > config.maxPositions()) {
+                throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
+            }
+            if (cache != null) cache.checkRoom(s);
+            rope = rotary.at(scope, past, s);
+            queryRope = rope.scaled(scale); // the attention scale folded into the queries' rotation
+            mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+        }
+
+        @Override
+        public NDArray embed() {
+            return inputIds.getNDArrayInternal().embedding(inputIds, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
+        }
+
+        @Override
+        public NDArray layer(int i, NDArray x) {
             Layer l = layers.get(i);
-            x = entry.enter(i, x);
+            int heads = config.numHeads();
+            int kvHeads = config.numKvHeads();
+            int d = config.headDim();
+            int perGroup = heads / kvHeads;
             NDArray attnIn = layerNorm(x, l.attnNorm);
             NDArray fused = linears.get(l.qkv).apply(attnIn);
             NDArray q;
@@ -143,13 +174,20 @@ public final class FalconModel implements CausalLM {
             }
             NDArray mlpOut = linears.get(l.down).apply(Activation.gelu(linears.get(l.up).apply(mlpIn)));
             if (config.newDecoderArchitecture() || config.parallelAttention()) mlpOut = mlpOut.add(attnOut);
-            x = residual.add(mlpOut);
+            return residual.add(mlpOut);
         }
-        if (cache != null) cache.advance(s);
-        x = layerNorm(x, finalNorm);
-        if (lastPositionOnly) x = x.get(":, -1:, :");
-        else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
-        return linears.get("lm_head").apply(x);
+
+        @Override
+        public NDArray head(NDArray x, NDArray rows) {
+            return head(x, false, rows);
+        }
+
+        NDArray head(NDArray x, boolean lastPositionOnly, NDArray rows) {
+            x = layerNorm(x, finalNorm);
+            if (lastPositionOnly) x = x.get(":, -1:, :");
+            else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
+            return linears.get("lm_head").apply(x);
+        }
     }
 
     @Override

@@ -101,7 +101,7 @@ public final class TrainLoraBench {
                 }
                 Path scratch = Files.createTempDirectory("train-lora-bench");
                 SftConfig.Training t = new SftConfig.Training(batch, 1, 1e-4, 0.0, 0.9, 0.999, 1e-8, "constant", 0, 0, 0.3,
-                        1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42);
+                        1, warmup + steps, 1, Integer.MAX_VALUE, Integer.MAX_VALUE, 1, false, 42, false);
                 List<String> lines;
                 resetPeakRss(); // from here: the training steps (loading is not counted)
                 try (RunTracker run = RunTracker.start(new RunSpec(scratch, "bench", null, null, null, "PyTorch", "cpu()").withoutReport())) {

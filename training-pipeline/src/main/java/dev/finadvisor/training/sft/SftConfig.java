@@ -37,7 +37,7 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
                            double weight_decay, double adam_beta1, double adam_beta2, double adam_epsilon,
                            String lr_scheduler_type, double warmup_ratio, int warmup_steps, double max_grad_norm,
                            double num_train_epochs, int max_steps, int logging_steps, int eval_steps, int save_steps,
-                           int save_total_limit, boolean load_best_model_at_end, long seed) {}
+                           int save_total_limit, boolean load_best_model_at_end, long seed, boolean gradient_checkpointing) {}
 
     @Override
     public void validate(Problems p) {

@@ -26,6 +26,7 @@ import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
+import dev.finadvisor.llm.train.CheckpointedPass;
 import dev.finadvisor.training.tracking.RunSpec;
 import dev.finadvisor.training.tracking.RunTracker;
 import java.io.IOException;
@@ -125,6 +126,10 @@ public final class SftJob {
             throw new UserError("model.max_seq_length " + c.model().max_seq_length() + " exceeds the context of " + c.model().id()
                     + " (" + context + " positions in its config.json); set it to at most " + context);
         }
+        if (c.training().gradient_checkpointing() && c.lora().dropout() > 0 && "engine".equals(System.getProperty("finadvisor.dropout"))) {
+            throw new UserError("training.gradient_checkpointing needs dropout masks that can be drawn again: drop -Dfinadvisor.dropout=engine "
+                    + "or set lora.dropout=0");
+        }
         PromptTemplate template = PromptTemplates.byName(c.model().template(), modelDir);
         List<QaSample> all = QaDataset.load(Path.of(c.data().train()));
         List<QaSample> validationFile = c.data().validation() != null ? QaDataset.load(Path.of(c.data().validation())) : null;
@@ -208,9 +213,12 @@ public final class SftJob {
             LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
             say.accept(String.format("LoRA r=%d alpha=%s on %d layers (%s): %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
                     lora.layers().size(), String.join(", ", lora.config().targetModules()), lora.trainableParameters()));
-            // QLoRA holds one decoder layer's dequantised weights at a time, not every layer's until backward
-            LayerwiseBackward layerwise = nf4 == null ? null : new LayerwiseBackward(model.model(), manager);
-            TrainingPass pass = layerwise == null ? TrainingPass.whole(model.model()) : layerwise;
+            // gradient checkpointing holds one decoder layer's activations (and dequantised NF4 weights) at a time;
+            // without it, QLoRA still holds one decoder layer's dequantised weights at a time, not every layer's
+            boolean checkpointing = c.training().gradient_checkpointing();
+            LayerwiseBackward layerwise = nf4 == null || checkpointing ? null : new LayerwiseBackward(model.model(), manager);
+            TrainingPass pass = checkpointing ? new CheckpointedPass(model.model())
+                    : layerwise != null ? layerwise : TrainingPass.whole(model.model());
             SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
                     new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                     tracker, manager);

@@ -2,6 +2,7 @@ package dev.finadvisor.training.sft;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -91,6 +92,25 @@ class SftJobTest {
         assertThat(o.quantization().bytesPerParameter()).isLessThanOrEqualTo(0.6);
         List<JsonNode> m = metrics(o.runDir());
         assertThat(m.get(0).get("loss").asDouble()).isGreaterThan(m.get(m.size() - 1).get("loss").asDouble());
+    }
+
+    @Test
+    void gradientCheckpointingGivesTheLossCurveOfATrainingWithout(@TempDir Path runs) throws IOException {
+        // dropout on: the recomputed layers draw the masks the forward drew; QLoRA: weights decoded per use
+        for (String quantization : List.of("none", "nf4")) {
+            List<JsonNode> plain = metrics(new SftJob(config(runs, "lora.dropout=0.2", "quantization=" + quantization), l -> { })
+                    .run(null).runDir());
+            List<JsonNode> checkpointed = metrics(new SftJob(config(runs, "lora.dropout=0.2", "quantization=" + quantization,
+                    "training.gradient_checkpointing=true"), l -> { }).run(null).runDir());
+            assertThat(checkpointed).hasSameSizeAs(plain);
+            for (int i = 0; i < plain.size(); i++) {
+                for (String key : List.of("loss", "grad_norm", "eval_loss")) {
+                    if (!plain.get(i).has(key)) continue;
+                    assertThat(checkpointed.get(i).get(key).asDouble()).as(quantization + " step " + i + " " + key)
+                            .isCloseTo(plain.get(i).get(key).asDouble(), within(1e-5));
+                }
+            }
+        }
     }
 
     @Test

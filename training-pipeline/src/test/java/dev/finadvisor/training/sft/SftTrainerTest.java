@@ -46,7 +46,7 @@ class SftTrainerTest {
 
     static SftConfig.Training training(int batch, int accumulation, double lr, int maxSteps, int saveSteps, int limit) {
         return new SftConfig.Training(batch, accumulation, lr, 0.01, 0.9, 0.999, 1e-8, "linear", 0.1, 0, 1.0,
-                1, maxSteps, 2, 4, saveSteps, limit, true, 42);
+                1, maxSteps, 2, 4, saveSteps, limit, true, 42, false);
     }
 
     /** A run folder of its own under {@code runsDir}, without the HTML report (charts cost time, not checks). */

@@ -1,0 +1,130 @@
+package dev.finadvisor.llm.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.finadvisor.llm.lora.LoraLinear;
+import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.TrainingPass;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Gradient checkpointing (Transformers' {@code gradient_checkpointing}): the forward runs every decoder layer
+ * without recording and keeps only the hidden state entering each; backward runs the layers from the last,
+ * each recomputed from its saved input with recording, then back-propagated and freed. What a step holds is
+ * one layer's activations plus one hidden state per layer, instead of every layer's activations, for one more
+ * forward of the decoder layers. An NF4 base (QLoRA) decodes each layer's weights once per use, so they too are
+ * held one layer at a time. LoRA dropout masks are drawn again as they were (the layers' draw counts are
+ * rewound), so the gradients are those of one backward through the whole graph (tested).
+ */
+public final class CheckpointedPass implements TrainingPass {
+    private static final Pattern LAYER = Pattern.compile("\\.(\\d+)\\.");
+
+    private final CausalLM model;
+    /** Per decoder layer: its LoRA linears, whose dropout draws a recomputation rewinds. */
+    private final List<List<LoraLinear>> loraByLayer = new ArrayList<>();
+    /** The lowest decoder layer with a LoRA linear: nothing below it needs a gradient. */
+    private final int firstTrainable;
+    private CausalLM.Stages stages;
+    /** Per layer of the last forward: the hidden state entering it, and its LoRA layers' draw counts before it ran. */
+    private final List<NDArray> inputs = new ArrayList<>();
+    private final List<long[]> draws = new ArrayList<>();
+    private NDArray top;
+
+    public CheckpointedPass(CausalLM model) {
+        this.model = model;
+        int layers = model.config().numLayers();
+        for (int i = 0; i < layers; i++) loraByLayer.add(new ArrayList<>());
+        int first = Integer.MAX_VALUE;
+        for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
+            if (!(e.getValue() instanceof LoraLinear lora)) continue;
+            Matcher m = LAYER.matcher(e.getKey());
+            if (!m.find()) continue; // outside the decoder layers (the head): recorded in the forward
+            int layer = Integer.parseInt(m.group(1));
+            loraByLayer.get(layer).add(lora);
+            first = Math.min(first, layer);
+        }
+        firstTrainable = first;
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds) {
+        return forward(inputIds, null);
+    }
+
+    @Override
+    public NDArray forward(NDArray inputIds, NDArray rows) {
+        release();
+        NDManager step = inputIds.getManager();
+        stages = model.stages(inputIds);
+        boolean recording = JniUtils.isGradMode();
+        JniUtils.setGradMode(false);
+        NDArray x;
+        try {
+            x = stages.embed();
+            for (int i = 0; i < loraByLayer.size(); i++) {
+                inputs.add(x);
+                draws.add(loraByLayer.get(i).stream().mapToLong(LoraLinear::dropoutDraws).toArray());
+                x = inLayerScope(step, x, i);
+            }
+        } finally {
+            JniUtils.setGradMode(recording);
+        }
+        top = x.stopGradient();
+        top.setRequiresGradient(true);
+        return stages.head(top, rows);
+    }
+
+    @Override
+    public void backward(NDArray logits, NDArray gradient) {
+        if (top == null) throw new IllegalStateException("backward without a forward");
+        NDManager step = top.getManager();
+        TrainingPass.backpropagate(logits, gradient);
+        NDArray g = top.getGradient();
+        for (int i = loraByLayer.size() - 1; i >= firstTrainable && g != null; i--) {
+            List<LoraLinear> loras = loraByLayer.get(i);
+            for (int j = 0; j < loras.size(); j++) loras.get(j).rewindDropout(draws.get(i)[j]);
+            boolean below = i > firstTrainable; // does anything under this layer train? then its input needs a gradient
+            try (NDManager layer = step.newSubManager()) {
+                NDArray leaf = inputs.get(i).stopGradient();
+                leaf.attach(layer); // every tensor of the recomputation lands in this scope: freed when the layer is done
+                if (below) leaf.setRequiresGradient(true);
+                TrainingPass.backpropagate(stages.layer(i, leaf), g);
+                NDArray next = below ? leaf.getGradient() : null;
+                if (next != null) next.attach(step);
+                g.close();
+                g = next;
+            }
+        }
+        if (g != null) g.close();
+        release();
+    }
+
+    /** Decoder layer {@code i} on {@code x}, its intermediate tensors in a scope of their own; the result in {@code step}. */
+    private NDArray inLayerScope(NDManager step, NDArray x, int i) {
+        try (NDManager layer = step.newSubManager()) {
+            x.attach(layer);
+            NDArray out = stages.layer(i, x);
+            x.attach(step);
+            out.attach(step);
+            return out;
+        }
+    }
+
+    /** The hidden states the last forward kept, one per decoder layer (for tests). */
+    List<NDArray> savedInputs() {
+        return List.copyOf(inputs);
+    }
+
+    private void release() {
+        inputs.clear();
+        draws.clear();
+        stages = null;
+        top = null;
+    }
+}
