@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
-import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -84,11 +83,7 @@ public final class FalconModel implements CausalLM {
     }
 
     private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry, NDArray rows) {
-        Pass pass = new Pass(inputIds, cache);
-        NDArray x = pass.embed();
-        for (int i = 0; i < layers.size(); i++) x = pass.layer(i, entry.enter(i, x));
-        if (cache != null) cache.advance(pass.s);
-        return pass.head(x, lastPositionOnly, rows);
+        return new Pass(inputIds, cache).run(entry, lastPositionOnly, rows);
     }
 
     @Override
@@ -96,31 +91,10 @@ public final class FalconModel implements CausalLM {
         return new Pass(inputIds, null);
     }
 
-    /** One forward pass: its rotary tables, causal mask and cache, and its stages. */
-    private final class Pass implements Stages {
-        private final NDArray inputIds;
-        private final NDManager scope;
-        private final KvCache cache;
-        private final int b;
-        private final int s;
-        private final Rotary.Tables rope;
-        private final Rotary.Tables queryRope;
-        private final NDArray mask;
-
+    /** One forward pass of this model's layers. */
+    private final class Pass extends DecoderPass {
         Pass(NDArray inputIds, KvCache cache) {
-            this.inputIds = inputIds;
-            this.scope = inputIds.getManager();
-            this.cache = cache;
-            b = (int) inputIds.getShape().get(0);
-            s = (int) inputIds.getShape().get(1);
-            int past = cache == null ? 0 : cache.length();
-            if (past + s > config.maxPositions()) {
-                throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
-            }
-            if (cache != null) cache.checkRoom(s);
-            rope = rotary.at(scope, past, s);
-            queryRope = rope.scaled(scale); // the attention scale folded into the queries' rotation
-            mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+            super(config, linears, rotary, scale, inputIds, cache);
         }
 
         @Override
@@ -178,15 +152,8 @@ public final class FalconModel implements CausalLM {
         }
 
         @Override
-        public NDArray head(NDArray x, NDArray rows) {
-            return head(x, false, rows);
-        }
-
-        NDArray head(NDArray x, boolean lastPositionOnly, NDArray rows) {
-            x = layerNorm(x, finalNorm);
-            if (lastPositionOnly) x = x.get(":, -1:, :");
-            else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
-            return linears.get("lm_head").apply(x);
+        NDArray finalNorm(NDArray x) {
+            return layerNorm(x, finalNorm);
         }
     }
 

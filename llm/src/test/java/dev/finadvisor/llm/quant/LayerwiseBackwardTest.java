@@ -2,12 +2,8 @@ package dev.finadvisor.llm.quant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.training.GradientCollector;
 import dev.finadvisor.llm.LoraGradients;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.lora.LoraConfig;
@@ -15,11 +11,8 @@ import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.safetensors.Dtype;
-import dev.finadvisor.llm.train.GradientClipping;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,50 +37,27 @@ class LayerwiseBackwardTest {
         try (NDManager manager = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, manager);
              Nf4 nf4 = new Nf4(manager)) {
             Nf4Quantizer.Report report = Nf4Quantizer.quantize(model, nf4);
-            List<String> targets = family.startsWith("llama")
-                    ? List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
-                    : List.of("query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h");
-            LoraLayers lora = LoraLayers.attach(new LoraConfig(4, 8.0, 0.0, targets, ckpt.toString(), null), model, 3);
+            LoraLayers lora = LoraLayers.attach(new LoraConfig(4, 8.0, 0.0, LoraGradients.allLinears(family), ckpt.toString(), null), model, 3);
             Random random = new Random(5);
             LoraGradients.randomiseB(lora, random);
-            long[] ids = new long[2 * 9];
-            for (int i = 0; i < ids.length; i++) ids[i] = 3 + random.nextInt(380);
-            float[] lossWeights = new float[2 * 9 * 384];
-            for (int i = 0; i < lossWeights.length; i++) lossWeights[i] = (float) random.nextGaussian();
+            LoraGradients.Batch batch = LoraGradients.Batch.random(random);
 
-            Map<String, float[]> whole = gradients(TrainingPass.whole(model::forward), lora, ids, lossWeights, manager, null);
+            Map<String, float[]> whole = LoraGradients.gradients(TrainingPass.whole(model::forward), lora, batch, manager, null);
             try (LayerwiseBackward layerwise = new LayerwiseBackward(model, manager)) {
                 float[][] logits = new float[1][];
-                Map<String, float[]> byLayer = gradients(layerwise, lora, ids, lossWeights, manager, logits);
+                Map<String, float[]> byLayer = LoraGradients.gradients(layerwise, lora, batch, manager, logits);
                 // one decoder layer's NF4 weights in fp32, not all of them
                 int layers = model.config().numLayers();
                 assertThat(layerwise.bufferBytes()).isEqualTo(4 * report.parameters() / layers);
                 try (NDManager step = manager.newSubManager()) {
-                    float[] plain = model.forward(step.create(ids, new Shape(2, 9))).toFloatArray();
+                    float[] plain = model.forward(step.create(batch.ids(), new Shape(2, 9))).toFloatArray();
                     assertThat(logits[0]).containsExactly(plain);
                 }
                 LoraGradients.assertClose(whole, byLayer, family, 1e-5f);
             }
             // and a second step after the layerwise one still matches (buffers released to fresh decoding)
-            Map<String, float[]> again = gradients(TrainingPass.whole(model::forward), lora, ids, lossWeights, manager, null);
+            Map<String, float[]> again = LoraGradients.gradients(TrainingPass.whole(model::forward), lora, batch, manager, null);
             for (String name : whole.keySet()) assertThat(again.get(name)).containsExactly(whole.get(name));
         }
-    }
-
-    private static Map<String, float[]> gradients(TrainingPass pass, LoraLayers lora, long[] ids, float[] lossWeights,
-                                                  NDManager manager, float[][] logitsOut) {
-        Map<String, float[]> grads = new LinkedHashMap<>();
-        try (NDManager step = manager.newSubManager()) {
-            try (GradientCollector gc = Engine.getInstance().newGradientCollector()) {
-                NDArray logits = pass.forward(step.create(ids, new Shape(2, 9)));
-                if (logitsOut != null) logitsOut[0] = logits.toFloatArray();
-                pass.backward(logits, step.create(lossWeights, logits.getShape())); // d loss / d logits of sum(logits * weights)
-            }
-            for (Map.Entry<String, NDArray> p : lora.parameters().entrySet()) {
-                grads.put(p.getKey(), p.getValue().getGradient().toType(DataType.FLOAT32, false).toFloatArray());
-            }
-            GradientClipping.zeroGradients(lora.parameters().values());
-        }
-        return grads;
     }
 }

@@ -1,0 +1,64 @@
+package dev.finadvisor.llm.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.finadvisor.domain.UserError;
+
+/**
+ * One forward pass of a decoder model over {@code inputIds} after what {@code cache} holds (null: nothing):
+ * the rotary tables and causal mask its layers share, and its stages; {@link #run} is the whole pass.
+ */
+abstract class DecoderPass implements CausalLM.Stages {
+    final NDArray inputIds;
+    final NDManager scope;
+    final KvCache cache;
+    final int b;
+    final int s;
+    final Rotary.Tables rope;
+    /** The rotation of the queries, the attention scale folded in. */
+    final Rotary.Tables queryRope;
+    final NDArray mask;
+    private final ModelConfig config;
+    private final Linears linears;
+
+    DecoderPass(ModelConfig config, Linears linears, Rotary rotary, NDArray scale, NDArray inputIds, KvCache cache) {
+        this.config = config;
+        this.linears = linears;
+        this.inputIds = inputIds;
+        this.scope = inputIds.getManager();
+        this.cache = cache;
+        b = (int) inputIds.getShape().get(0);
+        s = (int) inputIds.getShape().get(1);
+        int past = cache == null ? 0 : cache.length();
+        if (past + s > config.maxPositions()) {
+            throw new UserError("sequence of " + (past + s) + " tokens exceeds the model's context of " + config.maxPositions());
+        }
+        if (cache != null) cache.checkRoom(s);
+        rope = rotary.at(scope, past, s);
+        queryRope = rope.scaled(scale);
+        mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+    }
+
+    /** The whole pass: the embedding, each decoder layer (entered through {@code entry}), the head; appends to the cache. */
+    NDArray run(CausalLM.LayerEntry entry, boolean lastPositionOnly, NDArray rows) {
+        NDArray x = embed();
+        for (int i = 0; i < config.numLayers(); i++) x = layer(i, entry.enter(i, x));
+        if (cache != null) cache.advance(s);
+        return head(x, lastPositionOnly, rows);
+    }
+
+    @Override
+    public NDArray head(NDArray hidden, NDArray rows) {
+        return head(hidden, false, rows);
+    }
+
+    private NDArray head(NDArray x, boolean lastPositionOnly, NDArray rows) {
+        x = finalNorm(x);
+        if (lastPositionOnly) x = x.get(":, -1:, :");
+        else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
+        return linears.get("lm_head").apply(x);
+    }
+
+    /** The model's norm after the last decoder layer. */
+    abstract NDArray finalNorm(NDArray x);
+}
