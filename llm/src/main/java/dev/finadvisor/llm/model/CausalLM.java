@@ -36,16 +36,25 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      * {@code [batch, seq, vocab]}. Training asks for the positions its loss counts (the answer tokens), so the
      * output head, the widest matrix product of a small model, runs for those alone.
      */
-    NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows);
+    default NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows) {
+        return stages(inputIds, null).run(entry, false, rows);
+    }
 
     /**
-     * The uncached forward pass of {@code inputIds} in stages, the same ops as {@link #forward(NDArray, LayerEntry, NDArray)}:
-     * for a training pass that runs the decoder layers one at a time (gradient checkpointing: {@code CheckpointedPass}).
+     * The forward pass of {@code inputIds} after what {@code cache} holds (null: nothing) in stages: what every forward
+     * runs, and what a training pass that runs the decoder layers one at a time uses (gradient checkpointing:
+     * {@code CheckpointedPass}).
      */
-    Stages stages(NDArray inputIds);
+    Stages stages(NDArray inputIds, KvCache cache);
 
     /** One forward pass's stages: the embedding, each decoder layer, the final norm and output head. */
     interface Stages {
+        /**
+         * The whole pass: the embedding, each decoder layer entered through {@code entry}, the head (at the last position
+         * only, or at {@code rows} if not null); appends the new positions to the cache, if any.
+         */
+        NDArray run(LayerEntry entry, boolean lastPositionOnly, NDArray rows);
+
         /** The hidden state {@code [batch, seq, hidden]} entering decoder layer 0. */
         NDArray embed();
 
@@ -66,7 +75,9 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      * Runs the new positions {@code inputIds [batch, s]} after those already in {@code cache} (null: none),
      * appends their keys and values, and returns logits for all new positions or only the last one.
      */
-    NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly);
+    default NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        return stages(inputIds, cache).run((layer, hidden) -> hidden, lastPositionOnly, null);
+    }
 
     /**
      * Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one

@@ -2,6 +2,7 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.SparseFormat;
 import dev.finadvisor.domain.UserError;
 
 /**
@@ -20,10 +21,12 @@ abstract class DecoderPass implements CausalLM.Stages {
     final NDArray mask;
     private final ModelConfig config;
     private final Linears linears;
+    private final NDArray embeddings;
 
-    DecoderPass(ModelConfig config, Linears linears, Rotary rotary, NDArray scale, NDArray inputIds, KvCache cache) {
+    DecoderPass(ModelConfig config, Linears linears, NDArray embeddings, Rotary rotary, NDArray scale, NDArray inputIds, KvCache cache) {
         this.config = config;
         this.linears = linears;
+        this.embeddings = embeddings;
         this.inputIds = inputIds;
         this.scope = inputIds.getManager();
         this.cache = cache;
@@ -39,12 +42,17 @@ abstract class DecoderPass implements CausalLM.Stages {
         mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
     }
 
-    /** The whole pass: the embedding, each decoder layer (entered through {@code entry}), the head; appends to the cache. */
-    NDArray run(CausalLM.LayerEntry entry, boolean lastPositionOnly, NDArray rows) {
+    @Override
+    public NDArray run(CausalLM.LayerEntry entry, boolean lastPositionOnly, NDArray rows) {
         NDArray x = embed();
         for (int i = 0; i < config.numLayers(); i++) x = layer(i, entry.enter(i, x));
         if (cache != null) cache.advance(s);
         return head(x, lastPositionOnly, rows);
+    }
+
+    @Override
+    public NDArray embed() {
+        return inputIds.getNDArrayInternal().embedding(inputIds, embeddings, SparseFormat.DENSE).singletonOrThrow();
     }
 
     @Override

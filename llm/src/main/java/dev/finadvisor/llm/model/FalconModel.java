@@ -3,7 +3,6 @@ package dev.finadvisor.llm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
 import dev.finadvisor.llm.EngineMemory;
@@ -73,33 +72,14 @@ public final class FalconModel implements CausalLM {
     }
 
     @Override
-    public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
-        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden, null);
-    }
-
-    @Override
-    public NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows) {
-        return forward(inputIds, null, false, entry, rows);
-    }
-
-    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry, NDArray rows) {
-        return new Pass(inputIds, cache).run(entry, lastPositionOnly, rows);
-    }
-
-    @Override
-    public Stages stages(NDArray inputIds) {
-        return new Pass(inputIds, null);
+    public Stages stages(NDArray inputIds, KvCache cache) {
+        return new Pass(inputIds, cache);
     }
 
     /** One forward pass of this model's layers. */
     private final class Pass extends DecoderPass {
         Pass(NDArray inputIds, KvCache cache) {
-            super(config, linears, rotary, scale, inputIds, cache);
-        }
-
-        @Override
-        public NDArray embed() {
-            return inputIds.getNDArrayInternal().embedding(inputIds, wordEmbeddings, SparseFormat.DENSE).singletonOrThrow();
+            super(config, linears, wordEmbeddings, rotary, scale, inputIds, cache);
         }
 
         @Override

@@ -2,7 +2,6 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.Activation;
 import dev.finadvisor.llm.EngineMemory;
 import java.nio.ByteBuffer;
@@ -68,33 +67,14 @@ public final class LlamaModel implements CausalLM {
     }
 
     @Override
-    public NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
-        return forward(inputIds, cache, lastPositionOnly, (layer, hidden) -> hidden, null);
-    }
-
-    @Override
-    public NDArray forward(NDArray inputIds, LayerEntry entry, NDArray rows) {
-        return forward(inputIds, null, false, entry, rows);
-    }
-
-    private NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly, LayerEntry entry, NDArray rows) {
-        return new Pass(inputIds, cache).run(entry, lastPositionOnly, rows);
-    }
-
-    @Override
-    public Stages stages(NDArray inputIds) {
-        return new Pass(inputIds, null);
+    public Stages stages(NDArray inputIds, KvCache cache) {
+        return new Pass(inputIds, cache);
     }
 
     /** One forward pass of this model's layers. */
     private final class Pass extends DecoderPass {
         Pass(NDArray inputIds, KvCache cache) {
-            super(config, linears, rotary, scale, inputIds, cache);
-        }
-
-        @Override
-        public NDArray embed() {
-            return inputIds.getNDArrayInternal().embedding(inputIds, embedTokens, SparseFormat.DENSE).singletonOrThrow();
+            super(config, linears, embedTokens, rotary, scale, inputIds, cache);
         }
 
         @Override

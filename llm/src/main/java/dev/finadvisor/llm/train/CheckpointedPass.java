@@ -61,7 +61,7 @@ public final class CheckpointedPass implements TrainingPass {
     public NDArray forward(NDArray inputIds, NDArray rows) {
         release();
         NDManager step = inputIds.getManager();
-        stages = model.stages(inputIds);
+        stages = model.stages(inputIds, null);
         boolean recording = JniUtils.isGradMode();
         JniUtils.setGradMode(false);
         NDArray x;
