@@ -26,6 +26,9 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
                                int vocabSize, int maxPositions, boolean tieEmbeddings, Map<String, Object> extraConfig,
                                Dtype dtype, double initStd, long seed) {
 
+    /** The tiny families of {@link #tiny}. */
+    public static final List<String> TINY = List.of("llama", "llama3", "mistral", "qwen2", "falcon", "falcon-new", "falcon-seq");
+
     public static final String PAD = "<pad>";
     public static final String BOS = "<s>";
     public static final String EOS = "</s>";
@@ -67,8 +70,7 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
                     Map.of("new_decoder_architecture", true, "num_kv_heads", 2, "parallel_attn", true, "bias", false), Dtype.F32, 0.08, 6);
             case "falcon-seq" -> new RandomCheckpoint("FalconForCausalLM", 64, 256, 2, 4, 4, 384, 256, false,
                     Map.of("new_decoder_architecture", false, "multi_query", false, "parallel_attn", false, "bias", true), Dtype.F32, 0.08, 7);
-            default -> throw new IllegalArgumentException("unknown tiny family '" + family
-                    + "' (llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq)");
+            default -> throw new IllegalArgumentException("unknown tiny family '" + family + "' (" + String.join(", ", TINY) + ")");
         };
     }
 
@@ -87,9 +89,12 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         return switch (name) {
             case "bench100m" -> bench100m();
             case "bench1b" -> bench1b();
-            case "llama", "llama3", "mistral", "qwen2", "falcon", "falcon-new", "falcon-seq" -> tiny(name);
-            default -> throw new IllegalArgumentException("unknown preset '" + name
-                    + "' (llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq, bench100m, bench1b)");
+            default -> {
+                if (!TINY.contains(name)) {
+                    throw new IllegalArgumentException("unknown preset '" + name + "' (" + String.join(", ", TINY) + ", bench100m, bench1b)");
+                }
+                yield tiny(name);
+            }
         };
     }
 
@@ -243,7 +248,7 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
     /** {@code RandomCheckpoint PRESET DIR [SEED]}: writes a checkpoint (presets: the tiny families, bench100m, bench1b). */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq, bench100m, bench1b)");
+            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: " + String.join(", ", TINY) + ", bench100m, bench1b)");
             System.exit(2);
         }
         RandomCheckpoint spec = preset(args[0]);

@@ -54,6 +54,16 @@ public final class LoraLayers implements AutoCloseable {
     }
 
     /** Wraps the targeted linears of {@code model} and puts the LoRA layers in their place. */
+    /** The lowest decoder layer of {@code model} with a LoRA linear (nothing below it needs a gradient); MAX_VALUE if none. */
+    public static int firstLayerWithLora(CausalLM model) {
+        int first = Integer.MAX_VALUE;
+        for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
+            int layer = CausalLM.layerOf(e.getKey());
+            if (e.getValue() instanceof LoraLinear && layer >= 0) first = Math.min(first, layer); // the head is above them all
+        }
+        return first;
+    }
+
     public static LoraLayers attach(LoraConfig config, CausalLM model, long seed) {
         LoraLayers lora = create(config, model.linears(), seed, model.manager());
         lora.layers.forEach(model::replaceLinear);

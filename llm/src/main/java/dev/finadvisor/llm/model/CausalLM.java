@@ -6,6 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A decoder-only language model built from engine ops, so DJL autograd can train through
@@ -13,6 +15,15 @@ import java.util.Map;
  * Every result belongs to the manager of the input ids: open a scope per step.
  */
 public sealed interface CausalLM extends AutoCloseable permits LlamaModel, FalconModel {
+    /** The decoder layer's number in a module path: its first {@code .N.} ({@code model.layers.3.mlp.up_proj}, {@code transformer.h.3.mlp}). */
+    Pattern LAYER_INDEX = Pattern.compile("\\.(\\d+)\\.");
+
+    /** The decoder layer a module path lies in, or -1 outside the layers (the output head). */
+    static int layerOf(String path) {
+        Matcher m = LAYER_INDEX.matcher(path);
+        return m.find() ? Integer.parseInt(m.group(1)) : -1;
+    }
+
     ModelConfig config();
 
     /** Logits {@code [batch, seq, vocab]} for token ids {@code [batch, seq]} (int64), no cache; right-pad batches. */

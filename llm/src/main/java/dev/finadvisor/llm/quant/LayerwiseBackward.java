@@ -3,6 +3,7 @@ package dev.finadvisor.llm.quant;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.Linear;
@@ -13,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * QLoRA's training pass, holding the dequantised fp32 weights of one decoder layer at a time
@@ -28,8 +28,6 @@ import java.util.regex.Pattern;
  * Linears outside the numbered decoder layers, and non-NF4 ones, are left as they are.
  */
 public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
-    private static final Pattern LAYER = Pattern.compile("\\.(\\d+)\\.");
-
     private final CausalLM model;
     private final NDManager manager;
     /** Per decoder layer: its NF4 linears and the shared buffer each decodes into. */
@@ -48,7 +46,7 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
         for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
             Linear base = e.getValue() instanceof LoraLinear lora ? lora.base() : e.getValue();
             if (!(base instanceof Nf4Linear q)) continue;
-            Matcher m = LAYER.matcher(e.getKey());
+            Matcher m = CausalLM.LAYER_INDEX.matcher(e.getKey());
             if (!m.find()) continue; // not in a numbered decoder layer: keeps its own fresh copy per call
             int layer = Integer.parseInt(m.group(1));
             String role = e.getKey().substring(0, m.start()) + ".*." + e.getKey().substring(m.end()) + " " + q.weight().shape();
@@ -78,7 +76,7 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
     public NDArray forward(NDArray inputIds, NDArray rows) {
         entering.clear();
         leaves.clear();
-        int firstTrainable = firstLoraLayer();
+        int firstTrainable = LoraLayers.firstLayerWithLora(model);
         for (Map<Nf4Linear, NDArray> layer : layers) layer.forEach(Nf4Linear::useBuffer);
         try {
             return model.forward(inputIds, (layer, hidden) -> {
@@ -117,17 +115,6 @@ public final class LayerwiseBackward implements TrainingPass, AutoCloseable {
         }
         entering.clear();
         leaves.clear();
-    }
-
-    /** The lowest decoder layer with a LoRA linear (its input needs no gradient); MAX_VALUE if none. */
-    private int firstLoraLayer() {
-        int first = Integer.MAX_VALUE;
-        for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
-            if (!(e.getValue() instanceof LoraLinear)) continue;
-            Matcher m = LAYER.matcher(e.getKey());
-            if (m.find()) first = Math.min(first, Integer.parseInt(m.group(1))); // outside the layers is the head: above them all
-        }
-        return first;
     }
 
     /** Puts layer {@code i}'s weights back into the shared buffers its matmuls saved. */

@@ -75,7 +75,7 @@ public final class Nf4 implements AutoCloseable {
      * nearest to it given the scale that dequantisation will actually use.
      */
     public Nf4Tensor quantize(NDArray weight) {
-        ByteBuffer memory = weight.getDataType() == DataType.FLOAT32 ? EngineMemory.floats(weight) : null;
+        ByteBuffer memory = EngineMemory.floats(weight); // null unless a fp32 CPU tensor
         // read in place where the engine's memory is reachable: no copy of the weight on the Java heap
         return quantize(memory != null ? memory.asFloatBuffer() : FloatBuffer.wrap(weight.toType(DataType.FLOAT32, false).toFloatArray()),
                 weight.getShape());

@@ -3,6 +3,7 @@ package dev.finadvisor.llm.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.Linear;
@@ -10,8 +11,6 @@ import dev.finadvisor.llm.model.TrainingPass;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Gradient checkpointing (Transformers' {@code gradient_checkpointing}): the forward runs every decoder layer
@@ -23,8 +22,6 @@ import java.util.regex.Pattern;
  * rewound), so the gradients are those of one backward through the whole graph (tested).
  */
 public final class CheckpointedPass implements TrainingPass {
-    private static final Pattern LAYER = Pattern.compile("\\.(\\d+)\\.");
-
     private final CausalLM model;
     /** Per decoder layer: its LoRA linears, whose dropout draws a recomputation rewinds. */
     private final List<List<LoraLinear>> loraByLayer = new ArrayList<>();
@@ -40,16 +37,12 @@ public final class CheckpointedPass implements TrainingPass {
         this.model = model;
         int layers = model.config().numLayers();
         for (int i = 0; i < layers; i++) loraByLayer.add(new ArrayList<>());
-        int first = Integer.MAX_VALUE;
         for (Map.Entry<String, Linear> e : model.linears().entrySet()) {
-            if (!(e.getValue() instanceof LoraLinear lora)) continue;
-            Matcher m = LAYER.matcher(e.getKey());
-            if (!m.find()) continue; // outside the decoder layers (the head): recorded in the forward
-            int layer = Integer.parseInt(m.group(1));
-            loraByLayer.get(layer).add(lora);
-            first = Math.min(first, layer);
+            int layer = CausalLM.layerOf(e.getKey());
+            // outside the decoder layers (the head): recorded in the forward
+            if (e.getValue() instanceof LoraLinear lora && layer >= 0) loraByLayer.get(layer).add(lora);
         }
-        firstTrainable = first;
+        firstTrainable = LoraLayers.firstLayerWithLora(model);
     }
 
     @Override
