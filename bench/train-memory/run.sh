@@ -5,7 +5,7 @@
 #
 # usage: bench/train-memory/run.sh [STEPS=4]
 #   BENCH_DIR    where the checkpoint is written once (default /tmp/finadvisor-bench; 2.2 GB)
-#   BENCH_DATA   the Q&A samples (default ../shared/data/hands-on-llms/training_data.json)
+#   BENCH_DATA   the Q&A samples (default data/hands-on-llms/training_data.json, the course's, committed)
 #   BENCH_MODES  which runs, of: nf4 nf4-gc fp32 fp32-gc (default all four)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -15,7 +15,7 @@ cd "$root"
 if [[ ! -f app/target/finadvisor.jar ]]; then mvn -q -B -o -DskipTests package; fi
 dir="${BENCH_DIR:-/tmp/finadvisor-bench}"
 ckpt="$dir/bench1b"
-data="${BENCH_DATA:-$root/../shared/data/hands-on-llms/training_data.json}"
+data="${BENCH_DATA:-$root/data/hands-on-llms/training_data.json}"
 if [[ ! -f "$ckpt/model.safetensors" ]]; then ./finadvisor random-model --preset bench1b --out "$ckpt" >/dev/null 2>&1; fi
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, load average $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 out="$(mktemp -d)"

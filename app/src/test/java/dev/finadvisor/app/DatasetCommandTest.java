@@ -14,6 +14,20 @@ class DatasetCommandTest {
     @TempDir
     Path dir;
 
+    /** The course's 125 samples, committed at data/hands-on-llms/ (MIT, see its README) under the repository root. */
+    static Path courseTrainingData() {
+        String root = System.getProperty("finadvisor.root.dir");
+        if (root == null) {
+            throw new IllegalStateException("system property finadvisor.root.dir (the repository root) is not set;"
+                    + " the root pom's surefire configuration sets it: run the tests with mvn from the repository root");
+        }
+        Path file = Path.of(root, "data", "hands-on-llms", "training_data.json");
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalStateException(file + " is missing: finadvisor.root.dir=" + root + " is not the repository root");
+        }
+        return file;
+    }
+
     @Test
     void synthWritesTheSameFileForTheSameSeedAndStatsReadsIt() throws IOException {
         Path a = dir.resolve("a.jsonl");
@@ -44,7 +58,7 @@ class DatasetCommandTest {
 
     @Test
     void statsOfTheCourseDataWithTokenCounts() throws IOException {
-        Path course = Path.of(System.getProperty("finadvisor.shared.dir", "/work/shared"), "data", "hands-on-llms", "training_data.json");
+        Path course = courseTrainingData();
         Files.writeString(dir.resolve("tokenizer.json"), """
                 {"version": "1.0", "truncation": null, "padding": null,
                  "added_tokens": [{"id": 0, "content": "[UNK]", "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true}],
@@ -76,7 +90,7 @@ class DatasetCommandTest {
 
     @Test
     void maxSeqLengthWithoutTokenizerAndUnknownTemplateAreUserErrors() throws IOException {
-        Path course = Path.of(System.getProperty("finadvisor.shared.dir", "/work/shared"), "data", "hands-on-llms", "training_data.json");
+        Path course = courseTrainingData();
         assertThat(run("dataset", "stats", course.toString(), "--max-seq-length", "10").err()).contains("needs --tokenizer");
         Result r = run("dataset", "stats", course.toString(), "--template", "chatlm");
         assertThat(r.code()).isEqualTo(Main.USER_ERROR);

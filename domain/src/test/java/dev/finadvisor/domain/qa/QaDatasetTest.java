@@ -20,9 +20,18 @@ class QaDatasetTest {
     @TempDir
     Path dir;
 
+    /** The course's 125 samples, committed at data/hands-on-llms/ (MIT, see its README) under the repository root. */
     static Path courseTrainingData() {
-        String shared = System.getProperty("finadvisor.shared.dir", "/work/shared");
-        return Path.of(shared, "data", "hands-on-llms", "training_data.json");
+        String root = System.getProperty("finadvisor.root.dir");
+        if (root == null) {
+            throw new IllegalStateException("system property finadvisor.root.dir (the repository root) is not set;"
+                    + " the root pom's surefire configuration sets it: run the tests with mvn from the repository root");
+        }
+        Path file = Path.of(root, "data", "hands-on-llms", "training_data.json");
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalStateException(file + " is missing: finadvisor.root.dir=" + root + " is not the repository root");
+        }
+        return file;
     }
 
     @Test

@@ -8,6 +8,7 @@ import dev.finadvisor.domain.prompt.FalconTemplate;
 import dev.finadvisor.domain.prompt.PromptTemplate;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
+import dev.finadvisor.training.CourseData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,7 +70,7 @@ class DatasetStatsTest {
 
     @Test
     void statsOfTheCourseDataset() {
-        Path file = Path.of(System.getProperty("finadvisor.shared.dir", "/work/shared"), "data", "hands-on-llms", "training_data.json");
+        Path file = CourseData.trainingData();
         DatasetStats stats = DatasetStats.of(QaDataset.load(file), null, null, 0);
         assertThat(stats.records()).isEqualTo(125);
         assertThat(stats.duplicates()).isEmpty();

@@ -3,8 +3,11 @@ package dev.finadvisor.training.sft;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.config.ConfigException;
 import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.training.CourseData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,11 +109,14 @@ class SftConfigTest {
     }
 
     @Test
-    void theShippedCourseConfigIsValid() {
-        Path root = Path.of(System.getProperty("finadvisor.root.dir"));
-        Path data = Path.of(System.getProperty("finadvisor.shared.dir"), "data/hands-on-llms/training_data.json");
-        SftConfig c = new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, root.resolve("training-pipeline/configs/falcon-qlora.yaml"),
-                List.of("data.train=" + data)).value();
+    void theShippedCourseConfigIsValid() throws IOException {
+        Path root = CourseData.repositoryRoot();
+        Path config = root.resolve("training-pipeline/configs/falcon-qlora.yaml");
+        // data.train is read relative to the working folder, and the README runs ./finadvisor from the repository root
+        String train = new ObjectMapper(new YAMLFactory()).readTree(config.toFile()).at("/data/train").asText();
+        assertThat(root.resolve(train)).isEqualTo(CourseData.trainingData());
+        SftConfig c = new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, config,
+                List.of("data.train=" + root.resolve(train))).value();
         assertThat(c.quantization()).isEqualTo("nf4");
         assertThat(c.lora().target_modules()).contains("query_key_value", "dense_4h_to_h");
     }
