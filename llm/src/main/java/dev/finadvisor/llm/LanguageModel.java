@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.util.Timer;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.KvCache;
 import dev.finadvisor.llm.model.ModelConfig;
@@ -37,11 +38,20 @@ public final class LanguageModel implements AutoCloseable {
 
     /** The same, each decoder projection made by {@code projections} as it is read (QLoRA: quantised to NF4). */
     public static LanguageModel load(Path checkpointDir, ProjectionLoader projections) {
+        return load(checkpointDir, projections, WeightFormat.FP32);
+    }
+
+    /** Loads a checkpoint for generation with its projections held as {@code format} (see {@link WeightFormat}). */
+    public static LanguageModel load(Path checkpointDir, WeightFormat format) {
+        return load(checkpointDir, ProjectionLoader.DENSE, format);
+    }
+
+    private static LanguageModel load(Path checkpointDir, ProjectionLoader projections, WeightFormat format) {
         if (!Files.isDirectory(checkpointDir)) throw new UserError(checkpointDir + ": no such checkpoint folder");
         NDManager manager = NDManager.newBaseManager();
         try (Timer t = Timer.log("load " + checkpointDir.getFileName())) {
             Tokenizer tokenizer = Tokenizer.load(checkpointDir);
-            CausalLM model = CausalLM.load(checkpointDir, manager, projections);
+            CausalLM model = CausalLM.load(checkpointDir, manager, projections, format);
             return new LanguageModel(checkpointDir, manager, model, tokenizer);
         } catch (RuntimeException e) {
             manager.close();

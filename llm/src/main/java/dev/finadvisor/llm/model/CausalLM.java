@@ -3,7 +3,11 @@ package dev.finadvisor.llm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.lowbit.Packer;
+import dev.finadvisor.llm.lowbit.WeightFormat;
+import dev.finadvisor.llm.safetensors.Dtype;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
+import java.util.EnumMap;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -124,10 +128,20 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
 
     /** The same, each decoder projection made by {@code projections} as it is read (e.g. quantised to NF4). */
     static CausalLM load(Path checkpointDir, NDManager parent, ProjectionLoader projections) {
+        return load(checkpointDir, parent, projections, WeightFormat.FP32);
+    }
+
+    /**
+     * Loads the checkpoint with its projections (the output head included, unless tied to the embedding) held as
+     * {@code format} ({@link WeightFormat#AUTO}: the checkpoint's own precision), packed as each is read; the embedding
+     * and norms stay fp32.
+     */
+    static CausalLM load(Path checkpointDir, NDManager parent, ProjectionLoader projections, WeightFormat format) {
         ModelConfig config = ModelConfig.load(checkpointDir);
         NDManager manager = parent.newSubManager();
-        try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir)) {
-            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections);
+        try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir);
+             Packer packer = new Packer(Runtime.getRuntime().availableProcessors())) {
+            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections, format.resolve(dominantDtype(weights)), packer);
             return switch (config.family()) {
                 case LLAMA -> new LlamaModel(config, manager, loader);
                 case FALCON -> new FalconModel(config, manager, loader);
@@ -136,6 +150,13 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
             manager.close();
             throw e;
         }
+    }
+
+    /** The dtype most of the checkpoint's values are stored in. */
+    static Dtype dominantDtype(SafetensorsShards weights) {
+        Map<Dtype, Long> values = new EnumMap<>(Dtype.class);
+        for (String name : weights.names()) values.merge(weights.info(name).dtype(), weights.info(name).elementCount(), Long::sum);
+        return values.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(Dtype.F32);
     }
 
     @Override

@@ -61,7 +61,7 @@ public final class FalconModel implements CausalLM {
             layers.add(l);
         }
         finalNorm = norm(w, "transformer.ln_f", h);
-        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.linear("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.head("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));

@@ -3,6 +3,7 @@ package dev.finadvisor.llm.model;
 import ai.djl.ndarray.NDArray;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.EngineMemory;
+import dev.finadvisor.llm.lowbit.PackedWeight;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
@@ -15,8 +16,20 @@ import java.util.Arrays;
  * order (logits agree to ~1e-6); prefill and training stay on the engine.
  */
 public final class JavaDecode implements AutoCloseable {
-    /** A fp32 weight {@code [rows, in]} in engine memory, its bias (null: none) and a LoRA update (null: none). */
-    record Projection(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {}
+    /**
+     * A weight {@code [rows, in]}: fp32 in engine memory, or packed (bf16, int8, NF4) with room for the input as its
+     * rows read it; its bias (null: none) and a LoRA update (null: none), applied unmerged beside the weight.
+     */
+    record Projection(ByteBuffer weight, PackedWeight packed, float[] prepared, float[] bias, int rows, int in, Lora lora) {
+        static Projection fp32(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {
+            return new Projection(weight, null, null, bias, rows, in, lora);
+        }
+
+        static Projection packed(PackedLinear linear, Lora lora) {
+            PackedWeight w = linear.weight();
+            return new Projection(null, w, new float[w.preparedLength()], linear.biasValues(), w.rows(), w.cols(), lora);
+        }
+    }
 
     /** LoRA factors A {@code [r, in]} and B {@code [rows, r]} in engine memory (live: training updates show), and room for A x. */
     record Lora(ByteBuffer a, ByteBuffer b, int r, float scale, float[] low) {}
@@ -62,7 +75,7 @@ public final class JavaDecode implements AutoCloseable {
     public static String describe() {
         if (!EngineMemory.VECTOR_API) return "engine ops (start Java with --add-modules jdk.incubator.vector, as ./finadvisor does, for Java SIMD decoding)";
         if (!enabled()) return "engine ops (-Dfinadvisor.decode=engine)";
-        return "Java SIMD loops, " + defaultThreads() + " threads (fp32 weights; NF4 bases decode with engine ops)";
+        return "Java SIMD loops, " + defaultThreads() + " threads (fp32, bf16, int8 and NF4 weights; the trainer's NF4 bases decode with engine ops)";
     }
 
     /** Threads for decoding: {@code -Dfinadvisor.decode.threads}, else the engine's intra-op threads, else every core. */
@@ -79,8 +92,8 @@ public final class JavaDecode implements AutoCloseable {
     }
 
     /**
-     * The projection's weights in place, or null when it is neither a fp32 {@link DenseLinear} nor a fp32 LoRA
-     * update of one (NF4 bases, float64 factors: the engine decodes those).
+     * The projection's weights in place, or null when it is neither a fp32 {@link DenseLinear} nor a {@link PackedLinear},
+     * nor a fp32 LoRA update of one (the trainer's NF4 bases, float64 factors: the engine decodes those).
      */
     static Projection projection(Linear linear) {
         Lora lora = null;
@@ -92,11 +105,12 @@ public final class JavaDecode implements AutoCloseable {
             lora = new Lora(a, b, r, (float) lowRank.scale(), new float[r]);
             linear = lowRank.base();
         }
+        if (linear instanceof PackedLinear packed) return Projection.packed(packed, lora);
         if (!(linear instanceof DenseLinear dense)) return null;
         ByteBuffer w = EngineMemory.floats(dense.weight());
         if (w == null) return null;
         float[] bias = dense.bias() == null ? null : dense.bias().toFloatArray();
-        return new Projection(w, bias, dense.outFeatures(), dense.inFeatures(), lora);
+        return Projection.fp32(w, bias, dense.outFeatures(), dense.inFeatures(), lora);
     }
 
     /** The projections at {@code paths} in {@code linears}, or null when any of them cannot decode in Java. */
@@ -126,9 +140,11 @@ public final class JavaDecode implements AutoCloseable {
         int r1 = p1.rows();
         int r2 = p2 == null ? 0 : p2.rows();
         int r3 = p3 == null ? 0 : p3.rows();
-        lowRank(p1, input);
-        lowRank(p2, input);
-        lowRank(p3, input);
+        for (Projection p : new Projection[] {p1, p2, p3}) {
+            if (p == null) continue;
+            lowRank(p, input);
+            if (p.packed() != null) p.packed().prepare(input, p.prepared());
+        }
         pool.run(r1 + r2 + r3, (from, to) -> {
             if (from < r1) rows(p1, input, out1, from, Math.min(to, r1));
             if (to > r1 && from < r1 + r2) rows(p2, input, out2, Math.max(from, r1) - r1, Math.min(to, r1 + r2) - r1);
@@ -142,7 +158,7 @@ public final class JavaDecode implements AutoCloseable {
 
     /** LoRA's {@code (x A^T) * scale} (r values), before the rows that need it: the order of operations of LoraLinear. */
     private static void lowRank(Projection p, float[] input) {
-        if (p == null || p.lora() == null) return;
+        if (p.lora() == null) return;
         Lora l = p.lora();
         for (int j = 0; j < l.r(); j++) l.low()[j] = VectorKernels.dot(l.a(), (long) j * p.in(), input, p.in()) * l.scale();
     }
@@ -150,7 +166,7 @@ public final class JavaDecode implements AutoCloseable {
     private static void rows(Projection p, float[] input, float[] out, int from, int to) {
         Lora l = p.lora();
         for (int r = from; r < to; r++) {
-            float y = VectorKernels.dot(p.weight(), (long) r * p.in(), input, p.in());
+            float y = p.packed() != null ? p.packed().dot(r, p.prepared()) : VectorKernels.dot(p.weight(), (long) r * p.in(), input, p.in());
             if (p.bias() != null) y += p.bias()[r];
             if (l != null) y += VectorKernels.dot(l.b(), (long) r * l.r(), l.low(), l.r());
             out[r] = y;

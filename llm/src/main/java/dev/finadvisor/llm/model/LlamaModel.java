@@ -57,7 +57,7 @@ public final class LlamaModel implements CausalLM {
         }
         finalNorm = w.take("model.norm.weight", h);
         // Tied: HF uses the embedding matrix as the output projection even if lm_head.weight was saved.
-        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.linear("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.head("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         eps = manager.create((float) c.normEps());

@@ -5,6 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.lowbit.Packer;
+import dev.finadvisor.llm.lowbit.PackedWeight;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.safetensors.TensorInfo;
 import java.nio.ByteBuffer;
@@ -20,15 +23,24 @@ final class WeightLoader {
     private final SafetensorsShards weights;
     private final NDManager manager;
     private final ProjectionLoader projections;
+    /** How projections are held: fp32 engine tensors (through {@link #projections}) or packed in Java memory. */
+    private final WeightFormat format;
+    private final Packer packer;
+    private final PackedLinear.Scratch packedScratch = new PackedLinear.Scratch();
     /** Where the fp32 weight of each projection the {@link ProjectionLoader} replaces is read (see {@link #projection}). */
     private ByteBuffer scratch;
     final Map<String, NDArray> loaded = new LinkedHashMap<>();
 
-    WeightLoader(Path dir, SafetensorsShards weights, NDManager manager, ProjectionLoader projections) {
+    WeightLoader(Path dir, SafetensorsShards weights, NDManager manager, ProjectionLoader projections, WeightFormat format, Packer packer) {
+        if (format.packed() && projections != ProjectionLoader.DENSE) {
+            throw new IllegalArgumentException("a projection loader works on fp32 layers, not " + format.id() + " ones");
+        }
         this.dir = dir;
         this.weights = weights;
         this.manager = manager;
         this.projections = projections;
+        this.format = format;
+        this.packer = packer;
     }
 
     boolean has(String name) {
@@ -63,13 +75,25 @@ final class WeightLoader {
         return new DenseLinear(w, b);
     }
 
+    /** The output head: as {@link #linear} loads it, or packed like the decoder's projections. */
+    Linear head(String path, long out, long in) {
+        return format.packed() ? packed(path, out, in) : linear(path, out, in);
+    }
+
+    private PackedLinear packed(String path, long out, long in) {
+        check(path + ".weight", out, in);
+        PackedWeight packed = packer.pack(weights, path + ".weight", format, dir);
+        return new PackedLinear(packed, has(path + ".bias") ? take(path + ".bias", out) : null, packedScratch);
+    }
+
     /**
-     * A decoder projection, as {@link #linear} loads it, or as the {@link ProjectionLoader} makes it from the fp32
+     * A decoder projection, packed when the format is, else as {@link #linear} loads it, or as the {@link ProjectionLoader} makes it from the fp32
      * layer: then the weight is read into one buffer reused for every projection (the engine tensor shares a direct
      * buffer's memory, which only the garbage collector would free), so the fp32 weights held at once are one
      * projection's; the loader must replace the layer, and the weight is not a parameter of the model.
      */
     Linear projection(String path, long out, long in) {
+        if (format.packed()) return packed(path, out, in);
         if (projections == ProjectionLoader.DENSE) return linear(path, out, in);
         String name = path + ".weight";
         check(name, out, in);

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.llm.EngineMemory;
+import dev.finadvisor.llm.lowbit.Nf4Code;
 import java.nio.ByteBuffer;
 import java.nio.FloatBuffer;
 
@@ -20,19 +21,7 @@ public final class Nf4 implements AutoCloseable {
     public static final int ABSMAX_BLOCK = 256;
 
     /** The code book of the paper (bitsandbytes' NF4 values): quantiles of N(0,1) scaled to [-1, 1], exact 0. */
-    static final float[] CODE = {
-        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f,
-        -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0.0f,
-        0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f,
-        0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
-    };
-
-    /** Midpoints between neighbouring code values: a value's code is the number of midpoints below it. */
-    private static final float[] MIDPOINTS = new float[15];
-
-    static {
-        for (int i = 0; i < 15; i++) MIDPOINTS[i] = (CODE[i] + CODE[i + 1]) / 2f;
-    }
+    static final float[] CODE = Nf4Code.values();
 
     /** byte -> (code of the high nibble, code of the low nibble), as 512 floats: the Java lookup table. */
     static final float[] PAIRS = new float[256 * 2];
@@ -55,18 +44,12 @@ public final class Nf4 implements AutoCloseable {
 
     /** The code value with index {@code i} (0..15). */
     public static float code(int i) {
-        return CODE[i];
+        return Nf4Code.value(i);
     }
 
     /** Index of the code value nearest to {@code x} (x is clamped to [-1, 1]; ties go to the lower code). */
     public static int nearestCode(float x) {
-        int lo = 0;
-        int hi = 15;
-        while (lo < hi) { // number of midpoints strictly below x
-            int mid = (lo + hi) >>> 1;
-            if (MIDPOINTS[mid] < x) lo = mid + 1; else hi = mid;
-        }
-        return lo;
+        return Nf4Code.nearest(x);
     }
 
     /**

@@ -258,6 +258,21 @@ public final class SafetensorsFile implements AutoCloseable {
         readFloats(t, 0, t.elementCount(), into);
     }
 
+    /**
+     * The raw little-endian bytes of elements {@code [firstElement, firstElement + count)} of a tensor (a row-major
+     * slice, e.g. whole rows), into {@code into} from its position on: no conversion, for readers that convert
+     * or pack the values themselves.
+     */
+    public void readRaw(String name, long firstElement, long count, ByteBuffer into) {
+        TensorInfo t = info(name);
+        if (firstElement < 0 || count < 0 || firstElement + count > t.elementCount()) {
+            throw new IllegalArgumentException(path + ": elements [" + firstElement + ", " + (firstElement + count) + ") of tensor '" + name
+                    + "', which has " + t.elementCount());
+        }
+        int width = t.dtype().bytes();
+        forEachMapping(t, t.begin() + firstElement * width, count * width, into::put);
+    }
+
     /** The tensor's raw little-endian bytes, whatever its dtype (at most 2^31-1 bytes). */
     public ByteBuffer readBytes(String name) {
         TensorInfo t = info(name);

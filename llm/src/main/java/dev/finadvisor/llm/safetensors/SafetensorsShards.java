@@ -120,6 +120,11 @@ public final class SafetensorsShards implements AutoCloseable {
         file(name).readFloats(name, into);
     }
 
+    /** See {@link SafetensorsFile#readRaw}. */
+    public void readRaw(String name, long firstElement, long count, java.nio.ByteBuffer into) {
+        file(name).readRaw(name, firstElement, count, into);
+    }
+
     private SafetensorsFile file(String name) {
         SafetensorsFile f = byTensor.get(name);
         if (f == null) throw new SafetensorsException(dir + ": the checkpoint has no tensor '" + name + "'");
