@@ -10,6 +10,7 @@ import dev.finadvisor.llm.TokenListener;
 import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.SecureRandom;
@@ -52,6 +53,10 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     RegistryCommand.RegistryDir registry;
 
+    @Option(names = "--weights", paramLabel = "FORMAT", defaultValue = "auto",
+            description = "How the model's weights are held: fp32, bf16, int8 (a scale per 64 weights), nf4 (QLoRA's 4-bit, a scale per 64) or auto, the checkpoint's own precision (default: ${DEFAULT-VALUE}: bf16 stays bf16, fp32 and fp16 load as fp32).")
+    String weights;
+
     @Option(names = "--max-new-tokens", paramLabel = "N", defaultValue = "128", description = "Most tokens to generate (default: ${DEFAULT-VALUE}).")
     int maxNewTokens;
 
@@ -85,10 +90,11 @@ final class GenerateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         long usedSeed = seed != null ? seed : new SecureRandom().nextLong();
         GenerationConfig config = new GenerationConfig(maxNewTokens, temperature, topK, topP, repetitionPenalty, usedSeed, stop);
+        WeightFormat format = WeightFormat.parse(weights, "--weights");
         Path dir = ModelLocator.fromEnvironment().resolve(model);
         // a bad adapter or registry reference fails before the model loads
         PeftAdapter peft = adapter == null ? null : PeftAdapter.read(Registry.adapterFolder(adapter, registry.dir));
-        try (LanguageModel lm = LanguageModel.load(dir)) {
+        try (LanguageModel lm = LanguageModel.load(dir, format)) {
             if (peft != null) LoraLayers.apply(peft, lm.model());
             int[] ids = prompt.text != null ? lm.tokenizer().encode(prompt.text, true) : parseIds(prompt.ids);
             TokenListener listener = json ? TokenListener.NONE : (id, delta) -> {

@@ -36,12 +36,16 @@ final class ServeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS",
-            description = "LoRA adapter merged into the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
+            description = "LoRA adapter applied to the model (merged into fp32 weights): a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
     String adapter;
 
     @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",
             description = "Model registry folder for registry: references (default: ${DEFAULT-VALUE}).")
     Path registry;
+
+    @Option(names = "--weights", paramLabel = "FORMAT",
+            description = "How the model's weights are held: fp32, bf16, int8 (a scale per 64 weights), nf4 (QLoRA's 4-bit, a scale per 64) or auto, the checkpoint's own precision (sets model.weights; default auto: bf16 stays bf16). An adapter on bf16/int8/nf4 weights is applied unmerged.")
+    String weights;
 
     @Option(names = "--store", paramLabel = "DIR", description = "Lucene news index to retrieve from (sets store.type=lucene, store.path; default: from the configuration, data/vector-store).")
     Path store;
@@ -62,6 +66,7 @@ final class ServeCommand implements Callable<Integer> {
             sets.add("store.type=lucene");
             sets.add("store.path=" + store);
         }
+        if (weights != null) sets.add("model.weights=" + weights);
         if (port != null) sets.add("server.port=" + port);
         if (host != null) sets.add("server.host=" + host);
         sets.addAll(config.overrides); // explicit --set wins over the shorthand options

@@ -53,6 +53,23 @@ class GenerateCommandTest {
     }
 
     @Test
+    void everyWeightFormatGeneratesAndBf16GivesFp32sTokensOnABf16Checkpoint() throws Exception {
+        String bf16 = RandomCheckpoint.tiny("llama").withDtype(dev.finadvisor.llm.safetensors.Dtype.BF16).write(dir.resolve("llama-bf16")).toString();
+        JsonNode fp32 = null;
+        for (String format : new String[] {"fp32", "auto", "bf16", "int8", "nf4"}) {
+            MainTest.Result r = MainTest.run("generate", "--model", bf16, "--weights", format, "--prompt-ids", "1,17,42", "--max-new-tokens", "8", "--json");
+            assertThat(r.code()).as(format + ": " + r.err()).isZero();
+            JsonNode o = new ObjectMapper().readTree(r.out());
+            assertThat(o.get("generated_ids").size()).as(format).isEqualTo(8);
+            if (fp32 == null) fp32 = o.get("generated_ids");
+            else if (format.equals("auto") || format.equals("bf16")) assertThat(o.get("generated_ids")).as(format).isEqualTo(fp32);
+        }
+        MainTest.Result bad = MainTest.run("generate", "--model", bf16, "--weights", "int4", "--prompt-ids", "1");
+        assertThat(bad.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(bad.err().strip()).doesNotContain("\n").contains("--weights: 'int4' is not a weight format; use one of auto, fp32, bf16, int8, nf4");
+    }
+
+    @Test
     void badInputIsAOneLineUserError() {
         MainTest.Result ids = MainTest.run("generate", "--model", llama, "--prompt-ids", "1,x,3");
         assertThat(ids.code()).isEqualTo(Main.USER_ERROR);

@@ -31,7 +31,7 @@ public final class AdvisorRuntime implements AutoCloseable {
         return chain;
     }
 
-    /** Loads the checkpoint, merges the adapter (may be null), opens the store read-only and the embedder. */
+    /** Loads the checkpoint with its weights as {@code model.weights} says, applies the adapter (may be null), opens the store read-only and the embedder. */
     public static AdvisorRuntime load(ServeConfig config, Path checkpoint, ServedAdapter adapter, Clock clock) {
         String templateName = ServedAdapter.chooseTemplate(config.generation().template(), adapter);
         PromptTemplate template = PromptTemplates.byName(templateName, checkpoint);
@@ -44,7 +44,7 @@ public final class AdvisorRuntime implements AutoCloseable {
             }
             embedder = MiniLmEmbedder.load("quantized".equals(config.retrieval().embedder())
                     ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE);
-            generator = LanguageModelGenerator.load(checkpoint, adapter == null ? null : adapter.adapter());
+            generator = LanguageModelGenerator.load(checkpoint, adapter == null ? null : adapter.adapter(), config.model().format());
             Supplier<Set<String>> symbols = symbols(store, config);
             if (symbols != null) symbols.get(); // read once now, so the first question does not wait for it
             NewsRetriever retriever = new NewsRetriever(embedder, store, symbols, new SymbolDetector(config.retrieval().company_names()),

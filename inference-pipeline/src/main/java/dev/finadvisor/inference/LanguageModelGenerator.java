@@ -5,17 +5,21 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.GenerationConfig;
 import dev.finadvisor.llm.GenerationResult;
 import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.LoraWeights;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.lora.PeftAdapter;
 import dev.finadvisor.llm.model.DenseLinear;
 import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.PackedLinear;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
 /**
- * The served model: a checkpoint from llm's runtime, with a LoRA adapter folded into its weights
- * ({@code W + scale * B A}, once at load, so serving costs nothing extra per token).
+ * The served model: a checkpoint from llm's runtime, its weights held as {@code model.weights} says, with a LoRA
+ * adapter folded into fp32 weights ({@code W + scale * B A}, once at load, so serving costs nothing extra per token)
+ * or applied beside low-precision ones, unmerged (folding it into 4 or 8 bits would round most of it away).
  */
 public final class LanguageModelGenerator implements TextGenerator {
     private final LanguageModel model;
@@ -26,16 +30,27 @@ public final class LanguageModelGenerator implements TextGenerator {
         this.modelId = modelId;
     }
 
-    /** Loads {@code checkpointDir} and, when {@code adapter} is not null, merges it. */
+    /** Loads {@code checkpointDir} in fp32 and, when {@code adapter} is not null, merges it. */
     public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter) {
-        LanguageModel model = LanguageModel.load(checkpointDir);
+        return load(checkpointDir, adapter, WeightFormat.FP32);
+    }
+
+    /** Loads {@code checkpointDir} with its weights held as {@code weights} and applies {@code adapter} (may be null). */
+    public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter, WeightFormat weights) {
+        LanguageModel model = LanguageModel.load(checkpointDir, weights);
         try {
-            if (adapter != null) merge(model, adapter);
+            if (adapter != null && packed(model, adapter)) LoraLayers.apply(adapter, model.model());
+            else if (adapter != null) merge(model, adapter);
         } catch (RuntimeException e) {
             model.close();
             throw e;
         }
         return new LanguageModelGenerator(model, checkpointDir.toAbsolutePath().normalize().getFileName().toString());
+    }
+
+    /** Whether a module the adapter targets is held in low precision (then the adapter stays unmerged). */
+    private static boolean packed(LanguageModel model, PeftAdapter adapter) {
+        return adapter.modules().keySet().stream().anyMatch(path -> model.model().linears().get(path) instanceof PackedLinear);
     }
 
     /** Folds every module of {@code adapter} into the model's matching dense linear. */

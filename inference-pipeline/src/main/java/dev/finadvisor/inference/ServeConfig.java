@@ -2,18 +2,27 @@ package dev.finadvisor.inference;
 
 import dev.finadvisor.domain.config.Problems;
 import dev.finadvisor.domain.config.Validated;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.retrieval.StoreConfig;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /** Configuration of {@code finadvisor serve} (defaults: {@code serve-defaults.yaml}). */
-public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Generation generation, Cors cors,
+public record ServeConfig(Model model, Server server, Limits limits, Retrieval retrieval, Generation generation, Cors cors,
                           PromptLog prompt_log, StoreConfig store) implements Validated {
     /** The defaults resource, relative to this class. */
     public static final String DEFAULTS = "serve-defaults.yaml";
+
+    /** How the model is held: {@code weights} is fp32, bf16, int8, nf4 or auto (the checkpoint's own precision). */
+    public record Model(String weights) {
+        public WeightFormat format() {
+            return WeightFormat.parse(weights, "model.weights");
+        }
+    }
 
     /** Where and how the HTTP server listens. */
     public record Server(String host, int port, int max_body_bytes, int request_timeout_s, boolean web_ui) {}
@@ -50,6 +59,7 @@ public record ServeConfig(Server server, Limits limits, Retrieval retrieval, Gen
 
     @Override
     public void validate(Problems p) {
+        p.requireOneOf("model.weights", model.weights(), Arrays.stream(WeightFormat.values()).map(WeightFormat::id).toList());
         p.requireRange("server.port", server.port(), 0, 65535);
         p.requireRange("server.max_body_bytes", server.max_body_bytes(), 256, 64L << 20);
         p.requireRange("server.request_timeout_s", server.request_timeout_s(), 1, 86_400);

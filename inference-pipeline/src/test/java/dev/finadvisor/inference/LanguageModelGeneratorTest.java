@@ -8,12 +8,20 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.GenerationConfig;
 import dev.finadvisor.llm.LanguageModel;
+import dev.finadvisor.llm.RandomCheckpoint;
+import dev.finadvisor.llm.TokenListener;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.lora.LoraWeights;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.lowbit.WeightFormat;
+import dev.finadvisor.llm.model.DenseLinear;
 import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.LowRankLinear;
+import dev.finadvisor.llm.model.PackedLinear;
+import dev.finadvisor.llm.safetensors.Dtype;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,6 +81,28 @@ class LanguageModelGeneratorTest {
                 assertThat(maxDiff).isLessThan(1e-4);
                 assertThat(changed).isGreaterThan(1e-2); // the adapter matters
             }
+        }
+    }
+
+    @Test
+    void onLowPrecisionWeightsTheAdapterStaysUnmergedAndGivesTheMergedModelsTokens() throws Exception {
+        Path checkpoint = new RandomCheckpoint("LlamaForCausalLM", 64, 96, 2, 4, 2, 384, 2048, false, Map.of(), Dtype.BF16, 0.08, 11)
+                .write(dir.resolve("tiny-bf16"));
+        try (LanguageModelGenerator fp32 = LanguageModelGenerator.load(checkpoint, null, WeightFormat.FP32)) {
+            randomAdapter(fp32.model(), 5).write(dir.resolve("adapter"));
+        }
+        PeftAdapter adapter = PeftAdapter.read(dir.resolve("adapter"));
+        try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.FP32);
+             LanguageModelGenerator unmerged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.BF16)) {
+            String q = "model.layers.0.self_attn.q_proj";
+            assertThat(merged.model().model().linears().get(q)).isInstanceOf(DenseLinear.class);
+            assertThat(unmerged.model().model().linears().get(q)).isInstanceOf(LowRankLinear.class);
+            assertThat(((LowRankLinear) unmerged.model().model().linears().get(q)).base()).isInstanceOf(PackedLinear.class);
+            int[] ids = merged.model().tokenizer().encode("Should I buy index funds or hold cash?", true);
+            GenerationConfig greedy = GenerationConfig.greedy(24);
+            int[] want = merged.model().generate(ids, greedy, TokenListener.NONE, () -> false).generatedIds();
+            int[] got = unmerged.model().generate(ids, greedy, TokenListener.NONE, () -> false).generatedIds();
+            assertThat(got).containsExactly(want);
         }
     }
 
