@@ -2,7 +2,6 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.SparseFormat;
 import dev.finadvisor.domain.UserError;
 
 /**
@@ -21,9 +20,9 @@ abstract class DecoderPass implements CausalLM.Stages {
     final NDArray mask;
     private final ModelConfig config;
     private final Linears linears;
-    private final NDArray embeddings;
+    private final TokenEmbedding embeddings;
 
-    DecoderPass(ModelConfig config, Linears linears, NDArray embeddings, Rotary rotary, NDArray scale, NDArray inputIds, KvCache cache) {
+    DecoderPass(ModelConfig config, Linears linears, TokenEmbedding embeddings, Rotary rotary, NDArray scale, NDArray inputIds, KvCache cache) {
         this.config = config;
         this.linears = linears;
         this.embeddings = embeddings;
@@ -52,7 +51,7 @@ abstract class DecoderPass implements CausalLM.Stages {
 
     @Override
     public NDArray embed() {
-        return inputIds.getNDArrayInternal().embedding(inputIds, embeddings, SparseFormat.DENSE).singletonOrThrow();
+        return embeddings.embed(inputIds);
     }
 
     @Override

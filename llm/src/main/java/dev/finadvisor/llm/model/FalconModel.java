@@ -5,8 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.norm.LayerNorm;
-import dev.finadvisor.llm.EngineMemory;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -25,7 +23,7 @@ public final class FalconModel implements CausalLM {
 
     private final ModelConfig config;
     private final NDManager manager;
-    private final NDArray wordEmbeddings;
+    private final TokenEmbedding wordEmbeddings;
     private final Norm finalNorm;
     private final List<Layer> layers = new ArrayList<>();
     private final Linears linears = new Linears();
@@ -40,7 +38,7 @@ public final class FalconModel implements CausalLM {
         long h = c.hiddenSize();
         long d = c.headDim();
         long qkvOut = (c.numHeads() + 2L * c.numKvHeads()) * d;
-        wordEmbeddings = w.take("transformer.word_embeddings.weight", c.vocabSize(), h);
+        wordEmbeddings = w.embedding("transformer.word_embeddings.weight", c.vocabSize(), h);
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "transformer.h." + i + ".";
             Norm attnNorm;
@@ -61,7 +59,7 @@ public final class FalconModel implements CausalLM {
             layers.add(l);
         }
         finalNorm = norm(w, "transformer.ln_f", h);
-        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(wordEmbeddings, null) : w.head("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? w.tiedHead(wordEmbeddings) : w.head("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         scale = manager.create((float) (1.0 / Math.sqrt(c.headDim())));
@@ -149,16 +147,15 @@ public final class FalconModel implements CausalLM {
     }
 
     private FalconDecoder buildDecoder() {
-        ByteBuffer embed = EngineMemory.floats(wordEmbeddings);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
-        if (embed == null || head == null) return null;
+        if (head == null) return null;
         List<FalconDecoder.Layer> decoded = new ArrayList<>();
         for (Layer l : layers) {
             JavaDecode.Projection[] p = JavaDecode.projections(linears, l.qkv, l.dense, l.up, l.down);
             if (p == null) return null;
             decoded.add(new FalconDecoder.Layer(norm(l.attnNorm), l.mlpNorm == null ? null : norm(l.mlpNorm), p[0], p[1], p[2], p[3]));
         }
-        JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
+        JavaDecode shared = new JavaDecode(config, rotary, wordEmbeddings, JavaDecode.defaultThreads());
         return new FalconDecoder(shared, config, norm(finalNorm), decoded, head);
     }
 

@@ -1,6 +1,5 @@
 package dev.finadvisor.llm.model;
 
-import ai.djl.ndarray.NDArray;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.EngineMemory;
 import dev.finadvisor.llm.lowbit.PackedWeight;
@@ -36,7 +35,7 @@ public final class JavaDecode implements AutoCloseable {
 
     private final ModelConfig config;
     private final Rotary rotary;
-    private final ByteBuffer embed;
+    private final TokenEmbedding embed;
     private final RowPool pool;
     final int hidden;
     final int heads;
@@ -50,7 +49,7 @@ public final class JavaDecode implements AutoCloseable {
     final float[] attended;
     private float[] scores = new float[0];
 
-    JavaDecode(ModelConfig c, Rotary rotary, ByteBuffer embed, int threads) {
+    JavaDecode(ModelConfig c, Rotary rotary, TokenEmbedding embed, int threads) {
         this.config = c;
         this.rotary = rotary;
         this.embed = embed;
@@ -131,7 +130,7 @@ public final class JavaDecode implements AutoCloseable {
         }
         cache.checkRoom(1);
         if (scores.length < heads * cache.capacity()) scores = new float[heads * cache.capacity()];
-        embed.asFloatBuffer().get(token * hidden, x, 0, hidden);
+        embed.row(token, x);
         return pos;
     }
 

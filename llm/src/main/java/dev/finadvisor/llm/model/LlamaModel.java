@@ -3,8 +3,6 @@ package dev.finadvisor.llm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.Activation;
-import dev.finadvisor.llm.EngineMemory;
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -21,7 +19,7 @@ public final class LlamaModel implements CausalLM {
 
     private final ModelConfig config;
     private final NDManager manager;
-    private final NDArray embedTokens;
+    private final TokenEmbedding embedTokens;
     private final NDArray finalNorm;
     private final List<Layer> layers = new ArrayList<>();
     private final Linears linears = new Linears();
@@ -40,7 +38,7 @@ public final class LlamaModel implements CausalLM {
         long h = c.hiddenSize();
         long qDim = (long) c.numHeads() * c.headDim();
         long kvDim = (long) c.numKvHeads() * c.headDim();
-        embedTokens = w.take("model.embed_tokens.weight", c.vocabSize(), h);
+        embedTokens = w.embedding("model.embed_tokens.weight", c.vocabSize(), h);
         for (int i = 0; i < c.numLayers(); i++) {
             String p = "model.layers." + i + ".";
             Layer l = new Layer(w.take(p + "input_layernorm.weight", h), w.take(p + "post_attention_layernorm.weight", h),
@@ -57,7 +55,7 @@ public final class LlamaModel implements CausalLM {
         }
         finalNorm = w.take("model.norm.weight", h);
         // Tied: HF uses the embedding matrix as the output projection even if lm_head.weight was saved.
-        linears.add("lm_head", c.tieWordEmbeddings() ? new DenseLinear(embedTokens, null) : w.head("lm_head", c.vocabSize(), h));
+        linears.add("lm_head", c.tieWordEmbeddings() ? w.tiedHead(embedTokens) : w.head("lm_head", c.vocabSize(), h));
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(w.loaded));
         rotary = new Rotary(c.headDim(), c.ropeTheta(), c.ropeScaling());
         eps = manager.create((float) c.normEps());
@@ -121,16 +119,15 @@ public final class LlamaModel implements CausalLM {
     }
 
     private LlamaDecoder buildDecoder() {
-        ByteBuffer embed = EngineMemory.floats(embedTokens);
         JavaDecode.Projection head = JavaDecode.projection(linears.get("lm_head"));
-        if (embed == null || head == null) return null;
+        if (head == null) return null;
         List<LlamaDecoder.Layer> decoded = new ArrayList<>();
         for (Layer l : layers) {
             JavaDecode.Projection[] p = JavaDecode.projections(linears, l.q, l.k, l.v, l.o, l.gate, l.up, l.down);
             if (p == null) return null;
             decoded.add(new LlamaDecoder.Layer(l.inputNorm.toFloatArray(), l.postNorm.toFloatArray(), p[0], p[1], p[2], p[3], p[4], p[5], p[6]));
         }
-        JavaDecode shared = new JavaDecode(config, rotary, embed, JavaDecode.defaultThreads());
+        JavaDecode shared = new JavaDecode(config, rotary, embedTokens, JavaDecode.defaultThreads());
         return new LlamaDecoder(shared, config, finalNorm.toFloatArray(), decoded, head);
     }
 

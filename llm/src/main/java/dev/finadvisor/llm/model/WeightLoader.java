@@ -75,6 +75,18 @@ final class WeightLoader {
         return new DenseLinear(w, b);
     }
 
+    /** The token embedding table: fp32, or packed like the projections (then it is not a model parameter). */
+    TokenEmbedding embedding(String name, long vocab, long hidden) {
+        if (!format.packed()) return new TokenEmbedding.Engine(take(name, vocab, hidden));
+        check(name, vocab, hidden);
+        return new TokenEmbedding.Packed(packer.pack(weights, name, format, dir));
+    }
+
+    /** The output head tied to {@code embedding}: the same table. */
+    Linear tiedHead(TokenEmbedding embedding) {
+        return embedding.asHead(packedScratch);
+    }
+
     /** The output head: as {@link #linear} loads it, or packed like the decoder's projections. */
     Linear head(String path, long out, long in) {
         return format.packed() ? packed(path, out, in) : linear(path, out, in);

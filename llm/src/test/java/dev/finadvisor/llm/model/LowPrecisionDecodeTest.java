@@ -38,6 +38,8 @@ class LowPrecisionDecodeTest {
              CausalLM bf16 = load(ckpt, root, WeightFormat.AUTO)) {
             assertThat(bf16.linears().get(bf16 instanceof LlamaModel ? "model.layers.0.mlp.down_proj" : "transformer.h.0.mlp.dense_4h_to_h"))
                     .as("auto keeps a bf16 checkpoint in bf16").isInstanceOf(PackedLinear.class);
+            assertThat(bf16.linears().get("lm_head")).as("the head too, tied to the packed embedding or not").isInstanceOf(PackedLinear.class);
+            assertThat(bf16.parameters().keySet()).as("no fp32 copy of the embedding").noneMatch(name -> name.contains("embed"));
             assertThat(decoder(bf16)).as("bf16 weights decode in Java").isNotNull();
             float[] expected = cachedLogits(fp32, root, ids, PREFILL);
             float[] actual = cachedLogits(bf16, root, ids, PREFILL);
