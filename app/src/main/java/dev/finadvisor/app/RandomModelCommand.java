@@ -19,7 +19,8 @@ import picocli.CommandLine.Spec;
 final class RandomModelCommand implements Callable<Integer> {
     @Option(names = "--preset", defaultValue = "llama", paramLabel = "NAME",
             description = "llama, llama3, mistral, qwen2, falcon, falcon-new, falcon-seq (tiny, ~0.2M parameters), bench100m (~110M, fp32) "
-                    + "or bench1b (~1.1B, bf16, TinyLlama's shape) (default: ${DEFAULT-VALUE}).")
+                    + "bench1b (~1.1B, bf16, TinyLlama's shape), falcon7b (Falcon-7B's exact config, bf16, 14 GB in two shards) "
+                    + "or llama7b (Llama-2-7B's shape, bf16, 13.5 GB in two shards) (default: ${DEFAULT-VALUE}).")
     String preset;
 
     @Option(names = "--context", paramLabel = "TOKENS", description = "Context length (max_position_embeddings); default: the preset's.")

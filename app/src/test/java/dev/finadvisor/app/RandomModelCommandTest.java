@@ -23,9 +23,9 @@ class RandomModelCommandTest {
         assertThat(dir.resolve("m/model.safetensors")).isRegularFile();
         assertThat(dir.resolve("m/tokenizer.json")).isRegularFile();
 
-        MainTest.Result unknown = MainTest.run("random-model", "--preset", "llama7b", "--out", dir.resolve("n").toString());
+        MainTest.Result unknown = MainTest.run("random-model", "--preset", "llama70b", "--out", dir.resolve("n").toString());
         assertThat(unknown.code()).isEqualTo(Main.USER_ERROR);
-        assertThat(unknown.err()).contains("--preset: unknown preset 'llama7b'").contains("bench100m, bench1b");
+        assertThat(unknown.err()).contains("--preset: unknown preset 'llama70b'").contains("bench100m, bench1b, falcon7b, llama7b");
         assertThat(Files.exists(dir.resolve("n"))).isFalse();
     }
 }

@@ -3,13 +3,17 @@ package dev.finadvisor.llm;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.finadvisor.llm.safetensors.Dtype;
+import dev.finadvisor.llm.safetensors.HalfFloats;
+import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.safetensors.SafetensorsWriter;
 import dev.finadvisor.llm.tokenizer.ByteLevelBpeBuilder;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 
@@ -84,14 +88,34 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         return new RandomCheckpoint("LlamaForCausalLM", 2048, 5632, 22, 32, 4, 32000, 2048, false, Map.of(), Dtype.BF16, 0.02, 42);
     }
 
-    /** A preset by name: a tiny family ({@link #tiny}), bench100m or bench1b. */
+    /**
+     * Falcon-7B's exact configuration (tiiuae/falcon-7b's config.json: hidden 4544, 71 query heads sharing one key/value head,
+     * 32 layers, vocab 65024, parallel attention and MLP, no biases, tied embedding), bf16, in two shards as on the hub.
+     */
+    public static RandomCheckpoint falcon7b() {
+        return new RandomCheckpoint("FalconForCausalLM", 4544, 4 * 4544, 32, 71, 1, 65024, 2048, true,
+                Map.of("new_decoder_architecture", false, "multi_query", true, "parallel_attn", true, "bias", false), Dtype.BF16, 0.02, 42);
+    }
+
+    /** Llama-2-7B's shape (hidden 4096, intermediate 11008, 32 layers, 32 heads, vocab 32000, untied, 4096 positions), bf16, sharded. */
+    public static RandomCheckpoint llama7b() {
+        return new RandomCheckpoint("LlamaForCausalLM", 4096, 11008, 32, 32, 32, 32000, 4096, false, Map.of(), Dtype.BF16, 0.02, 42);
+    }
+
+    /** The presets beside the tiny families. */
+    public static final List<String> PRESETS = List.of("bench100m", "bench1b", "falcon7b", "llama7b");
+
+    /** A preset by name: a tiny family ({@link #tiny}) or one of {@link #PRESETS}. */
     public static RandomCheckpoint preset(String name) {
         return switch (name) {
             case "bench100m" -> bench100m();
             case "bench1b" -> bench1b();
+            case "falcon7b" -> falcon7b();
+            case "llama7b" -> llama7b();
             default -> {
                 if (!TINY.contains(name)) {
-                    throw new IllegalArgumentException("unknown preset '" + name + "' (" + String.join(", ", TINY) + ", bench100m, bench1b)");
+                    throw new IllegalArgumentException("unknown preset '" + name + "' (" + String.join(", ", TINY) + ", "
+                            + String.join(", ", PRESETS) + ")");
                 }
                 yield tiny(name);
             }
@@ -116,8 +140,13 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         return Boolean.TRUE.equals(extraConfig.get(key));
     }
 
-    /** Writes the folder (created if missing) and returns it. */
+    /** Writes the folder (created if missing) and returns it; weights above 10 GB go in shards, as the hub has them. */
     public Path write(Path dir) throws IOException {
+        return write(dir, SHARD_BYTES);
+    }
+
+    /** The same with shards of at most {@code shardBytes} (a tensor larger than that gets a shard of its own). */
+    public Path write(Path dir, long shardBytes) throws IOException {
         Files.createDirectories(dir);
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         json.writeValue(dir.resolve("config.json").toFile(), config());
@@ -132,8 +161,44 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
                 + "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
         json.writeValue(dir.resolve("tokenizer_config.json").toFile(), tokConfig);
         Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpeBuilder.build(SPECIALS, falcon() ? null : BOS, CORPUS, vocabSize));
-        weights().write(dir.resolve("model.safetensors"));
+        writeWeights(dir, shardBytes);
         return dir;
+    }
+
+    /** Shards of at most this many bytes, as transformers' save_pretrained splits (its default max_shard_size, "10GB"). */
+    static final long SHARD_BYTES = 10_000_000_000L;
+
+    /** {@code model.safetensors}, or above {@code shardBytes} shards and their index as the hub has them; values are drawn as they are written. */
+    private void writeWeights(Path dir, long shardBytes) throws IOException {
+        Weights w = weights();
+        if (w.bytes() <= shardBytes) {
+            w.shard(0, w.planned.size()).write(dir.resolve(SafetensorsShards.SINGLE));
+            return;
+        }
+        List<int[]> ranges = new ArrayList<>();
+        long size = 0;
+        int first = 0;
+        for (int i = 0; i < w.planned.size(); i++) {
+            long b = w.planned.get(i).bytes();
+            if (i > first && size + b > shardBytes) {
+                ranges.add(new int[] {first, i});
+                first = i;
+                size = 0;
+            }
+            size += b;
+        }
+        ranges.add(new int[] {first, w.planned.size()});
+        Map<String, String> weightMap = new LinkedHashMap<>();
+        for (int s = 0; s < ranges.size(); s++) {
+            String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, ranges.size());
+            int[] r = ranges.get(s);
+            for (Planned t : w.planned.subList(r[0], r[1])) weightMap.put(t.name(), file);
+            w.shard(r[0], r[1]).write(dir.resolve(file));
+        }
+        Map<String, Object> index = new LinkedHashMap<>();
+        index.put("metadata", Map.of("total_size", w.bytes()));
+        index.put("weight_map", weightMap);
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve(SafetensorsShards.INDEX).toFile(), index);
     }
 
     private Map<String, Object> config() {
@@ -169,7 +234,7 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         return c;
     }
 
-    private SafetensorsWriter weights() {
+    private Weights weights() {
         Weights w = new Weights(new SplittableRandom(seed));
         long h = hiddenSize;
         int d = hiddenSize / heads;
@@ -210,22 +275,52 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
             w.norm("model.norm", h, false);
         }
         if (!tieEmbeddings) w.matrix("lm_head.weight", vocabSize, h, initStd);
-        return w.writer.metadata("format", "pt");
+        return w;
     }
 
-    /** Draws weights in a fixed order so a seed names one checkpoint. */
+    /** A tensor to write: Gaussian values of mean {@code mean} and deviation {@code std}. */
+    private record Planned(String name, long[] shape, double mean, double std, Dtype dtype) {
+        long bytes() {
+            long n = dtype.bytes();
+            for (long d : shape) n *= d;
+            return n;
+        }
+    }
+
+    /** Plans the tensors, then draws their values in that fixed order as the files are written, so a seed names one checkpoint. */
     private final class Weights {
         final SplittableRandom rnd;
-        final SafetensorsWriter writer = new SafetensorsWriter();
+        final List<Planned> planned = new ArrayList<>();
 
         Weights(SplittableRandom rnd) {
             this.rnd = rnd;
         }
 
+        long bytes() {
+            return planned.stream().mapToLong(Planned::bytes).sum();
+        }
+
+        /** A writer of tensors {@code [from, to)}; shards must be written in order, as the values are drawn in order. */
+        SafetensorsWriter shard(int from, int to) {
+            SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
+            for (Planned t : planned.subList(from, to)) writer.add(t.name(), t.dtype(), t.shape(), chunk -> draw(t, chunk));
+            return writer;
+        }
+
+        private void draw(Planned t, java.nio.ByteBuffer chunk) {
+            while (chunk.hasRemaining()) {
+                float v = (float) (t.mean() + rnd.nextGaussian() * t.std());
+                switch (t.dtype()) {
+                    case F32 -> chunk.putFloat(v);
+                    case BF16 -> chunk.putShort(HalfFloats.floatToBf16(v));
+                    case F16 -> chunk.putShort(HalfFloats.floatToF16(v));
+                    default -> throw new IllegalArgumentException("cannot draw " + t.dtype() + " values");
+                }
+            }
+        }
+
         void matrix(String name, long rows, long cols, double std) {
-            float[] v = new float[Math.toIntExact(rows * cols)];
-            for (int i = 0; i < v.length; i++) v[i] = (float) (rnd.nextGaussian() * std);
-            writer.addFloats(name, new long[] {rows, cols}, v, dtype);
+            planned.add(new Planned(name, new long[] {rows, cols}, 0, std, dtype));
         }
 
         void linear(String path, long out, long in, boolean bias, double std) {
@@ -239,16 +334,14 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         }
 
         void vector(String name, long n, double mean, double std) {
-            float[] v = new float[Math.toIntExact(n)];
-            for (int i = 0; i < v.length; i++) v[i] = (float) (mean + rnd.nextGaussian() * std);
-            writer.addFloats(name, new long[] {n}, v, dtype);
+            planned.add(new Planned(name, new long[] {n}, mean, std, dtype));
         }
     }
 
-    /** {@code RandomCheckpoint PRESET DIR [SEED]}: writes a checkpoint (presets: the tiny families, bench100m, bench1b). */
+    /** {@code RandomCheckpoint PRESET DIR [SEED]}: writes a checkpoint (presets: the tiny families and {@link #PRESETS}). */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: " + String.join(", ", TINY) + ", bench100m, bench1b)");
+            System.err.println("usage: RandomCheckpoint PRESET DIR [SEED]   (PRESET: " + String.join(", ", TINY) + ", " + String.join(", ", PRESETS) + ")");
             System.exit(2);
         }
         RandomCheckpoint spec = preset(args[0]);

@@ -27,7 +27,16 @@ import java.util.UUID;
 public final class SafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private record Entry(Dtype dtype, long[] shape, ByteBuffer data) {}
+    /** Writes a tensor's bytes in order, one chunk at a time: fills {@code chunk} from its position to its limit. */
+    @FunctionalInterface
+    public interface Filler {
+        void fill(ByteBuffer chunk);
+    }
+
+    /** A tensor's bytes: held ({@code data}), or made while the file is written ({@code filler}, {@code length} bytes). */
+    private record Entry(Dtype dtype, long[] shape, long length, ByteBuffer data, Filler filler) {}
+
+    private static final int FILL_CHUNK = 16 << 20;
 
     private final Map<String, Entry> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new TreeMap<>();
@@ -39,6 +48,26 @@ public final class SafetensorsWriter {
 
     /** Adds a tensor from its little-endian bytes. */
     public SafetensorsWriter add(String name, Dtype dtype, long[] shape, ByteBuffer littleEndianData) {
+        long bytes = byteLength(name, dtype, shape);
+        ByteBuffer data = littleEndianData.duplicate();
+        if (data.remaining() != bytes) {
+            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " x " + dtype
+                    + " needs " + bytes + " bytes, got " + data.remaining());
+        }
+        tensors.put(name, new Entry(dtype, shape.clone(), bytes, data, null));
+        return this;
+    }
+
+    /**
+     * Adds a tensor whose little-endian bytes {@code filler} makes when the file is written, in chunks, in the order the
+     * tensors were added: a file larger than memory can be written.
+     */
+    public SafetensorsWriter add(String name, Dtype dtype, long[] shape, Filler filler) {
+        tensors.put(name, new Entry(dtype, shape.clone(), byteLength(name, dtype, shape), null, filler));
+        return this;
+    }
+
+    private long byteLength(String name, Dtype dtype, long[] shape) {
         if (name.equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is reserved, not a tensor name");
         if (tensors.containsKey(name)) throw new IllegalArgumentException("tensor '" + name + "' added twice");
         long elements = 1;
@@ -46,13 +75,12 @@ public final class SafetensorsWriter {
             if (d < 0) throw new IllegalArgumentException("tensor '" + name + "': negative dimension in " + Arrays.toString(shape));
             elements = Math.multiplyExact(elements, d);
         }
-        ByteBuffer data = littleEndianData.duplicate();
-        if (data.remaining() != elements * dtype.bytes()) {
-            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " x " + dtype
-                    + " needs " + elements * dtype.bytes() + " bytes, got " + data.remaining());
-        }
-        tensors.put(name, new Entry(dtype, shape.clone(), data));
-        return this;
+        return Math.multiplyExact(elements, dtype.bytes());
+    }
+
+    /** Bytes of tensor data added so far. */
+    public long dataBytes() {
+        return tensors.values().stream().mapToLong(Entry::length).sum();
     }
 
     /** Adds fp32 values stored as {@code dtype} (F32, F16 or BF16; rounding to nearest even). */
@@ -107,7 +135,7 @@ public final class SafetensorsWriter {
             t.put("dtype", e.getValue().dtype().name());
             ArrayNode shape = t.putArray("shape");
             for (long d : e.getValue().shape()) shape.add(d);
-            long length = e.getValue().data().remaining();
+            long length = e.getValue().length();
             t.putArray("data_offsets").add(offset).add(offset + length);
             offset += length;
         }
@@ -124,7 +152,22 @@ public final class SafetensorsWriter {
         try {
             try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.CREATE_NEW)) {
                 writeFully(out, head);
-                for (Entry e : tensors.values()) writeFully(out, e.data().duplicate());
+                ByteBuffer chunk = null;
+                for (Entry e : tensors.values()) {
+                    if (e.data() != null) {
+                        writeFully(out, e.data().duplicate());
+                        continue;
+                    }
+                    if (chunk == null) chunk = ByteBuffer.allocate(FILL_CHUNK).order(ByteOrder.LITTLE_ENDIAN);
+                    for (long done = 0; done < e.length(); ) {
+                        int n = (int) Math.min(FILL_CHUNK, e.length() - done);
+                        chunk.clear().limit(n);
+                        e.filler().fill(chunk);
+                        if (chunk.hasRemaining()) throw new IllegalStateException("a filler left " + chunk.remaining() + " bytes of a chunk unwritten");
+                        writeFully(out, chunk.flip());
+                        done += n;
+                    }
+                }
                 out.force(true);
             }
             try {
