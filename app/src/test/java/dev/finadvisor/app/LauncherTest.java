@@ -122,7 +122,11 @@ class LauncherTest {
         Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off", "FINADVISOR_JAVA_OPTS", "-Xmx3g -Dfoo=bar"),
                 "generate", "--prompt", "two words");
         List<String> args = r.out().lines().filter(l -> l.startsWith("ARG=")).map(l -> l.substring(4)).toList();
-        assertThat(args).containsExactly("--add-modules", "jdk.incubator.vector", "-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
+        // the launcher's own JVM defaults first, so the user's options (later on the line) win
+        assertThat(args.subList(0, 4)).containsExactly("--add-modules", "jdk.incubator.vector", "-XX:MaxRAMPercentage=75",
+                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0");
+        assertThat(args.get(4)).matches("-XX:MaxDirectMemorySize=\\d+k");
+        assertThat(args.subList(5, args.size())).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
                 dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
     }
 

@@ -1,7 +1,5 @@
 package dev.finadvisor.llm.lowbit;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import jdk.incubator.vector.ByteVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -11,10 +9,11 @@ import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * The SIMD row dot products of {@link PackedWeight}: each widens its weights to fp32 in registers (bf16 by a
- * shift, int8 by a conversion, NF4 by a lookup of the 16 code values in a register) and never writes them to
- * memory, so decoding reads each packed byte once. Loaded only when {@code jdk.incubator.vector} is present
- * and a vector holds 8 or 16 floats ({@link #usable()}).
+ * The SIMD loops of {@link PackedWeight}: each widens its weights to fp32 in registers (bf16 by a shift, int8 by a
+ * conversion, NF4 by a lookup of the 16 code values in a register) and never writes them to memory, so decoding reads
+ * each packed byte once. Callers check rows and lengths once per row: the launcher turns the Vector API's check of
+ * every access off ({@code -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0}), which doubles these loops' speed on
+ * Java 17. Loaded only when {@code jdk.incubator.vector} is present and a vector holds 8 or 16 floats ({@link #usable()}).
  */
 final class PackedKernels {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
@@ -22,7 +21,6 @@ final class PackedKernels {
     private static final VectorSpecies<Integer> I = IntVector.SPECIES_PREFERRED;
     /** L bytes, widened to L ints or floats. */
     private static final VectorSpecies<Byte> B = L >= 8 ? VectorSpecies.of(byte.class, VectorShape.forBitSize(L * 8)) : null;
-    private static final ByteOrder LE = ByteOrder.LITTLE_ENDIAN;
     /** The NF4 code values as int bits: all 16 in one vector when L = 16, the first and last 8 when L = 8. */
     private static final IntVector CODES_LOW = codes(0);
     private static final IntVector CODES_HIGH = L == 8 ? codes(8) : null;
@@ -40,17 +38,17 @@ final class PackedKernels {
     }
 
     /**
-     * bf16 row of {@code n} weights at byte {@code off} against {@code xp}, x arranged by {@link #interleave}: an int
-     * lane holds two bf16 weights, the even one in its low half, so a shift and a mask give fp32 weights 2j and 2j+1.
+     * bf16 row of {@code n} weights from int {@code off} of {@code w} against {@code xp}, x arranged by {@link #interleave}:
+     * an int holds two bf16 weights, the even one in its low half, so a shift and a mask give fp32 weights 2j and 2j+1.
      */
-    static float bf16(ByteBuffer w, int off, float[] xp, int n) {
+    static float bf16(int[] w, int off, float[] xp, int n) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
         FloatVector a2 = FloatVector.zero(F);
         FloatVector a3 = FloatVector.zero(F);
         for (int i = 0; i < n; i += 4 * L) { // n is a multiple of PackedWeight.GROUP = 64 >= 4L
-            IntVector p = IntVector.fromByteBuffer(I, w, off + 2 * i, LE);
-            IntVector q = IntVector.fromByteBuffer(I, w, off + 2 * i + 4 * L, LE);
+            IntVector p = IntVector.fromArray(I, w, off + i / 2);
+            IntVector q = IntVector.fromArray(I, w, off + i / 2 + L);
             a0 = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i), a0);
             a1 = p.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + L), a1);
             a2 = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + 2 * L), a2);
@@ -69,43 +67,45 @@ final class PackedKernels {
         }
     }
 
-    /** int8 row of {@code groups} groups (a fp32 scale, then 64 int8 weights) at byte {@code off}. */
-    static float int8(ByteBuffer w, int off, float[] x, int groups) {
+    /** int8 row of {@code groups} groups of 64 weights from byte {@code off} of {@code w}, group g scaled by {@code scales[so + g]}. */
+    static float int8(byte[] w, int off, float[] scales, int so, float[] x, int groups) {
         FloatVector total = FloatVector.zero(F);
-        for (int g = 0; g < groups; g++, off += 4 + PackedWeight.GROUP) {
+        for (int g = 0; g < groups; g++) {
+            int q = off + g * PackedWeight.GROUP;
             int xi = g * PackedWeight.GROUP;
-            int q = off + 4;
             FloatVector a0 = widen(w, q).mul(FloatVector.fromArray(F, x, xi));
             FloatVector a1 = widen(w, q + L).mul(FloatVector.fromArray(F, x, xi + L));
             for (int i = 2 * L; i < PackedWeight.GROUP; i += 2 * L) {
                 a0 = widen(w, q + i).fma(FloatVector.fromArray(F, x, xi + i), a0);
                 a1 = widen(w, q + i + L).fma(FloatVector.fromArray(F, x, xi + i + L), a1);
             }
-            total = a0.add(a1).fma(FloatVector.broadcast(F, w.getFloat(off)), total);
+            total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
     }
 
-    private static FloatVector widen(ByteBuffer w, int at) {
-        return (FloatVector) ByteVector.fromByteBuffer(B, w, at, LE).castShape(F, 0);
+    private static FloatVector widen(byte[] w, int at) {
+        return (FloatVector) ByteVector.fromArray(B, w, at).castShape(F, 0);
     }
 
     /**
-     * NF4 row of {@code groups} blocks (a fp32 absmax, then 32 bytes: byte j holds weight j in its low nibble and
-     * weight j + 32 in its high one) at byte {@code off}; each nibble becomes its code value by a lane shuffle.
+     * NF4 row of {@code groups} blocks of 32 bytes from byte {@code off} of {@code w} (byte j of a block holds weight j in its
+     * low nibble and weight j + 32 in its high one), block g scaled by its absmax {@code scales[so + g]}; each nibble
+     * becomes its code value by a lane shuffle.
      */
-    static float nf4(ByteBuffer w, int off, float[] x, int groups) {
+    static float nf4(byte[] w, int off, float[] scales, int so, float[] x, int groups) {
         FloatVector total = FloatVector.zero(F);
-        for (int g = 0; g < groups; g++, off += 4 + PackedWeight.GROUP / 2) {
+        for (int g = 0; g < groups; g++) {
+            int q = off + g * PackedWeight.GROUP / 2;
             int xi = g * PackedWeight.GROUP;
             FloatVector a0 = FloatVector.zero(F);
             FloatVector a1 = FloatVector.zero(F);
             for (int j = 0; j < PackedWeight.GROUP / 2; j += L) {
-                IntVector bytes = (IntVector) ByteVector.fromByteBuffer(B, w, off + 4 + j, LE).castShape(I, 0);
+                IntVector bytes = (IntVector) ByteVector.fromArray(B, w, q + j).castShape(I, 0);
                 a0 = code(bytes.and(15)).fma(FloatVector.fromArray(F, x, xi + j), a0);
                 a1 = code(bytes.lanewise(VectorOperators.ASHR, 4).and(15)).fma(FloatVector.fromArray(F, x, xi + 32 + j), a1);
             }
-            total = a0.add(a1).fma(FloatVector.broadcast(F, w.getFloat(off)), total);
+            total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
     }

@@ -4,16 +4,17 @@ import dev.finadvisor.llm.EngineMemory;
 import dev.finadvisor.llm.safetensors.Dtype;
 import dev.finadvisor.llm.safetensors.HalfFloats;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.Arrays;
 
 /**
- * A weight matrix {@code [rows, cols]} packed in Java memory as bf16, int8 or NF4, for generation: the decoder reads
- * it in place a row at a time ({@link #dot}), the engine's matrix product gets fp32 rows dequantised on demand
- * ({@link #dequantize}). Each row is padded with zeros to a multiple of {@value #GROUP} weights; int8 and NF4 rows are
- * groups of {@value #GROUP} weights, each a fp32 scale followed by the codes (int8: {@code w = q * scale}, q in
- * -127..127; NF4: {@code w = code[q] * absmax}, byte j of a group holding weight j in its low nibble and weight j + 32
- * in its high one). Rows live in slabs of at most 1 GiB, so a matrix may exceed the 2 GiB of one buffer.
+ * A weight matrix {@code [rows, cols]} packed in Java arrays as bf16, int8 or NF4, for generation: the decoder reads it
+ * in place a row at a time ({@link #dot}), the engine's matrix product gets fp32 rows dequantised on demand
+ * ({@link #dequantize}). Each row is padded with zeros to a multiple of {@value #GROUP} weights. bf16 rows are ints of
+ * two weights (the even one in the low half); int8 and NF4 rows are groups of {@value #GROUP} codes with one fp32 scale
+ * each (int8: {@code w = q * scale}, q in -127..127; NF4: {@code w = code[q] * absmax}, 32 bytes a group, byte j holding
+ * weight j in its low nibble and weight j + 32 in its high one). Rows live in slabs of at most 1 GiB, so a matrix may
+ * exceed what one Java array holds. Arrays (not direct buffers) because Java 17's Vector API reads them faster.
  */
 public final class PackedWeight {
     public static final int GROUP = 64;
@@ -25,45 +26,60 @@ public final class PackedWeight {
     private final int rows;
     private final int cols;
     private final int stride;
-    private final int rowBytes;
+    private final int groups;
     private final int rowsPerSlab;
-    private final ByteBuffer[] slabs;
+    /** bf16: two weights an int. */
+    private final int[][] pairs;
+    /** int8 and NF4 codes. */
+    private final byte[][] codes;
+    /** int8 and NF4: a scale per group. */
+    private final float[][] scales;
 
-    private PackedWeight(WeightFormat format, int rows, int cols) {
+    private PackedWeight(WeightFormat format, int rows, int cols, long rowsPerSlab) {
         if (!format.packed()) throw new IllegalArgumentException(format + " is not a packed format");
         this.format = format;
         this.rows = rows;
         this.cols = cols;
         this.stride = (cols + GROUP - 1) / GROUP * GROUP;
-        this.rowBytes = rowBytes(format, stride);
-        this.rowsPerSlab = (int) Math.max(1, Math.min(rows, MAX_SLAB_BYTES / rowBytes));
-        int count = (rows + rowsPerSlab - 1) / rowsPerSlab;
-        slabs = new ByteBuffer[count];
-        for (int s = 0; s < count; s++) {
-            int n = Math.min(rowsPerSlab, rows - s * rowsPerSlab);
-            slabs[s] = ByteBuffer.allocateDirect(n * rowBytes).order(ByteOrder.LITTLE_ENDIAN);
+        this.groups = stride / GROUP;
+        this.rowsPerSlab = (int) Math.max(1, Math.min(rows, rowsPerSlab));
+        int slabs = (rows + this.rowsPerSlab - 1) / this.rowsPerSlab;
+        pairs = format == WeightFormat.BF16 ? new int[slabs][] : null;
+        codes = format == WeightFormat.BF16 ? null : new byte[slabs][];
+        scales = format == WeightFormat.BF16 ? null : new float[slabs][];
+        for (int s = 0; s < slabs; s++) {
+            int n = Math.min(this.rowsPerSlab, rows - s * this.rowsPerSlab);
+            switch (format) {
+                case BF16 -> pairs[s] = new int[n * stride / 2];
+                case INT8 -> codes[s] = new byte[n * stride];
+                case NF4 -> codes[s] = new byte[n * stride / 2];
+                default -> throw new AssertionError(format);
+            }
+            if (scales != null) scales[s] = new float[n * groups];
         }
     }
 
     /** An all-zero matrix, to be filled by {@link #packRow}. */
     public static PackedWeight allocate(WeightFormat format, int rows, int cols) {
-        return new PackedWeight(format, rows, cols);
+        return new PackedWeight(format, rows, cols, MAX_SLAB_BYTES / Math.max(1, bytes(format, 1, cols)));
+    }
+
+    /** The same in slabs of {@code rowsPerSlab} rows (tests of matrices spanning slabs). */
+    static PackedWeight allocate(WeightFormat format, int rows, int cols, int rowsPerSlab) {
+        return new PackedWeight(format, rows, cols, rowsPerSlab);
     }
 
     /** Bytes a {@code [rows, cols]} matrix takes in {@code format} (packed or fp32). */
     public static long bytes(WeightFormat format, long rows, long cols) {
         if (!format.packed()) return 4 * rows * cols;
-        return rows * rowBytes(format, (cols + GROUP - 1) / GROUP * GROUP);
-    }
-
-    private static int rowBytes(WeightFormat format, long stride) {
+        long stride = (cols + GROUP - 1) / GROUP * GROUP;
         long groups = stride / GROUP;
-        return Math.toIntExact(switch (format) {
+        return rows * switch (format) {
             case BF16 -> 2 * stride;
-            case INT8 -> groups * (4 + GROUP);
-            case NF4 -> groups * (4 + GROUP / 2);
+            case INT8 -> stride + 4 * groups;
+            case NF4 -> stride / 2 + 4 * groups;
             default -> throw new IllegalArgumentException(format.toString());
-        });
+        };
     }
 
     public WeightFormat format() {
@@ -80,15 +96,17 @@ public final class PackedWeight {
 
     /** Bytes held, padding and scales included. */
     public long bytes() {
-        return (long) rows * rowBytes;
+        return bytes(format, rows, cols);
     }
 
-    private ByteBuffer slab(int row) {
-        return slabs[row / rowsPerSlab];
+    private int slab(int row) {
+        if (row < 0 || row >= rows) throw new IndexOutOfBoundsException("row " + row + " of " + rows);
+        return row / rowsPerSlab;
     }
 
-    private int offset(int row) {
-        return (row % rowsPerSlab) * rowBytes;
+    /** Index of {@code row}'s first group within its slab. */
+    private int group(int row) {
+        return (row % rowsPerSlab) * groups;
     }
 
     /**
@@ -97,13 +115,16 @@ public final class PackedWeight {
      * value that is not finite, or -1. Rows are independent: threads may pack different rows at once.
      */
     public int packRow(int row, ByteBuffer src, int at, Dtype dtype, float[] scratch) {
-        ByteBuffer dst = slab(row);
-        int off = offset(row);
-        if (format == WeightFormat.BF16 && dtype == Dtype.BF16) { // the checkpoint's own bits: a copy
-            for (int i = 0; i < cols; i++) {
-                short bits = src.getShort(at + 2 * i);
-                if ((bits & 0x7f80) == 0x7f80) return i; // exponent all ones: infinity or NaN
-                dst.putShort(off + 2 * i, bits);
+        int s = slab(row);
+        int g0 = group(row);
+        if (format == WeightFormat.BF16 && dtype == Dtype.BF16) { // the checkpoint's own bits
+            int[] dst = pairs[s];
+            for (int i = 0; i < cols; i += 2) {
+                int low = src.getShort(at + 2 * i) & 0xffff;
+                int high = i + 1 < cols ? src.getShort(at + 2 * i + 2) & 0xffff : 0;
+                if ((low & 0x7f80) == 0x7f80) return i; // exponent all ones: infinity or NaN
+                if ((high & 0x7f80) == 0x7f80) return i + 1;
+                dst[g0 * GROUP / 2 + i / 2] = low | high << 16;
             }
             return -1;
         }
@@ -118,39 +139,44 @@ public final class PackedWeight {
             if (!Float.isFinite(v)) return i;
             scratch[i] = v;
         }
+        Arrays.fill(scratch, cols, Math.min(scratch.length, stride), 0f);
         switch (format) {
             case BF16 -> {
-                for (int i = 0; i < cols; i++) dst.putShort(off + 2 * i, HalfFloats.floatToBf16(scratch[i]));
+                for (int i = 0; i < cols; i += 2) {
+                    int low = HalfFloats.floatToBf16(scratch[i]) & 0xffff;
+                    int high = i + 1 < cols ? HalfFloats.floatToBf16(scratch[i + 1]) & 0xffff : 0;
+                    pairs[s][g0 * GROUP / 2 + i / 2] = low | high << 16;
+                }
             }
-            case INT8 -> packInt8(scratch, dst, off);
-            case NF4 -> packNf4(scratch, dst, off);
+            case INT8 -> {
+                for (int g = 0; g < groups; g++) {
+                    float scale = absmax(scratch, g) / 127f;
+                    scales[s][g0 + g] = scale;
+                    for (int i = g * GROUP; i < Math.min(cols, (g + 1) * GROUP); i++) {
+                        codes[s][g0 * GROUP + i] = (byte) (scale == 0 ? 0 : Math.round(scratch[i] / scale));
+                    }
+                }
+            }
+            case NF4 -> {
+                for (int g = 0; g < groups; g++) {
+                    float absmax = absmax(scratch, g);
+                    scales[s][g0 + g] = absmax;
+                    for (int j = 0; j < GROUP / 2; j++) {
+                        int low = nf4Code(scratch, g * GROUP + j, absmax);
+                        int high = nf4Code(scratch, g * GROUP + j + GROUP / 2, absmax);
+                        codes[s][(g0 + g) * GROUP / 2 + j] = (byte) (low | high << 4);
+                    }
+                }
+            }
             default -> throw new AssertionError(format);
         }
         return -1;
     }
 
-    private void packInt8(float[] w, ByteBuffer dst, int off) {
-        for (int g = 0; g < stride; g += GROUP, off += 4 + GROUP) {
-            int end = Math.min(cols, g + GROUP);
-            float max = 0;
-            for (int i = g; i < end; i++) max = Math.max(max, Math.abs(w[i]));
-            float scale = max / 127f;
-            dst.putFloat(off, scale);
-            for (int i = g; i < end; i++) dst.put(off + 4 + i - g, (byte) (scale == 0 ? 0 : Math.round(w[i] / scale)));
-        }
-    }
-
-    private void packNf4(float[] w, ByteBuffer dst, int off) {
-        for (int g = 0; g < stride; g += GROUP, off += 4 + GROUP / 2) {
-            float max = 0;
-            for (int i = g, end = Math.min(cols, g + GROUP); i < end; i++) max = Math.max(max, Math.abs(w[i]));
-            dst.putFloat(off, max);
-            for (int j = 0; j < GROUP / 2; j++) {
-                int low = nf4Code(w, g + j, max);
-                int high = nf4Code(w, g + j + GROUP / 2, max);
-                dst.put(off + 4 + j, (byte) (low | high << 4));
-            }
-        }
+    private float absmax(float[] w, int group) {
+        float max = 0;
+        for (int i = group * GROUP, end = Math.min(cols, (group + 1) * GROUP); i < end; i++) max = Math.max(max, Math.abs(w[i]));
+        return max;
     }
 
     private int nf4Code(float[] w, int i, float absmax) {
@@ -160,31 +186,43 @@ public final class PackedWeight {
 
     /** Rows {@code [first, first + count)} as fp32, {@code cols} values a row, into {@code out} from its position on. */
     public void dequantize(int first, int count, FloatBuffer out) {
+        float[] row = new float[stride];
         for (int r = first; r < first + count; r++) {
-            ByteBuffer w = slab(r);
-            int off = offset(r);
-            switch (format) {
-                case BF16 -> {
-                    for (int i = 0; i < cols; i++) out.put(HalfFloats.bf16ToFloat(w.getShort(off + 2 * i)));
+            dequantizeRow(r, row);
+            out.put(row, 0, cols);
+        }
+    }
+
+    /** Row {@code row} as fp32 into {@code out} (at least the padded length, {@link #preparedLength()}). */
+    private void dequantizeRow(int row, float[] out) {
+        int s = slab(row);
+        int g0 = group(row);
+        switch (format) {
+            case BF16 -> {
+                int[] w = pairs[s];
+                for (int i = 0, o = g0 * GROUP / 2; i < stride; i += 2, o++) {
+                    out[i] = Float.intBitsToFloat(w[o] << 16);
+                    out[i + 1] = Float.intBitsToFloat(w[o] & 0xFFFF0000);
                 }
-                case INT8 -> {
-                    for (int g = 0; g < cols; g += GROUP, off += 4 + GROUP) {
-                        float scale = w.getFloat(off);
-                        for (int i = g, end = Math.min(cols, g + GROUP); i < end; i++) out.put(w.get(off + 4 + i - g) * scale);
-                    }
-                }
-                case NF4 -> {
-                    for (int g = 0; g < cols; g += GROUP, off += 4 + GROUP / 2) {
-                        float absmax = w.getFloat(off);
-                        for (int i = g, end = Math.min(cols, g + GROUP); i < end; i++) {
-                            int j = i - g;
-                            int b = w.get(off + 4 + (j % (GROUP / 2)));
-                            out.put(Nf4Code.value(j < GROUP / 2 ? b & 15 : (b >> 4) & 15) * absmax);
-                        }
-                    }
-                }
-                default -> throw new AssertionError(format);
             }
+            case INT8 -> {
+                byte[] q = codes[s];
+                for (int g = 0; g < groups; g++) {
+                    float scale = scales[s][g0 + g];
+                    for (int i = g * GROUP, o = (g0 + g) * GROUP; i < (g + 1) * GROUP; i++, o++) out[i] = q[o] * scale;
+                }
+            }
+            case NF4 -> {
+                byte[] q = codes[s];
+                for (int g = 0; g < groups; g++) {
+                    float absmax = scales[s][g0 + g];
+                    for (int j = 0, o = (g0 + g) * GROUP / 2; j < GROUP / 2; j++, o++) {
+                        out[g * GROUP + j] = Nf4Code.value(q[o] & 15) * absmax;
+                        out[g * GROUP + j + GROUP / 2] = Nf4Code.value((q[o] >> 4) & 15) * absmax;
+                    }
+                }
+            }
+            default -> throw new AssertionError(format);
         }
     }
 
@@ -195,30 +233,32 @@ public final class PackedWeight {
 
     /** Arranges the input {@code x} (at least {@code cols} values) as {@link #dot} reads it, into {@code into}. */
     public void prepare(float[] x, float[] into) {
+        if (into.length < stride) throw new IllegalArgumentException("room for " + into.length + " values, " + stride + " needed");
         if (SIMD && format == WeightFormat.BF16) {
-            float[] padded = new float[stride];
-            System.arraycopy(x, 0, padded, 0, cols);
+            float[] padded = Arrays.copyOf(x, stride);
+            Arrays.fill(padded, cols, stride, 0f);
             PackedKernels.interleave(padded, stride, into);
         } else {
             System.arraycopy(x, 0, into, 0, cols);
-            java.util.Arrays.fill(into, cols, stride, 0f);
+            Arrays.fill(into, cols, stride, 0f);
         }
     }
 
     /** Row {@code row} times the input {@link #prepare prepared} in {@code x}. */
     public float dot(int row, float[] x) {
-        ByteBuffer w = slab(row);
-        int off = offset(row);
+        int s = slab(row); // checks row: the SIMD loops do not check each access
+        if (x.length < stride) throw new IllegalArgumentException("an input of " + x.length + " values for rows of " + stride);
+        int g0 = group(row);
         if (SIMD) {
             return switch (format) {
-                case BF16 -> PackedKernels.bf16(w, off, x, stride);
-                case INT8 -> PackedKernels.int8(w, off, x, stride / GROUP);
-                case NF4 -> PackedKernels.nf4(w, off, x, stride / GROUP);
+                case BF16 -> PackedKernels.bf16(pairs[s], g0 * GROUP / 2, x, stride);
+                case INT8 -> PackedKernels.int8(codes[s], g0 * GROUP, scales[s], g0, x, groups);
+                case NF4 -> PackedKernels.nf4(codes[s], g0 * GROUP / 2, scales[s], g0, x, groups);
                 default -> throw new AssertionError(format);
             };
         }
-        float[] values = new float[cols];
-        dequantize(row, 1, FloatBuffer.wrap(values));
+        float[] values = new float[stride];
+        dequantizeRow(row, values);
         float sum = 0;
         for (int i = 0; i < cols; i++) sum += values[i] * x[i];
         return sum;

@@ -3,6 +3,7 @@ package dev.finadvisor.llm.model;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.lowbit.MemoryCheck;
 import dev.finadvisor.llm.lowbit.Packer;
 import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.safetensors.Dtype;
@@ -141,7 +142,9 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
         NDManager manager = parent.newSubManager();
         try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir);
              Packer packer = new Packer(Runtime.getRuntime().availableProcessors())) {
-            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections, format.resolve(dominantDtype(weights)), packer);
+            WeightFormat resolved = format.resolve(dominantDtype(weights));
+            MemoryCheck.check(checkpointDir, weights, resolved);
+            WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections, resolved, packer);
             return switch (config.family()) {
                 case LLAMA -> new LlamaModel(config, manager, loader);
                 case FALCON -> new FalconModel(config, manager, loader);

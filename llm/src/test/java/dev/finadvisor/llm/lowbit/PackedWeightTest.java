@@ -88,6 +88,28 @@ class PackedWeightTest {
 
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"BF16", "INT8", "NF4"})
+    void rowsSpanningSlabsReadAsInOneSlab(WeightFormat format) {
+        int rows = 11;
+        int cols = 136;
+        float[] w = weights(rows, cols, 8);
+        ByteBuffer src = ByteBuffer.allocate(4 * w.length).order(ByteOrder.LITTLE_ENDIAN);
+        src.asFloatBuffer().put(w);
+        PackedWeight one = pack(format, w, rows, cols);
+        PackedWeight slabs = PackedWeight.allocate(format, rows, cols, 4);
+        for (int r = 0; r < rows; r++) slabs.packRow(r, src, 4 * r * cols, Dtype.F32, new float[cols]);
+        float[] a = new float[rows * cols];
+        float[] b = new float[rows * cols];
+        one.dequantize(0, rows, FloatBuffer.wrap(a));
+        slabs.dequantize(0, rows, FloatBuffer.wrap(b));
+        assertThat(b).containsExactly(a);
+        float[] x = new float[one.preparedLength()];
+        one.prepare(weights(1, cols, 9), x);
+        for (int r = 0; r < rows; r++) assertThat(slabs.dot(r, x)).as("row %d", r).isEqualTo(one.dot(r, x));
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> slabs.dot(rows, x)).isInstanceOf(IndexOutOfBoundsException.class);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = WeightFormat.class, names = {"BF16", "INT8", "NF4"})
     void aValueThatIsNotFiniteIsReportedWithItsColumn(WeightFormat format) {
         float[] w = weights(1, 100, 1);
         w[37] = Float.NaN;
