@@ -8,6 +8,11 @@ import dev.finadvisor.llm.GenerationConfig;
 import dev.finadvisor.llm.GenerationResult;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.TokenListener;
+import dev.finadvisor.llm.lowbit.WeightFormat;
+import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.LowRankLinear;
+import dev.finadvisor.llm.model.PackedLinear;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.safetensors.TensorInfo;
 import java.io.IOException;
@@ -18,10 +23,11 @@ import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
- * Batch-1 prefill and decode speed of a checkpoint through {@link LanguageModel#generate}, the
- * machine's memory read bandwidth measured in the same process, and peak RSS. Prints one JSON object;
- * bench/llm-decode/run.sh compares it with a PyTorch eager reference.
- * Usage: DecodeBenchmark CHECKPOINT_DIR PROMPT_TOKENS NEW_TOKENS REPEATS
+ * Batch-1 prefill and decode speed of a checkpoint through {@link LanguageModel#generate}, with its weights held as
+ * FORMAT ({@link WeightFormat}, default fp32), the bytes of weights each decoded token reads, the machine's memory
+ * read bandwidth measured in the same process, load time and peak RSS. Prints one JSON object; bench/llm-decode/run.sh
+ * compares it with a PyTorch eager reference, bench/llm-lowbit/run.sh with llama.cpp.
+ * Usage: DecodeBenchmark CHECKPOINT_DIR PROMPT_TOKENS NEW_TOKENS REPEATS [FORMAT]
  */
 public final class DecodeBenchmark {
     private DecodeBenchmark() {}
@@ -31,8 +37,8 @@ public final class DecodeBenchmark {
         int promptTokens = Integer.parseInt(args[1]);
         int newTokens = Integer.parseInt(args[2]);
         int repeats = Integer.parseInt(args[3]);
+        WeightFormat format = args.length > 4 ? WeightFormat.parse(args[4], "FORMAT") : WeightFormat.FP32;
         Map<String, Object> out = new LinkedHashMap<>();
-        long weightBytes = 0;
         long params = 0;
         try (SafetensorsShards w = SafetensorsShards.open(dir)) {
             for (String n : w.names()) {
@@ -40,12 +46,14 @@ public final class DecodeBenchmark {
                 params += t.elementCount();
             }
         }
-        weightBytes = params * 4; // fp32 in memory; a tied embedding is read once per token, as lm_head
         out.put("params", params);
         out.put("rss_before_load_mb", rssMb("VmRSS"));
         long t0 = System.nanoTime();
-        try (LanguageModel lm = LanguageModel.load(dir)) {
+        long weightBytes;
+        try (LanguageModel lm = LanguageModel.load(dir, format)) {
             out.put("load_s", (System.nanoTime() - t0) / 1e9);
+            weightBytes = bytesReadPerToken(lm.model());
+            out.put("weights", format.id());
             out.put("rss_after_load_mb", rssMb("VmRSS"));
             double[] best = measure(lm, promptTokens, newTokens, repeats);
             out.put("prompt_tokens", promptTokens);
@@ -56,13 +64,25 @@ public final class DecodeBenchmark {
             out.put("weight_mb", weightBytes / 1e6);
             out.put("peak_rss_mb", rssMb("VmHWM")); // before the bandwidth test's own 1 GiB
         }
-        // The same model decoded by engine ops (-Dfinadvisor.decode=engine), to show what the Java decoder buys.
-        System.setProperty("finadvisor.decode", "engine");
-        try (LanguageModel lm = LanguageModel.load(dir)) {
-            out.put("engine_decode_tok_s", measure(lm, promptTokens, newTokens, repeats)[1]);
+        if (format == WeightFormat.FP32) { // the same model decoded by engine ops, to show what the Java decoder buys
+            System.setProperty("finadvisor.decode", "engine");
+            try (LanguageModel lm = LanguageModel.load(dir)) {
+                out.put("engine_decode_tok_s", measure(lm, promptTokens, newTokens, repeats)[1]);
+            }
         }
         out.put("read_bandwidth_gb_s", readBandwidth());
         System.out.println(new ObjectMapper().writeValueAsString(out));
+    }
+
+    /** Bytes of weights one decode step reads: every projection (the output head included) once, in its format. */
+    static long bytesReadPerToken(CausalLM model) {
+        long bytes = 0;
+        for (Linear linear : model.linears().values()) {
+            if (linear instanceof LowRankLinear lora) linear = lora.base();
+            if (linear instanceof PackedLinear packed) bytes += packed.weight().bytes();
+            else bytes += 4L * linear.inFeatures() * linear.outFeatures();
+        }
+        return bytes;
     }
 
     /** Best prefill tokens/s, best decode tokens/s and the tokens generated, over {@code repeats} greedy runs after a warm-up. */

@@ -14,10 +14,16 @@ public final class Nf4Code {
     };
 
     /** Midpoints between neighbouring code values: a value's code is the number of midpoints below it. */
-    private static final float[] MIDPOINTS = new float[15];
+    static final float[] MIDPOINTS = new float[15];
+
+    /** Bins of [-1, 1], each narrower than the gap between two midpoints: a bin holds at most one midpoint. */
+    private static final int BINS = 1024;
+    /** The code of each bin's lower edge: a value's code is its bin's, or the next when the bin's midpoint is below it. */
+    private static final byte[] BIN_CODE = new byte[BINS];
 
     static {
         for (int i = 0; i < 15; i++) MIDPOINTS[i] = (CODE[i] + CODE[i + 1]) / 2f;
+        for (int b = 0; b < BINS; b++) BIN_CODE[b] = (byte) count(-1f + 2f * b / BINS);
     }
 
     private Nf4Code() {}
@@ -32,11 +38,24 @@ public final class Nf4Code {
         return CODE[i];
     }
 
-    /** Index of the code value nearest to {@code x} (x is clamped to [-1, 1]; ties go to the lower code). */
+    /**
+     * Index of the code value nearest to {@code x} (x is clamped to [-1, 1]; ties go to the lower code): the number of
+     * midpoints strictly below x, found through a table of bins rather than a search whose branches the CPU cannot
+     * predict (loading a 7B model quantises 7 billion values).
+     */
     public static int nearest(float x) {
+        int bin = (int) ((x + 1f) * (BINS / 2f));
+        int code = BIN_CODE[Math.max(0, Math.min(BINS - 1, bin))];
+        if (code < 15 && MIDPOINTS[code] < x) return code + 1;
+        if (code > 0 && MIDPOINTS[code - 1] >= x) return code - 1; // x rounded into the bin above its own
+        return code;
+    }
+
+    /** The number of midpoints strictly below {@code x}, by a search. */
+    static int count(float x) {
         int lo = 0;
         int hi = 15;
-        while (lo < hi) { // number of midpoints strictly below x
+        while (lo < hi) {
             int mid = (lo + hi) >>> 1;
             if (MIDPOINTS[mid] < x) lo = mid + 1; else hi = mid;
         }

@@ -70,22 +70,18 @@ final class PackedKernels {
     /** int8 row of {@code groups} groups of 64 weights from byte {@code off} of {@code w}, group g scaled by {@code scales[so + g]}. */
     static float int8(byte[] w, int off, float[] scales, int so, float[] x, int groups) {
         FloatVector total = FloatVector.zero(F);
-        for (int g = 0; g < groups; g++) {
+        for (int g = 0; g < groups; g++) { // written out, not through a helper: so C2 compiles every vector op to instructions
             int q = off + g * PackedWeight.GROUP;
             int xi = g * PackedWeight.GROUP;
-            FloatVector a0 = widen(w, q).mul(FloatVector.fromArray(F, x, xi));
-            FloatVector a1 = widen(w, q + L).mul(FloatVector.fromArray(F, x, xi + L));
+            FloatVector a0 = ((FloatVector) ByteVector.fromArray(B, w, q).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xi));
+            FloatVector a1 = ((FloatVector) ByteVector.fromArray(B, w, q + L).castShape(F, 0)).mul(FloatVector.fromArray(F, x, xi + L));
             for (int i = 2 * L; i < PackedWeight.GROUP; i += 2 * L) {
-                a0 = widen(w, q + i).fma(FloatVector.fromArray(F, x, xi + i), a0);
-                a1 = widen(w, q + i + L).fma(FloatVector.fromArray(F, x, xi + i + L), a1);
+                a0 = ((FloatVector) ByteVector.fromArray(B, w, q + i).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xi + i), a0);
+                a1 = ((FloatVector) ByteVector.fromArray(B, w, q + i + L).castShape(F, 0)).fma(FloatVector.fromArray(F, x, xi + i + L), a1);
             }
             total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
-    }
-
-    private static FloatVector widen(byte[] w, int at) {
-        return (FloatVector) ByteVector.fromArray(B, w, at).castShape(F, 0);
     }
 
     /**
@@ -94,6 +90,26 @@ final class PackedKernels {
      * becomes its code value by a lane shuffle.
      */
     static float nf4(byte[] w, int off, float[] scales, int so, float[] x, int groups) {
+        if (L != 16) return nf4Narrow(w, off, scales, so, x, groups);
+        FloatVector total = FloatVector.zero(F);
+        for (int g = 0; g < groups; g++) {
+            int q = off + g * PackedWeight.GROUP / 2;
+            int xi = g * PackedWeight.GROUP;
+            IntVector iv = (IntVector) ByteVector.fromArray(B, w, q).castShape(I, 0);
+            IntVector iw = (IntVector) ByteVector.fromArray(B, w, q + 16).castShape(I, 0);
+            FloatVector a0 = CODES_LOW.rearrange(iv.and(15).toShuffle()).reinterpretAsFloats().mul(FloatVector.fromArray(F, x, xi));
+            FloatVector a1 = CODES_LOW.rearrange(iv.lanewise(VectorOperators.LSHR, 4).and(15).toShuffle()).reinterpretAsFloats()
+                    .mul(FloatVector.fromArray(F, x, xi + 32));
+            a0 = CODES_LOW.rearrange(iw.and(15).toShuffle()).reinterpretAsFloats().fma(FloatVector.fromArray(F, x, xi + 16), a0);
+            a1 = CODES_LOW.rearrange(iw.lanewise(VectorOperators.LSHR, 4).and(15).toShuffle()).reinterpretAsFloats()
+                    .fma(FloatVector.fromArray(F, x, xi + 48), a1);
+            total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
+        }
+        return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #nf4} a block at a time, L lanes at a time (any L of 8 or 16). */
+    private static float nf4Narrow(byte[] w, int off, float[] scales, int so, float[] x, int groups) {
         FloatVector total = FloatVector.zero(F);
         for (int g = 0; g < groups; g++) {
             int q = off + g * PackedWeight.GROUP / 2;
@@ -103,7 +119,7 @@ final class PackedKernels {
             for (int j = 0; j < PackedWeight.GROUP / 2; j += L) {
                 IntVector bytes = (IntVector) ByteVector.fromArray(B, w, q + j).castShape(I, 0);
                 a0 = code(bytes.and(15)).fma(FloatVector.fromArray(F, x, xi + j), a0);
-                a1 = code(bytes.lanewise(VectorOperators.ASHR, 4).and(15)).fma(FloatVector.fromArray(F, x, xi + 32 + j), a1);
+                a1 = code(bytes.lanewise(VectorOperators.LSHR, 4).and(15)).fma(FloatVector.fromArray(F, x, xi + 32 + j), a1);
             }
             total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
         }
@@ -113,7 +129,7 @@ final class PackedKernels {
     /** The code values of nibbles 0..15 (L = 8: indexes 8..15 wrap to the second table). */
     private static FloatVector code(IntVector nibbles) {
         VectorShuffle<Integer> s = nibbles.toShuffle();
-        IntVector bits = CODES_HIGH == null ? CODES_LOW.rearrange(s) : CODES_LOW.rearrange(s, CODES_HIGH);
-        return bits.reinterpretAsFloats();
+        if (CODES_HIGH == null) return CODES_LOW.rearrange(s).reinterpretAsFloats();
+        return CODES_LOW.rearrange(s, CODES_HIGH).reinterpretAsFloats();
     }
 }
