@@ -14,7 +14,8 @@ import java.util.Arrays;
  * two weights (the even one in the low half); int8 and NF4 rows are groups of {@value #GROUP} codes with one fp32 scale
  * each (int8: {@code w = q * scale}, q in -127..127; NF4: {@code w = code[q] * absmax}, 32 bytes a group, byte j holding
  * weight j in its low nibble and weight j + 32 in its high one). Rows live in slabs of at most 1 GiB, so a matrix may
- * exceed what one Java array holds. Arrays (not direct buffers) because Java 17's Vector API reads them faster.
+ * exceed what one Java array holds; small matrices share a model's {@link PackedArena}. Arrays (not direct buffers)
+ * because Java 17's Vector API reads them faster.
  */
 public final class PackedWeight {
     public static final int GROUP = 64;
@@ -28,14 +29,17 @@ public final class PackedWeight {
     private final int stride;
     private final int groups;
     private final int rowsPerSlab;
-    /** bf16: two weights an int. */
+    /** bf16: two weights an int; each slab from its base. */
     private final int[][] pairs;
     /** int8 and NF4 codes. */
     private final byte[][] codes;
     /** int8 and NF4: a scale per group. */
     private final float[][] scales;
+    /** Where each slab starts in its array: of pairs or codes, and of scales. */
+    private final int[] base;
+    private final int[] scaleBase;
 
-    private PackedWeight(WeightFormat format, int rows, int cols, long rowsPerSlab) {
+    private PackedWeight(WeightFormat format, int rows, int cols, long rowsPerSlab, PackedArena arena) {
         if (!format.packed()) throw new IllegalArgumentException(format + " is not a packed format");
         this.format = format;
         this.rows = rows;
@@ -47,26 +51,42 @@ public final class PackedWeight {
         pairs = format == WeightFormat.BF16 ? new int[slabs][] : null;
         codes = format == WeightFormat.BF16 ? null : new byte[slabs][];
         scales = format == WeightFormat.BF16 ? null : new float[slabs][];
+        base = new int[slabs];
+        scaleBase = new int[slabs];
         for (int s = 0; s < slabs; s++) {
             int n = Math.min(this.rowsPerSlab, rows - s * this.rowsPerSlab);
             switch (format) {
-                case BF16 -> pairs[s] = new int[n * stride / 2];
-                case INT8 -> codes[s] = new byte[n * stride];
-                case NF4 -> codes[s] = new byte[n * stride / 2];
+                case BF16 -> {
+                    PackedArena.Range<int[]> r = arena.ints(n * stride / 2);
+                    pairs[s] = r.array();
+                    base[s] = r.offset();
+                }
+                case INT8, NF4 -> {
+                    PackedArena.Range<byte[]> r = arena.bytes(format == WeightFormat.INT8 ? n * stride : n * stride / 2);
+                    codes[s] = r.array();
+                    base[s] = r.offset();
+                    PackedArena.Range<float[]> f = arena.floats(n * groups);
+                    scales[s] = f.array();
+                    scaleBase[s] = f.offset();
+                }
                 default -> throw new AssertionError(format);
             }
-            if (scales != null) scales[s] = new float[n * groups];
         }
     }
 
-    /** An all-zero matrix, to be filled by {@link #packRow}. */
+    /** An all-zero matrix in arrays of its own, to be filled by {@link #packRow}. */
     public static PackedWeight allocate(WeightFormat format, int rows, int cols) {
-        return new PackedWeight(format, rows, cols, MAX_SLAB_BYTES / Math.max(1, bytes(format, 1, cols)));
+        return allocate(format, rows, cols, new PackedArena());
+    }
+
+    /** An all-zero matrix in {@code arena}'s arrays. */
+    public static PackedWeight allocate(WeightFormat format, int rows, int cols, PackedArena arena) {
+        return new PackedWeight(format, rows, cols, MAX_SLAB_BYTES / Math.max(1, bytes(format, 1, cols)), arena);
     }
 
     /** The same in slabs of {@code rowsPerSlab} rows (tests of matrices spanning slabs). */
     static PackedWeight allocate(WeightFormat format, int rows, int cols, int rowsPerSlab) {
-        return new PackedWeight(format, rows, cols, rowsPerSlab);
+        return new PackedWeight(format, rows, cols, rowsPerSlab, new PackedArena());
     }
 
     /** Bytes a {@code [rows, cols]} matrix takes in {@code format} (packed or fp32). */
@@ -109,6 +129,12 @@ public final class PackedWeight {
         return (row % rowsPerSlab) * groups;
     }
 
+    /** Index of {@code row}'s first int (bf16) or code byte in its slab's array. */
+    private int start(int s, int row) {
+        int perGroup = format == WeightFormat.BF16 ? GROUP / 2 : format == WeightFormat.INT8 ? GROUP : GROUP / 2;
+        return base[s] + group(row) * perGroup;
+    }
+
     /**
      * Packs row {@code row} from {@code cols} values of {@code dtype} at byte {@code at} of {@code src} (little-endian, as a
      * safetensors file holds them), using {@code scratch} (at least {@code cols} floats); returns the index of the first
@@ -116,7 +142,8 @@ public final class PackedWeight {
      */
     public int packRow(int row, ByteBuffer src, int at, Dtype dtype, float[] scratch) {
         int s = slab(row);
-        int g0 = group(row);
+        int at0 = start(s, row);
+        int sc0 = scaleBase[s] + group(row);
         if (format == WeightFormat.BF16 && dtype == Dtype.BF16) { // the checkpoint's own bits
             int[] dst = pairs[s];
             for (int i = 0; i < cols; i += 2) {
@@ -124,7 +151,7 @@ public final class PackedWeight {
                 int high = i + 1 < cols ? src.getShort(at + 2 * i + 2) & 0xffff : 0;
                 if ((low & 0x7f80) == 0x7f80) return i; // exponent all ones: infinity or NaN
                 if ((high & 0x7f80) == 0x7f80) return i + 1;
-                dst[g0 * GROUP / 2 + i / 2] = low | high << 16;
+                dst[at0 + i / 2] = low | high << 16;
             }
             return -1;
         }
@@ -145,26 +172,26 @@ public final class PackedWeight {
                 for (int i = 0; i < cols; i += 2) {
                     int low = HalfFloats.floatToBf16(scratch[i]) & 0xffff;
                     int high = i + 1 < cols ? HalfFloats.floatToBf16(scratch[i + 1]) & 0xffff : 0;
-                    pairs[s][g0 * GROUP / 2 + i / 2] = low | high << 16;
+                    pairs[s][at0 + i / 2] = low | high << 16;
                 }
             }
             case INT8 -> {
                 for (int g = 0; g < groups; g++) {
                     float scale = absmax(scratch, g) / 127f;
-                    scales[s][g0 + g] = scale;
+                    scales[s][sc0 + g] = scale;
                     for (int i = g * GROUP; i < Math.min(cols, (g + 1) * GROUP); i++) {
-                        codes[s][g0 * GROUP + i] = (byte) (scale == 0 ? 0 : Math.round(scratch[i] / scale));
+                        codes[s][at0 + i] = (byte) (scale == 0 ? 0 : Math.round(scratch[i] / scale));
                     }
                 }
             }
             case NF4 -> {
                 for (int g = 0; g < groups; g++) {
                     float absmax = absmax(scratch, g);
-                    scales[s][g0 + g] = absmax;
+                    scales[s][sc0 + g] = absmax;
                     for (int j = 0; j < GROUP / 2; j++) {
                         int low = nf4Code(scratch, g * GROUP + j, absmax);
                         int high = nf4Code(scratch, g * GROUP + j + GROUP / 2, absmax);
-                        codes[s][(g0 + g) * GROUP / 2 + j] = (byte) (low | high << 4);
+                        codes[s][at0 + g * GROUP / 2 + j] = (byte) (low | high << 4);
                     }
                 }
             }
@@ -196,11 +223,12 @@ public final class PackedWeight {
     /** Row {@code row} as fp32 into {@code out} (at least the padded length, {@link #preparedLength()}). */
     private void dequantizeRow(int row, float[] out) {
         int s = slab(row);
-        int g0 = group(row);
+        int at0 = start(s, row);
+        int sc0 = scaleBase[s] + group(row);
         switch (format) {
             case BF16 -> {
                 int[] w = pairs[s];
-                for (int i = 0, o = g0 * GROUP / 2; i < stride; i += 2, o++) {
+                for (int i = 0, o = at0; i < stride; i += 2, o++) {
                     out[i] = Float.intBitsToFloat(w[o] << 16);
                     out[i + 1] = Float.intBitsToFloat(w[o] & 0xFFFF0000);
                 }
@@ -208,15 +236,15 @@ public final class PackedWeight {
             case INT8 -> {
                 byte[] q = codes[s];
                 for (int g = 0; g < groups; g++) {
-                    float scale = scales[s][g0 + g];
-                    for (int i = g * GROUP, o = (g0 + g) * GROUP; i < (g + 1) * GROUP; i++, o++) out[i] = q[o] * scale;
+                    float scale = scales[s][sc0 + g];
+                    for (int i = g * GROUP, o = at0 + g * GROUP; i < (g + 1) * GROUP; i++, o++) out[i] = q[o] * scale;
                 }
             }
             case NF4 -> {
                 byte[] q = codes[s];
                 for (int g = 0; g < groups; g++) {
-                    float absmax = scales[s][g0 + g];
-                    for (int j = 0, o = (g0 + g) * GROUP / 2; j < GROUP / 2; j++, o++) {
+                    float absmax = scales[s][sc0 + g];
+                    for (int j = 0, o = at0 + g * GROUP / 2; j < GROUP / 2; j++, o++) {
                         out[g * GROUP + j] = Nf4Code.value(q[o] & 15) * absmax;
                         out[g * GROUP + j + GROUP / 2] = Nf4Code.value((q[o] >> 4) & 15) * absmax;
                     }
@@ -248,12 +276,13 @@ public final class PackedWeight {
     public float dot(int row, float[] x) {
         int s = slab(row); // checks row: the SIMD loops do not check each access
         if (x.length < stride) throw new IllegalArgumentException("an input of " + x.length + " values for rows of " + stride);
-        int g0 = group(row);
         if (SIMD) {
+            int at = start(s, row);
+            int sc = scaleBase[s] + group(row);
             return switch (format) {
-                case BF16 -> PackedKernels.bf16(pairs[s], g0 * GROUP / 2, x, stride);
-                case INT8 -> PackedKernels.int8(codes[s], g0 * GROUP, scales[s], g0, x, groups);
-                case NF4 -> PackedKernels.nf4(codes[s], g0 * GROUP / 2, scales[s], g0, x, groups);
+                case BF16 -> PackedKernels.bf16(pairs[s], at, x, stride);
+                case INT8 -> PackedKernels.int8(codes[s], at, scales[s], sc, x, groups);
+                case NF4 -> PackedKernels.nf4(codes[s], at, scales[s], sc, x, groups);
                 default -> throw new AssertionError(format);
             };
         }

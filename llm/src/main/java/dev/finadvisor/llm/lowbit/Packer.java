@@ -19,6 +19,8 @@ public final class Packer implements AutoCloseable {
 
     private final ForkJoinPool pool;
     private final int threads;
+    /** One model's packed matrices share its chunks. */
+    private final PackedArena arena = new PackedArena();
     private ByteBuffer raw;
 
     public Packer(int threads) {
@@ -36,7 +38,7 @@ public final class Packer implements AutoCloseable {
         long rowBytes = (long) cols * width;
         int slabRows = (int) Math.max(1, Math.min(rows, SLAB_BYTES / rowBytes));
         if (raw == null || raw.capacity() < slabRows * rowBytes) raw = ByteBuffer.allocateDirect(Math.toIntExact(slabRows * rowBytes));
-        PackedWeight packed = PackedWeight.allocate(format, rows, cols);
+        PackedWeight packed = PackedWeight.allocate(format, rows, cols, arena);
         for (int first = 0; first < rows; first += slabRows) {
             int count = Math.min(slabRows, rows - first);
             ByteBuffer slab = raw.clear().limit(Math.toIntExact(count * rowBytes)).slice().order(ByteOrder.LITTLE_ENDIAN);

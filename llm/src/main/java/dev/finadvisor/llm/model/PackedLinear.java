@@ -4,8 +4,10 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.finadvisor.llm.EngineMemory;
 import dev.finadvisor.llm.lowbit.PackedWeight;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -21,19 +23,40 @@ public final class PackedLinear implements Linear {
     /** Up to this many input rows are multiplied in Java, reading the packed weight once per row. */
     private static final int JAVA_ROWS = 4;
 
-    /** The fp32 buffer a model's packed layers dequantise into for the engine, one slab at a time (at most 256 MiB). */
+    /**
+     * The fp32 engine tensor a model's packed layers dequantise into for the engine's products, a slab at a time (at most
+     * 256 MiB): written in place through its memory and viewed at each slab's shape, so a product allocates no weight.
+     */
     static final class Scratch {
         private static final long MAX_FLOATS = 64L << 20;
-        private ByteBuffer buffer;
+        private final NDManager manager;
+        private NDArray flat;
+        private ByteBuffer memory;
+
+        Scratch(NDManager manager) {
+            this.manager = manager;
+        }
 
         /** Rows of {@code in} floats that fit at once. */
         int rows(int in) {
             return (int) Math.max(1, MAX_FLOATS / in);
         }
 
+        /** The first {@code count} floats of the tensor, to write. */
         ByteBuffer floats(long count) {
-            if (buffer == null || buffer.capacity() < 4 * count) buffer = ByteBuffer.allocateDirect(Math.toIntExact(4 * count));
-            return buffer.clear().limit(Math.toIntExact(4 * count)).slice().order(ByteOrder.nativeOrder());
+            if (flat == null || flat.size() < count) {
+                if (flat != null) flat.close();
+                flat = manager.zeros(new Shape(count));
+                memory = EngineMemory.floats(flat);
+            }
+            return memory.duplicate().clear().limit(Math.toIntExact(4 * count)).slice().order(ByteOrder.nativeOrder());
+        }
+
+        /** The first {@code rows * cols} floats as a {@code [rows, cols]} view; close it after use. */
+        NDArray view(int rows, int cols) {
+            try (NDArray prefix = flat.get(new NDIndex("0:" + (long) rows * cols))) {
+                return prefix.reshape(rows, cols);
+            }
         }
     }
 
@@ -78,25 +101,25 @@ public final class PackedLinear implements Linear {
         if (m <= JAVA_ROWS) return x.getManager().create(javaRows(x.toType(DataType.FLOAT32, false).toFloatArray(), (int) m), new Shape(shape));
         synchronized (scratch) {
             int slabRows = scratch.rows(in);
-            if (slabRows >= out) return Linear.project(x, dequantized(x.getManager(), 0, out), bias);
-            NDList parts = new NDList();
-            try (NDManager slabs = x.getManager().newSubManager()) {
-                for (int first = 0; first < out; first += slabRows) {
-                    int count = Math.min(slabRows, out - first);
-                    NDArray w = dequantized(slabs, first, count);
-                    parts.add(Linear.project(x, w, null));
-                    w.close();
+            if (slabRows >= out) {
+                try (NDArray w = dequantized(0, out)) {
+                    return Linear.project(x, w, bias);
                 }
-                NDArray y = NDArrays.concat(parts, -1);
-                if (bias != null) y = y.add(bias);
-                y.attach(x.getManager());
-                return y;
             }
+            NDList parts = new NDList();
+            for (int first = 0; first < out; first += slabRows) {
+                try (NDArray w = dequantized(first, Math.min(slabRows, out - first))) {
+                    parts.add(Linear.project(x, w, null));
+                }
+            }
+            NDArray y = NDArrays.concat(parts, -1);
+            parts.close();
+            return bias == null ? y : y.add(bias);
         }
     }
 
-    /** Rows {@code [first, first + count)} as an fp32 tensor over the scratch buffer: valid until the next call. */
-    private NDArray dequantized(NDManager manager, int first, int count) {
+    /** Rows {@code [first, first + count)} in fp32 as a view of the scratch tensor, valid until the next call: close it. */
+    private NDArray dequantized(int first, int count) {
         ByteBuffer buffer = scratch.floats((long) count * weight.cols());
         int parts = Math.max(1, Math.min(count, 4 * Runtime.getRuntime().availableProcessors()));
         IntStream.range(0, parts).parallel().forEach(p -> {
@@ -104,7 +127,7 @@ public final class PackedLinear implements Linear {
             int to = first + count * (p + 1) / parts;
             weight.dequantize(from, to - from, buffer.asFloatBuffer().position((from - first) * weight.cols()));
         });
-        return manager.create(buffer, new Shape(count, weight.cols()), DataType.FLOAT32);
+        return scratch.view(count, weight.cols());
     }
 
     /** {@code m} rows of x times the weight, in Java, each weight row read once for all of them. */

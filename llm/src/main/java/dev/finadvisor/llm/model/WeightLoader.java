@@ -26,7 +26,7 @@ final class WeightLoader {
     /** How projections are held: fp32 engine tensors (through {@link #projections}) or packed in Java memory. */
     private final WeightFormat format;
     private final Packer packer;
-    private final PackedLinear.Scratch packedScratch = new PackedLinear.Scratch();
+    private final PackedLinear.Scratch packedScratch;
     /** Where the fp32 weight of each projection the {@link ProjectionLoader} replaces is read (see {@link #projection}). */
     private ByteBuffer scratch;
     final Map<String, NDArray> loaded = new LinkedHashMap<>();
@@ -41,6 +41,7 @@ final class WeightLoader {
         this.projections = projections;
         this.format = format;
         this.packer = packer;
+        this.packedScratch = new PackedLinear.Scratch(manager);
     }
 
     boolean has(String name) {

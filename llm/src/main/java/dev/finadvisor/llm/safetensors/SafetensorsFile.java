@@ -270,7 +270,21 @@ public final class SafetensorsFile implements AutoCloseable {
                     + "', which has " + t.elementCount());
         }
         int width = t.dtype().bytes();
-        forEachMapping(t, t.begin() + firstElement * width, count * width, into::put);
+        // read, not mapped: pages of a mapping count in the process's RSS while mapped (up to 1 GiB at a time),
+        // the page cache behind a read does not
+        ByteBuffer dst = into.duplicate();
+        dst.limit(Math.toIntExact(dst.position() + count * width));
+        try {
+            long position = dataStart + t.begin() + firstElement * width;
+            while (dst.hasRemaining()) {
+                int n = channel.read(dst, position);
+                if (n < 0) throw new SafetensorsException(path + ": tensor '" + name + "' ends past the end of the file; is it truncated?");
+                position += n;
+            }
+        } catch (IOException e) {
+            throw new SafetensorsException(path + ": cannot read tensor '" + name + "': " + e.getMessage(), e);
+        }
+        into.position(dst.position());
     }
 
     /** The tensor's raw little-endian bytes, whatever its dtype (at most 2^31-1 bytes). */
