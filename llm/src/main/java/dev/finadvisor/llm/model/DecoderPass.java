@@ -44,7 +44,19 @@ abstract class DecoderPass implements CausalLM.Stages {
     @Override
     public NDArray run(CausalLM.LayerEntry entry, boolean lastPositionOnly, NDArray rows) {
         NDArray x = embed();
-        for (int i = 0; i < config.numLayers(); i++) x = layer(i, entry.enter(i, x));
+        for (int i = 0; i < config.numLayers(); i++) {
+            if (cache == null) { // a training pass: backward needs every layer's intermediates
+                x = layer(i, entry.enter(i, x));
+                continue;
+            }
+            // generation records no gradient: each layer's intermediates are freed with it (a 7B model's prefill of
+            // 700 tokens otherwise held every layer's attention scores, 20 GB)
+            try (NDManager layerScope = scope.newSubManager()) {
+                x.attach(layerScope);
+                x = layer(i, entry.enter(i, x));
+                x.attach(scope);
+            }
+        }
         if (cache != null) cache.advance(s);
         return head(x, lastPositionOnly, rows);
     }
