@@ -30,7 +30,15 @@ public record ModelConfig(
         // Falcon only
         boolean newDecoderArchitecture,
         boolean parallelAttention,
-        boolean bias) {
+        boolean bias,
+        // Mistral, Qwen2: each query of a windowed layer sees its last slidingWindow keys (0: every earlier key)
+        int slidingWindow,
+        int windowFromLayer) {
+
+    /** Whether decoder layer {@code layer} attends through the sliding window. */
+    public boolean windowed(int layer) {
+        return slidingWindow > 0 && layer >= windowFromLayer;
+    }
 
     /** The model families this runtime implements. */
     public enum Family { LLAMA, FALCON }
@@ -80,18 +88,22 @@ public record ModelConfig(
         int headDim = r.has("head_dim") && !r.c.get("head_dim").isNull() ? r.positiveInt("head_dim") : hidden / heads;
         if (!r.has("head_dim") && hidden % heads != 0) r.fail("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads);
         int maxPositions = r.positiveInt("max_position_embeddings");
-        if (arch.equals("MistralForCausalLM") || arch.equals("Qwen2ForCausalLM")) {
-            // Sliding-window attention equals full attention while the context fits the window.
-            JsonNode window = r.c.get("sliding_window");
-            boolean used = !arch.equals("Qwen2ForCausalLM") || r.c.path("use_sliding_window").asBoolean(false);
-            if (used && window != null && window.isIntegralNumber() && window.asInt() > 0) maxPositions = Math.min(maxPositions, window.asInt());
+        // Sliding-window attention is a window over the keys, not a limit on the context: Mistral windows every
+        // layer; Qwen2, when use_sliding_window is on, the layers from max_window_layers up.
+        int window = 0;
+        int windowFrom = 0;
+        JsonNode w = r.c.get("sliding_window");
+        boolean qwen = arch.equals("Qwen2ForCausalLM");
+        if ((arch.equals("MistralForCausalLM") || qwen && r.c.path("use_sliding_window").asBoolean(false)) && w != null && !w.isNull()) {
+            window = r.positiveInt("sliding_window");
+            if (qwen) windowFrom = r.has("max_window_layers") ? r.c.get("max_window_layers").asInt(0) : 0;
         }
         if (r.has("hidden_act") && !r.c.get("hidden_act").asText().equals("silu")) {
             r.fail("hidden_act '" + r.c.get("hidden_act").asText() + "' is not supported (only silu)");
         }
         return new ModelConfig(Family.LLAMA, arch, r.positiveInt("vocab_size"), hidden, r.positiveInt("intermediate_size"),
                 r.positiveInt("num_hidden_layers"), heads, kvHeads, headDim, maxPositions, r.dbl("rms_norm_eps", 1e-6),
-                r.dbl("rope_theta", 10000), ropeScaling(r), r.bool("tie_word_embeddings", false), false, false, false);
+                ropeTheta(r), ropeScaling(r), r.bool("tie_word_embeddings", false), false, false, false, window, windowFrom);
     }
 
     private static ModelConfig falcon(Reader r, String arch) {
@@ -114,12 +126,26 @@ public record ModelConfig(
         int ffn = r.has("ffn_hidden_size") && !r.c.get("ffn_hidden_size").isNull() ? r.positiveInt("ffn_hidden_size") : 4 * hidden;
         int maxPositions = r.has("max_position_embeddings") ? r.positiveInt("max_position_embeddings") : 2048;
         return new ModelConfig(Family.FALCON, "FalconForCausalLM", r.positiveInt("vocab_size"), hidden, ffn, layers, heads,
-                kvHeads, hidden / heads, maxPositions, r.dbl("layer_norm_epsilon", 1e-5), r.dbl("rope_theta", 10000),
-                ropeScaling(r), r.bool("tie_word_embeddings", true), newArch, r.bool("parallel_attn", true), r.bool("bias", false));
+                kvHeads, hidden / heads, maxPositions, r.dbl("layer_norm_epsilon", 1e-5), ropeTheta(r),
+                ropeScaling(r), r.bool("tie_word_embeddings", true), newArch, r.bool("parallel_attn", true), r.bool("bias", false), 0, 0);
     }
 
+    /**
+     * The RoPE base: {@code rope_theta}, or where transformers v5 writes it, {@code rope_parameters.rope_theta}
+     * (with no top-level key); 10000 when neither is there.
+     */
+    private static double ropeTheta(Reader r) {
+        if (r.has("rope_theta")) return r.dbl("rope_theta", 10000);
+        JsonNode p = r.c.get("rope_parameters");
+        if (p == null || p.isNull() || !p.has("rope_theta")) return 10000;
+        if (!p.get("rope_theta").isNumber()) r.fail("'rope_parameters.rope_theta' is " + p.get("rope_theta") + ", not a number");
+        return p.get("rope_theta").asDouble();
+    }
+
+    /** {@code rope_scaling}, or transformers v5's {@code rope_parameters}, which holds the same keys beside rope_theta. */
     private static RopeScaling ropeScaling(Reader r) {
         JsonNode s = r.c.get("rope_scaling");
+        if (s == null || s.isNull()) s = r.c.get("rope_parameters");
         if (s == null || s.isNull()) return null;
         String type = s.has("rope_type") ? s.get("rope_type").asText() : s.path("type").asText("");
         switch (type) {
@@ -134,7 +160,7 @@ public record ModelConfig(
                 return new RopeScaling("llama3", s.get("factor").asDouble(), s.get("low_freq_factor").asDouble(),
                         s.get("high_freq_factor").asDouble(), s.get("original_max_position_embeddings").asInt());
             default:
-                r.fail("rope_scaling type '" + type + "' is not supported (supported: default, linear, llama3)");
+                r.fail("rope type '" + type + "' (rope_scaling or rope_parameters) is not supported (supported: default, linear, llama3)");
                 return null;
         }
     }

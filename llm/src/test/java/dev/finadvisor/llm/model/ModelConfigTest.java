@@ -30,6 +30,32 @@ class ModelConfigTest {
         assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("alibi");
     }
 
+    /** transformers v5 writes the RoPE base and scaling as rope_parameters, with no top-level rope_theta. */
+    @Test
+    void readsTransformersV5RopeParametersAndRefusesARopeTypeItCannotRun() throws Exception {
+        Files.writeString(dir.resolve("config.json"), """
+                {"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+                 "intermediate_size": 96, "vocab_size": 384, "max_position_embeddings": 256,
+                 "rope_parameters": {"rope_theta": 500000.0, "rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                     "high_freq_factor": 4.0, "original_max_position_embeddings": 64}}""");
+        ModelConfig v5 = ModelConfig.load(dir);
+        assertThat(v5.ropeTheta()).isEqualTo(500000.0);
+        assertThat(v5.ropeScaling().type()).isEqualTo("llama3");
+        assertThat(v5.ropeScaling().factor()).isEqualTo(8.0);
+        Files.writeString(dir.resolve("config.json"), """
+                {"architectures": ["FalconForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+                 "vocab_size": 384, "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}}""");
+        ModelConfig falcon = ModelConfig.load(dir);
+        assertThat(falcon.ropeTheta()).isEqualTo(1000000.0);
+        assertThat(falcon.ropeScaling()).isNull();
+        Files.writeString(dir.resolve("config.json"), """
+                {"architectures": ["LlamaForCausalLM"], "hidden_size": 64, "num_attention_heads": 4, "num_hidden_layers": 2,
+                 "intermediate_size": 96, "vocab_size": 384, "max_position_embeddings": 256,
+                 "rope_parameters": {"rope_theta": 10000.0, "rope_type": "yarn", "factor": 4.0}}""");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).isInstanceOf(UserError.class)
+                .hasMessageContaining("rope type 'yarn'").hasMessageContaining("supported: default, linear, llama3");
+    }
+
     @Test
     void readsFalconsOldKeyNamesAndLlama3RopeScaling() throws Exception {
         Files.writeString(dir.resolve("config.json"), """
