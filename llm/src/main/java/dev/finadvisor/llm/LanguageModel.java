@@ -17,7 +17,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 
-/** A checkpoint loaded for generation: the model (fp32 on CPU), its tokenizer, and the prefill/decode loop. */
+/** A checkpoint loaded for generation: the model (fp32, or packed bf16/int8/NF4, on the CPU), its tokenizer, and the prefill/decode loop. */
 public final class LanguageModel implements AutoCloseable {
     private final Path dir;
     private final NDManager manager;

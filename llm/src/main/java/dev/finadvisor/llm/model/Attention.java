@@ -64,12 +64,19 @@ final class Attention {
         return scores.softmax(-1).matMul(v);
     }
 
-    /** Additive causal mask {@code [s, past + s]}: -inf where a query would see a later position. */
-    static NDArray causalMask(NDManager manager, int s, int past) {
+    /**
+     * Additive causal mask {@code [s, past + s]}: -inf where a query would see a later position, or (window > 0) a
+     * position more than window - 1 before its own.
+     */
+    static NDArray causalMask(NDManager manager, int s, int past, int window) {
         int total = past + s;
         float[] m = new float[s * total];
         for (int i = 0; i < s; i++) {
-            for (int j = past + i + 1; j < total; j++) m[i * total + j] = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < total; j++) {
+                boolean later = j > past + i;
+                boolean outside = window > 0 && j <= past + i - window;
+                if (later || outside) m[i * total + j] = Float.NEGATIVE_INFINITY;
+            }
         }
         return manager.create(m, new Shape(s, total));
     }

@@ -17,7 +17,9 @@ abstract class DecoderPass implements CausalLM.Stages {
     final Rotary.Tables rope;
     /** The rotation of the queries, the attention scale folded in. */
     final Rotary.Tables queryRope;
-    final NDArray mask;
+    /** Causal masks of the full layers and of the windowed ones; null where a query may see every cached key. */
+    private final NDArray mask;
+    private final NDArray windowMask;
     private final ModelConfig config;
     private final Linears linears;
     private final TokenEmbedding embeddings;
@@ -38,7 +40,9 @@ abstract class DecoderPass implements CausalLM.Stages {
         if (cache != null) cache.checkRoom(s);
         rope = rotary.at(scope, past, s);
         queryRope = rope.scaled(scale);
-        mask = s > 1 ? Attention.causalMask(scope, s, past) : null;
+        mask = s > 1 ? Attention.causalMask(scope, s, past, 0) : null;
+        boolean windowBites = config.slidingWindow() > 0 && past + s > config.slidingWindow();
+        windowMask = windowBites ? Attention.causalMask(scope, s, past, config.slidingWindow()) : mask;
     }
 
     @Override
@@ -76,6 +80,11 @@ abstract class DecoderPass implements CausalLM.Stages {
         if (lastPositionOnly) x = x.get(":, -1:, :");
         else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
         return linears.get("lm_head").apply(x);
+    }
+
+    /** The attention mask of decoder layer {@code i}. */
+    NDArray mask(int i) {
+        return config.windowed(i) ? windowMask : mask;
     }
 
     /** The model's norm after the last decoder layer. */

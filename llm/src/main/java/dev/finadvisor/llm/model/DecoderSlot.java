@@ -4,7 +4,7 @@ import java.util.function.Supplier;
 
 /**
  * A model's Java decoder: built on the first decode step (null when it cannot run: no Vector API,
- * {@code -Dfinadvisor.decode=engine}, or a projection that is not fp32), rebuilt after a projection is
+ * {@code -Dfinadvisor.decode=engine}, or a projection neither fp32 nor packed), rebuilt after a projection is
  * replaced, closed with the model (waiting for a step in progress, whose weights are about to be freed).
  */
 final class DecoderSlot {

@@ -113,7 +113,7 @@ public final class FalconModel implements CausalLM {
                 k = kv[0];
                 v = kv[1];
             }
-            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, mask, cache == null));
+            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, mask(i), cache == null));
             NDArray mlpIn;
             NDArray residual = x;
             if (config.newDecoderArchitecture()) {
@@ -141,7 +141,7 @@ public final class FalconModel implements CausalLM {
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 
-    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
+    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is neither fp32 dense nor packed (+ LoRA). */
     DecoderSlot.StepDecoder decoder() {
         return decoders.get(this::buildDecoder);
     }

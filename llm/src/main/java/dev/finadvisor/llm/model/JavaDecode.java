@@ -174,7 +174,8 @@ public final class JavaDecode implements AutoCloseable {
 
     /**
      * Rotates {@link #q} and {@link #k} to position {@code pos}, stores k and v in layer {@code layer}'s cache and
-     * writes the attention of every query head over positions {@code 0..pos} into {@link #attended}.
+     * writes the attention of every query head over positions {@code 0..pos} (a windowed layer: its last window) into
+     * {@link #attended}.
      */
     void attend(int layer, KvCache cache, int pos) {
         rotary.rotate(q, heads, pos);
@@ -187,29 +188,31 @@ public final class JavaDecode implements AutoCloseable {
             keys.asFloatBuffer().put(at, k, g * headDim, headDim);
             values.asFloatBuffer().put(at, v, g * headDim, headDim);
         }
-        pool.run(heads, (from, to) -> attendHeads(from, to, keys, values, capacity, pos + 1));
+        int first = config.windowed(layer) ? Math.max(0, pos + 1 - config.slidingWindow()) : 0;
+        pool.run(heads, (from, to) -> attendHeads(from, to, keys, values, capacity, first, pos + 1));
     }
 
-    private void attendHeads(int from, int to, ByteBuffer keys, ByteBuffer values, int capacity, int length) {
+    /** Attention of query heads {@code [from, to)} over cached positions {@code [first, length)}. */
+    private void attendHeads(int from, int to, ByteBuffer keys, ByteBuffer values, int capacity, int first, int length) {
         int perKv = heads / kvHeads; // kv head g serves query heads g*perKv .. g*perKv+perKv-1
         for (int h = from; h < to; h++) {
             long base = (long) (h / perKv) * capacity * headDim;
             int s0 = h * capacity;
             float max = Float.NEGATIVE_INFINITY;
-            for (int t = 0; t < length; t++) {
+            for (int t = first; t < length; t++) {
                 float s = VectorKernels.dot(keys, base + (long) t * headDim, q, h * headDim, headDim) * scale;
                 scores[s0 + t] = s;
                 if (s > max) max = s;
             }
             float sum = 0;
-            for (int t = 0; t < length; t++) {
+            for (int t = first; t < length; t++) {
                 float e = (float) Math.exp(scores[s0 + t] - max);
                 scores[s0 + t] = e;
                 sum += e;
             }
             int o = h * headDim;
             Arrays.fill(attended, o, o + headDim, 0f);
-            for (int t = 0; t < length; t++) {
+            for (int t = first; t < length; t++) {
                 VectorKernels.axpy(scores[s0 + t] / sum, values, base + (long) t * headDim, attended, o, headDim);
             }
         }

@@ -93,7 +93,7 @@ public final class LlamaModel implements CausalLM {
                 k = kv[0];
                 v = kv[1];
             }
-            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, mask, cache == null)));
+            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, mask(i), cache == null)));
             // MLP block: x + down(silu(gate(n)) * up(n))
             n = rmsNorm(x, l.postNorm);
             NDArray gate = linears.get(l.gate).apply(n);
@@ -113,7 +113,7 @@ public final class LlamaModel implements CausalLM {
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 
-    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is not fp32 dense (+ LoRA). */
+    /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is neither fp32 dense nor packed (+ LoRA). */
     DecoderSlot.StepDecoder decoder() {
         return decoders.get(this::buildDecoder);
     }

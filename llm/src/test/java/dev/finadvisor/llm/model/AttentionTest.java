@@ -21,7 +21,7 @@ class AttentionTest {
             NDArray q = m.randomNormal(new Shape(1, heads, s, d));
             NDArray k = m.randomNormal(new Shape(1, kvHeads, past + s, d));
             NDArray v = m.randomNormal(new Shape(1, kvHeads, past + s, d));
-            NDArray mask = Attention.causalMask(m, s, past);
+            NDArray mask = Attention.causalMask(m, s, past, 0);
             assertThat((long) heads * s * (past + s)).as("enough scores to need blocks").isGreaterThan(8L << 20);
             float[] whole = Attention.attend(q, k, v, mask, true).toFloatArray();
             float[] blocked = Attention.attend(q, k, v, mask, false).toFloatArray();
