@@ -86,6 +86,21 @@ class PackedWeightTest {
         }
     }
 
+    /** The loop AVX2 machines run (8 lanes) gives the sums of the one written out for 16 lanes. */
+    @org.junit.jupiter.api.Test
+    void theNarrowNf4LoopGivesTheWideLoopsSums() {
+        Random rnd = new Random(11);
+        int groups = 5;
+        byte[] codes = new byte[groups * 32];
+        rnd.nextBytes(codes);
+        float[] scales = new float[groups];
+        float[] x = new float[groups * 64];
+        for (int i = 0; i < scales.length; i++) scales[i] = rnd.nextFloat();
+        for (int i = 0; i < x.length; i++) x[i] = (float) rnd.nextGaussian();
+        assertThat(PackedKernels.nf4Narrow(codes, 0, scales, 0, x, groups))
+                .isCloseTo(PackedKernels.nf4(codes, 0, scales, 0, x, groups), org.assertj.core.data.Offset.offset(1e-4f));
+    }
+
     @ParameterizedTest
     @EnumSource(value = WeightFormat.class, names = {"BF16", "INT8", "NF4"})
     void rowsSpanningSlabsReadAsInOneSlab(WeightFormat format) {
