@@ -365,7 +365,9 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Converts {@code count} elements starting at {@code firstElement} to fp32 into {@code dst}. */
     private void readFloats(TensorInfo t, long firstElement, long count, FloatBuffer dst) {
         int width = t.dtype().bytes();
+        long[] element = {firstElement};
         forEachMapping(t, t.begin() + firstElement * width, count * width, src -> {
+            int start = dst.position();
             switch (t.dtype()) {
                 case F32 -> dst.put(src.asFloatBuffer());
                 case F64 -> {
@@ -382,6 +384,15 @@ public final class SafetensorsFile implements AutoCloseable {
                 }
                 default -> throw new AssertionError(t.dtype());
             }
+            // NaN or infinite weights would generate garbage silently: refuse them as they are read
+            for (int i = start; i < dst.position(); i++) {
+                float v = dst.get(i);
+                if (!Float.isFinite(v)) {
+                    throw new SafetensorsException(path + ": tensor '" + t.name() + "' holds " + v + " at element " + (element[0] + i - start)
+                            + " of " + t.elementCount() + ": the checkpoint is damaged (weights must be finite)");
+                }
+            }
+            element[0] += dst.position() - start;
         });
     }
 

@@ -21,6 +21,23 @@ class SafetensorsFileTest {
     @TempDir
     Path dir;
 
+    /** A NaN or infinite weight is refused as it is read, naming the tensor and the element, in every float dtype. */
+    @Test
+    void aValueThatIsNotFiniteIsRefusedNamingTensorAndElement() throws IOException {
+        for (Dtype dtype : new Dtype[] {Dtype.F32, Dtype.BF16, Dtype.F16}) {
+            float[] values = new float[12];
+            for (int i = 0; i < values.length; i++) values[i] = i * 0.5f;
+            values[7] = dtype == Dtype.F16 ? Float.POSITIVE_INFINITY : Float.NaN;
+            Path file = dir.resolve("bad-" + dtype + ".safetensors");
+            new SafetensorsWriter().addFloats("model.layers.0.mlp.up_proj.weight", new long[] {3, 4}, values, dtype).write(file);
+            try (SafetensorsFile f = SafetensorsFile.open(file)) {
+                assertThatThrownBy(() -> f.readFloats("model.layers.0.mlp.up_proj.weight")).as(dtype.toString())
+                        .isInstanceOf(SafetensorsException.class)
+                        .hasMessageContaining("model.layers.0.mlp.up_proj.weight").hasMessageContaining("at element 7 of 12");
+            }
+        }
+    }
+
     @Test
     void floatTensorsRoundTripInEveryFloatDtype() throws IOException {
         Random rnd = new Random();
