@@ -43,6 +43,7 @@ public final class HubDownloader {
     static final Set<String> SIDE_FILES = Set.of("config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "model.safetensors.index.json");
     static final String COMPLETE = ".finadvisor-complete";
+    private static final int MAX_REDIRECTS = 10;
 
     private final URI endpoint;
     private final Path cache;
@@ -55,7 +56,9 @@ public final class HubDownloader {
         this.cache = cache;
         this.token = token;
         this.offline = offline;
-        this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL).connectTimeout(Duration.ofSeconds(30)).build();
+        // redirects are followed here, not by the client: the hub sends weight downloads to its CDN, another host,
+        // which must not get HF_TOKEN
+        this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NEVER).connectTimeout(Duration.ofSeconds(30)).build();
     }
 
     private record RemoteFile(String name, long size, String sha256) {}
@@ -108,7 +111,7 @@ public final class HubDownloader {
 
     private JsonNode getJson(String repo, String revision) {
         URI uri = endpoint.resolve("/api/models/" + repo + "/revision/" + URLEncoder.encode(revision, StandardCharsets.UTF_8) + "?blobs=true");
-        HttpResponse<byte[]> r = send(HttpRequest.newBuilder(uri).GET(), HttpResponse.BodyHandlers.ofByteArray(), repo, revision);
+        HttpResponse<byte[]> r = send(uri, null, HttpResponse.BodyHandlers.ofByteArray(), repo, revision);
         try {
             return JSON.readTree(r.body());
         } catch (IOException e) {
@@ -178,9 +181,7 @@ public final class HubDownloader {
             have = 0;
         }
         URI uri = endpoint.resolve("/" + repo + "/resolve/" + commit + "/" + f.name());
-        HttpRequest.Builder req = HttpRequest.newBuilder(uri).GET();
-        if (have > 0) req.header("Range", "bytes=" + have + "-");
-        HttpResponse<InputStream> r = send(req, HttpResponse.BodyHandlers.ofInputStream(), repo, commit);
+        HttpResponse<InputStream> r = send(uri, have > 0 ? "bytes=" + have + "-" : null, HttpResponse.BodyHandlers.ofInputStream(), repo, commit);
         boolean append = have > 0 && r.statusCode() == 206;
         if (have > 0 && !append) log.info("{}: server ignored the range request; downloading {} again from the start", repo, f.name());
         if (append) {
@@ -218,18 +219,32 @@ public final class HubDownloader {
         }
     }
 
-    private <T> HttpResponse<T> send(HttpRequest.Builder req, HttpResponse.BodyHandler<T> body, String repo, String revision) {
-        token.ifPresent(t -> req.header("Authorization", "Bearer " + t.reveal()));
-        req.header("User-Agent", "finadvisor");
+    /**
+     * GET {@code uri} (with {@code range}, if not null), following up to {@value #MAX_REDIRECTS} redirects; HF_TOKEN goes
+     * only to the hub's own origin (scheme, host and port of the endpoint), never to a host a redirect names.
+     */
+    private <T> HttpResponse<T> send(URI uri, String range, HttpResponse.BodyHandler<T> body, String repo, String revision) {
         HttpResponse<T> r;
-        try {
-            r = http.send(req.build(), body);
-        } catch (IOException e) {
-            throw new UserError("cannot reach the hub at " + endpoint + " for " + repo + ": " + e.getMessage()
-                    + " (set HF_HUB_OFFLINE=1 to use the cache only)", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new UserError("interrupted while downloading " + repo, e);
+        for (int hops = 0; ; hops++) {
+            HttpRequest.Builder req = HttpRequest.newBuilder(uri).GET().header("User-Agent", "finadvisor");
+            if (range != null) req.header("Range", range);
+            if (sameOrigin(uri, endpoint)) token.ifPresent(t -> req.header("Authorization", "Bearer " + t.reveal()));
+            try {
+                r = http.send(req.build(), body);
+            } catch (IOException e) {
+                throw new UserError("cannot reach the hub at " + uri.getHost() + " for " + repo + ": " + e.getMessage()
+                        + " (set HF_HUB_OFFLINE=1 to use the cache only)", e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new UserError("interrupted while downloading " + repo, e);
+            }
+            int code = r.statusCode();
+            if (code != 301 && code != 302 && code != 303 && code != 307 && code != 308) break;
+            closeQuietly(r);
+            String location = r.headers().firstValue("Location").orElse(null);
+            if (location == null) throw new UserError(repo + "@" + revision + ": the hub answered HTTP " + code + " without a Location for " + uri);
+            if (hops == MAX_REDIRECTS) throw new UserError(repo + "@" + revision + ": more than " + MAX_REDIRECTS + " redirects from " + uri);
+            uri = uri.resolve(location);
         }
         int code = r.statusCode();
         if (code == 200 || code == 206) return r;
@@ -241,6 +256,14 @@ public final class HubDownloader {
             case 404 -> new UserError(what + ": not found on the hub (HTTP 404); check the repository id and revision");
             default -> new UserError(what + ": the hub answered HTTP " + code + " for " + r.uri());
         };
+    }
+
+    static boolean sameOrigin(URI a, URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
     }
 
     private static void closeQuietly(HttpResponse<?> r) {

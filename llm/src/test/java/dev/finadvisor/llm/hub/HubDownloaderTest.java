@@ -37,6 +37,9 @@ class HubDownloaderTest {
     Path source;
     Path cache;
     HttpServer server;
+    /** The CDN the hub redirects weight downloads to: another origin, as the real hub's is. */
+    HttpServer cdn;
+    final List<String> cdnAuthorizations = Collections.synchronizedList(new ArrayList<>());
     final List<String> requests = Collections.synchronizedList(new ArrayList<>());
     final Map<String, String> rangeHeaders = Collections.synchronizedMap(new HashMap<>());
     String requiredToken;
@@ -51,11 +54,20 @@ class HubDownloaderTest {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/", this::handle);
         server.start();
+        cdn = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        cdn.createContext("/", ex -> {
+            try (ex) {
+                cdnAuthorizations.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+                serveFile(ex, ex.getRequestURI().getPath().substring("/cdn/".length()));
+            }
+        });
+        cdn.start();
     }
 
     @AfterEach
     void stop() {
         server.stop(0);
+        cdn.stop(0);
     }
 
     private void handle(HttpExchange ex) throws IOException {
@@ -82,14 +94,12 @@ class HubDownloaderTest {
                 send(ex, 200, new ObjectMapper().writeValueAsBytes(Map.of("id", REPO, "sha", COMMIT, "siblings", siblings)));
             } else if (path.startsWith("/" + REPO + "/resolve/" + COMMIT + "/")) {
                 String name = path.substring(path.lastIndexOf('/') + 1);
-                if (name.endsWith(".safetensors")) { // LFS files redirect to a CDN, as the real hub does
-                    ex.getResponseHeaders().add("Location", "/cdn/" + name);
+                if (name.endsWith(".safetensors")) { // LFS files redirect to a CDN on another host, as the real hub does
+                    ex.getResponseHeaders().add("Location", "http://127.0.0.1:" + cdn.getAddress().getPort() + "/cdn/" + name);
                     ex.sendResponseHeaders(302, -1);
                     return;
                 }
                 serveFile(ex, name);
-            } else if (path.startsWith("/cdn/")) {
-                serveFile(ex, path.substring(5));
             } else {
                 send(ex, 404, "{\"error\":\"Repository not found\"}".getBytes());
             }
@@ -180,6 +190,8 @@ class HubDownloaderTest {
         assertThatThrownBy(() -> locator(Map.of()).resolve(REPO)).isInstanceOf(UserError.class)
                 .hasMessageContaining("HTTP 401").hasMessageContaining("HF_TOKEN").hasMessageNotContaining("hf_secret");
         assertThat(locator(Map.of("HF_TOKEN", "hf_secret")).resolve(REPO).resolve("config.json")).exists();
+        // the token went to the hub, never to the CDN its redirects named
+        assertThat(cdnAuthorizations).isNotEmpty().containsOnly("null");
     }
 
     @Test
