@@ -10,6 +10,7 @@ import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.qa.QaSample;
+import dev.finadvisor.domain.util.JsonErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +90,7 @@ public final class ModelChatTemplate implements PromptTemplate {
         try {
             root = JSON.readTree(config.toFile());
         } catch (IOException e) {
-            throw new UserError(config + " is not valid JSON: " + e.getMessage());
+            throw new UserError(config + " is not valid JSON: " + JsonErrors.describe(e));
         }
         String template = chatTemplate(root.get("chat_template"), config);
         String source = config + " chat_template";

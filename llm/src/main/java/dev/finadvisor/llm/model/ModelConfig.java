@@ -3,6 +3,7 @@ package dev.finadvisor.llm.model;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.util.JsonErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,7 +54,7 @@ public record ModelConfig(
         try {
             root = new ObjectMapper().readTree(file.toFile());
         } catch (IOException e) {
-            throw new UserError(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new UserError(file + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (root == null || !root.isObject()) throw new UserError(file + ": not a JSON object");
         return parse(file, root);

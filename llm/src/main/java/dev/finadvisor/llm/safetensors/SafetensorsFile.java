@@ -10,6 +10,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.domain.util.JsonErrors;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -122,7 +123,7 @@ public final class SafetensorsFile implements AutoCloseable {
             }
             throw bad(path, "header is not valid JSON: " + msg);
         } catch (IOException e) {
-            throw bad(path, "header is not valid JSON: " + e.getMessage());
+            throw bad(path, "header is not valid JSON: " + JsonErrors.describe(e));
         }
         if (root == null || !root.isObject()) throw bad(path, "header is not a JSON object");
         Map<String, TensorInfo> tensors = new LinkedHashMap<>();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.domain.util.JsonErrors;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.DirectoryStream;
@@ -63,7 +64,7 @@ public final class SafetensorsShards implements AutoCloseable {
         try {
             weightMap = new ObjectMapper().readTree(index.toFile()).get("weight_map");
         } catch (IOException e) {
-            throw new SafetensorsException(index + ": not valid JSON: " + e.getMessage(), e);
+            throw new SafetensorsException(index + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         if (weightMap == null || !weightMap.isObject()) throw new SafetensorsException(index + ": missing the 'weight_map' object");
         Map<String, SafetensorsFile> opened = new LinkedHashMap<>();

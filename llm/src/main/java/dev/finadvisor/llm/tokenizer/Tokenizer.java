@@ -5,6 +5,7 @@ import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.util.JsonErrors;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -57,7 +58,7 @@ public final class Tokenizer implements AutoCloseable {
             for (JsonNode t : root.path("added_tokens")) ids.put(t.path("content").asText(), t.path("id").asInt());
             for (int id : ids.values()) maxId = Math.max(maxId, id);
         } catch (IOException e) {
-            throw new UserError(file + ": not valid JSON: " + e.getMessage(), e);
+            throw new UserError(file + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
         HuggingFaceTokenizer hf;
         try {
@@ -89,7 +90,7 @@ public final class Tokenizer implements AutoCloseable {
         try {
             return JSON.readTree(p.toFile());
         } catch (IOException e) {
-            throw new UserError(p + ": not valid JSON: " + e.getMessage(), e);
+            throw new UserError(p + ": not valid JSON: " + JsonErrors.describe(e), e);
         }
     }
 

@@ -23,6 +23,14 @@ class ModelConfigTest {
     }
 
     @Test
+    void aJsonSyntaxErrorIsOneLineWithItsPlace() throws Exception {
+        Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"],\n \"hidden_size\": 64,, }");
+        assertThatThrownBy(() -> ModelConfig.load(dir)).isInstanceOf(UserError.class)
+                .hasMessageContaining("config.json: not valid JSON").hasMessageContaining("at line 2, column")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").doesNotContain("[Source"));
+    }
+
+    @Test
     void missingOrMistypedKeysNameTheFileAndKey() throws Exception {
         Files.writeString(dir.resolve("config.json"), "{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": \"big\"}");
         assertThatThrownBy(() -> ModelConfig.load(dir)).hasMessageContaining("config.json").hasMessageContaining("'hidden_size' is \"big\"");
