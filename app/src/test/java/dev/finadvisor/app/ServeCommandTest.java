@@ -97,6 +97,17 @@ class ServeCommandTest {
     }
 
     @Test
+    void aPortInUseIsAOneLineUserError() throws Exception {
+        Path checkpoint = RandomCheckpoint.tiny("llama").write(dir.resolve("tiny-port"));
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            MainTest.Result r = MainTest.run("serve", "--model", checkpoint.toString(), "--port", Integer.toString(taken.getLocalPort()),
+                    "--set", "generation.template=falcon");
+            assertThat(r.code()).as(r.err()).isEqualTo(Main.USER_ERROR);
+            assertThat(r.err().strip()).contains("port is in use").contains("--port").doesNotContain("\n");
+        }
+    }
+
+    @Test
     void badArgumentsFailBeforeThePortOpensWithOneLine() throws Exception {
         MainTest.Result missing = MainTest.run("serve", "--model", dir.resolve("nope").toString());
         assertThat(missing.code()).isEqualTo(Main.USER_ERROR);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.inference.AdviceAnswer;
 import dev.finadvisor.inference.AdviceChain;
@@ -19,6 +20,7 @@ import dev.finadvisor.retrieval.StoreUnavailable;
 import io.javalin.Javalin;
 import io.javalin.compression.CompressionStrategy;
 import io.javalin.http.Context;
+import io.javalin.util.JavalinBindException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -93,7 +95,20 @@ public final class AdvisorServer implements AutoCloseable {
 
     /** Starts listening; returns the bound port (useful with port 0). */
     public int start() {
-        app = Javalin.create(c -> {
+        try {
+            app = create().start();
+        } catch (JavalinBindException e) {
+            throw new UserError("cannot listen on " + config.server().host() + ":" + config.server().port()
+                    + ": the port is in use; stop what holds it or choose another with --port (0 picks a free one)", e);
+        }
+        log.info("serving on http://{}:{} (API keys {}, CORS {})", config.server().host(), app.port(),
+                keys.enabled() ? "required" : "off", config.cors().allowed_origins().isEmpty() ? "off" : config.cors().allowed_origins());
+        return app.port();
+    }
+
+    /** The routes, wire formats and limits, not yet listening. */
+    private Javalin create() {
+        return Javalin.create(c -> {
             c.startup.showJavalinBanner = false;
             c.http.maxRequestSize = config.server().max_body_bytes();
             c.http.prefer405over404 = true;
@@ -136,10 +151,7 @@ public final class AdvisorServer implements AutoCloseable {
             });
             r.error(405, ctx -> error(ctx, new ApiException(405, "method_not_allowed", null,
                     ctx.method() + " is not allowed on " + ctx.path() + "; see /openapi.json")));
-        }).start();
-        log.info("serving on http://{}:{} (API keys {}, CORS {})", config.server().host(), app.port(),
-                keys.enabled() ? "required" : "off", config.cors().allowed_origins().isEmpty() ? "off" : config.cors().allowed_origins());
-        return app.port();
+        });
     }
 
     public int port() {
