@@ -1,5 +1,7 @@
 package dev.finadvisor.domain.runs;
 
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -10,8 +12,10 @@ import java.util.Optional;
  * with {@code statusNote} saying why).
  *
  * @param warnings things read around rather than failed on, e.g. a last metrics line cut short by a kill
+ * @param endedAt  run.json's end, or for a run found dead its last sign of life (heartbeat, metrics); null while it runs
  */
-public record Run(RunLayout layout, RunInfo info, RunStatus status, String statusNote, List<MetricPoint> metrics, List<String> warnings) {
+public record Run(RunLayout layout, RunInfo info, RunStatus status, String statusNote, List<MetricPoint> metrics, List<String> warnings,
+                  Instant endedAt) {
     public Run {
         metrics = List.copyOf(metrics);
         warnings = List.copyOf(warnings);
@@ -19,6 +23,11 @@ public record Run(RunLayout layout, RunInfo info, RunStatus status, String statu
 
     public String id() {
         return info.id();
+    }
+
+    /** From the start to the end, or to {@code now} while the run goes on. */
+    public Duration duration(Instant now) {
+        return Duration.between(info.startedAt(), endedAt != null ? endedAt : now);
     }
 
     /** The last logged value of {@code metric}, falling back to the final metrics in run.json. */

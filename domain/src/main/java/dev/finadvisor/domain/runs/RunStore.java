@@ -87,7 +87,23 @@ public final class RunStore {
             }
         }
         List<MetricPoint> metrics = readMetrics(layout.metrics(), status == RunStatus.RUNNING, warnings);
-        return new Run(layout, info, status, note, metrics, warnings);
+        Instant ended = info.endedAt();
+        if (ended == null && status == RunStatus.KILLED) ended = lastSignOfLife(layout, info.startedAt());
+        return new Run(layout, info, status, note, metrics, warnings, ended);
+    }
+
+    /** When a run that died without saying so was last seen: its heartbeat or metrics file, whichever is later. */
+    static Instant lastSignOfLife(RunLayout layout, Instant startedAt) {
+        Instant last = startedAt;
+        for (Path f : List.of(layout.heartbeat(), layout.metrics())) {
+            try {
+                Instant t = Files.getLastModifiedTime(f).toInstant();
+                if (t.isAfter(last)) last = t;
+            } catch (IOException e) {
+                // absent: not a sign
+            }
+        }
+        return last;
     }
 
     /** Why a run that says "running" is dead, or empty when it lives (or cannot be told). */

@@ -142,6 +142,15 @@ class RunStoreTest {
         assertThat(r.info().status()).isEqualTo(RunStatus.RUNNING);
         assertThat(r.status()).isEqualTo(RunStatus.KILLED);
         assertThat(r.statusNote()).contains("process " + p.pid()).contains("ended without finishing");
+        // its duration ends where it was last seen (heartbeat, metrics), not now
+        Instant lastBeat = Instant.parse("2026-11-26T07:20:00Z");
+        Files.writeString(dir.resolve("heartbeat"), "");
+        Files.setLastModifiedTime(dir.resolve("heartbeat"), FileTime.from(lastBeat));
+        Files.writeString(dir.resolve("metrics.jsonl"), "{\"step\": 1, \"loss\": 2.0}\n");
+        Files.setLastModifiedTime(dir.resolve("metrics.jsonl"), FileTime.from(lastBeat.minusSeconds(30)));
+        Run seen = RunStore.readDir(dir);
+        assertThat(seen.endedAt()).isEqualTo(lastBeat);
+        assertThat(seen.duration(Instant.now())).isEqualTo(Duration.ofMinutes(20));
     }
 
     @Test

@@ -46,7 +46,7 @@ public final class RunsView {
         Instant now = Instant.now();
         for (Run r : listing.runs()) {
             t.row(r.id(), r.status().json(), r.info().startedAt() == null ? "-" : WHEN.format(r.info().startedAt()),
-                    duration(r.info().duration(now)), lastStep(r), metric(r, MetricPoint.LOSS), metric(r, MetricPoint.EVAL_LOSS),
+                    duration(r.duration(now)), lastStep(r), metric(r, MetricPoint.LOSS), metric(r, MetricPoint.EVAL_LOSS),
                     r.info().baseModel() == null ? "-" : Path.of(r.info().baseModel().path()).getFileName().toString());
         }
         return t.toString();
@@ -65,8 +65,8 @@ public final class RunsView {
         t.row("run", r.id());
         t.row("status", r.status().json() + (r.statusNote() == null ? "" : " (" + r.statusNote() + ")"));
         t.row("started", String.valueOf(info.startedAt()));
-        t.row("ended", info.endedAt() == null ? "-" : info.endedAt().toString());
-        t.row("duration", duration(info.duration(Instant.now())));
+        t.row("ended", r.endedAt() == null ? "-" : r.endedAt() + (info.endedAt() == null ? " (last seen)" : ""));
+        t.row("duration", duration(r.duration(Instant.now())));
         t.row("steps", r.metrics().size() + " logged, last " + lastStep(r));
         t.row("base model", ref(info.baseModel()));
         t.row("dataset", ref(info.dataset()));
@@ -117,7 +117,7 @@ public final class RunsView {
         runs.forEach(r -> header.add(r.id()));
         TextTable t = new TextTable(header);
         t.row(cells("status", runs, r -> r.status().json()));
-        t.row(cells("duration", runs, r -> duration(r.info().duration(Instant.now()))));
+        t.row(cells("duration", runs, r -> duration(r.duration(Instant.now()))));
         t.row(cells("steps", runs, RunsView::lastStep));
         t.row(cells("base model", runs, r -> shortRef(r.info().baseModel())));
         t.row(cells("dataset", runs, r -> shortRef(r.info().dataset())));
@@ -199,7 +199,7 @@ public final class RunsView {
         if (r.statusNote() != null) o.put("status_note", r.statusNote());
         o.put("started_at", String.valueOf(r.info().startedAt()));
         if (r.info().endedAt() != null) o.put("ended_at", r.info().endedAt().toString());
-        o.put("duration_s", r.info().duration(Instant.now()).toMillis() / 1000.0);
+        o.put("duration_s", r.duration(Instant.now()).toMillis() / 1000.0);
         o.put("steps", r.metrics().size());
         if (!r.metrics().isEmpty()) o.put("last_step", r.metrics().get(r.metrics().size() - 1).step());
         o.set("final_metrics", RunJson.MAPPER.valueToTree(finals(r)));
