@@ -8,8 +8,8 @@ import dev.finadvisor.llm.lowbit.Packer;
 import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.safetensors.Dtype;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
-import java.util.EnumMap;
 import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -133,9 +133,9 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
     }
 
     /**
-     * Loads the checkpoint with its projections (the output head included, unless tied to the embedding) held as
-     * {@code format} ({@link WeightFormat#AUTO}: the checkpoint's own precision), packed as each is read; the embedding
-     * and norms stay fp32.
+     * Loads the checkpoint with its projections, token embedding and output head held as {@code format}
+     * ({@link WeightFormat#AUTO}: the checkpoint's own precision), packed as each is read; norms and biases stay fp32.
+     * Refuses, before reading any weight, a model whose weights cannot fit ({@link MemoryCheck}).
      */
     static CausalLM load(Path checkpointDir, NDManager parent, ProjectionLoader projections, WeightFormat format) {
         ModelConfig config = ModelConfig.load(checkpointDir);
@@ -143,7 +143,8 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
         try (SafetensorsShards weights = SafetensorsShards.open(checkpointDir);
              Packer packer = new Packer(Runtime.getRuntime().availableProcessors())) {
             WeightFormat resolved = format.resolve(dominantDtype(weights));
-            MemoryCheck.check(checkpointDir, weights, resolved);
+            // a projection loader (QLoRA's NF4) holds the projections in a form of its own: the fp32 estimate would refuse it
+            if (projections == ProjectionLoader.DENSE) MemoryCheck.check(checkpointDir, weights, resolved);
             WeightLoader loader = new WeightLoader(checkpointDir, weights, manager, projections, resolved, packer);
             return switch (config.family()) {
                 case LLAMA -> new LlamaModel(config, manager, loader);
