@@ -65,7 +65,7 @@ public final class MemoryCheck {
     private static String alternatives(SafetensorsShards weights, WeightFormat chosen) {
         StringBuilder s = new StringBuilder("smaller formats take");
         for (WeightFormat f : new WeightFormat[] {WeightFormat.BF16, WeightFormat.INT8, WeightFormat.NF4}) {
-            if (f.bitsPerWeight() < chosen.bitsPerWeight() || chosen == WeightFormat.FP32 && f != chosen) {
+            if (f.bitsPerWeight() < chosen.bitsPerWeight()) {
                 s.append(' ').append(gb(weightBytes(weights, f))).append(" (--weights ").append(f.id()).append("),");
             }
         }

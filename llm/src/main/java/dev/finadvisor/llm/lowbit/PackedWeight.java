@@ -27,6 +27,8 @@ public final class PackedWeight {
     private final int rows;
     private final int cols;
     private final int stride;
+    /** Ints (bf16) or code bytes (int8, NF4) one row takes in its slab's array. */
+    private final int rowLength;
     private final int groups;
     private final int rowsPerSlab;
     /** bf16: two weights an int; each slab from its base. */
@@ -44,8 +46,9 @@ public final class PackedWeight {
         this.format = format;
         this.rows = rows;
         this.cols = cols;
-        this.stride = (cols + GROUP - 1) / GROUP * GROUP;
+        this.stride = padded(cols);
         this.groups = stride / GROUP;
+        this.rowLength = format == WeightFormat.INT8 ? stride : stride / 2; // bf16: two weights an int; NF4: two a byte
         this.rowsPerSlab = (int) Math.max(1, Math.min(rows, rowsPerSlab));
         int slabs = (rows + this.rowsPerSlab - 1) / this.rowsPerSlab;
         pairs = format == WeightFormat.BF16 ? new int[slabs][] : null;
@@ -57,12 +60,12 @@ public final class PackedWeight {
             int n = Math.min(this.rowsPerSlab, rows - s * this.rowsPerSlab);
             switch (format) {
                 case BF16 -> {
-                    PackedArena.Range<int[]> r = arena.ints(n * stride / 2);
+                    PackedArena.Range<int[]> r = arena.ints(n * rowLength);
                     pairs[s] = r.array();
                     base[s] = r.offset();
                 }
                 case INT8, NF4 -> {
-                    PackedArena.Range<byte[]> r = arena.bytes(format == WeightFormat.INT8 ? n * stride : n * stride / 2);
+                    PackedArena.Range<byte[]> r = arena.bytes(n * rowLength);
                     codes[s] = r.array();
                     base[s] = r.offset();
                     PackedArena.Range<float[]> f = arena.floats(n * groups);
@@ -92,7 +95,7 @@ public final class PackedWeight {
     /** Bytes a {@code [rows, cols]} matrix takes in {@code format} (packed or fp32). */
     public static long bytes(WeightFormat format, long rows, long cols) {
         if (!format.packed()) return 4 * rows * cols;
-        long stride = (cols + GROUP - 1) / GROUP * GROUP;
+        long stride = padded(cols);
         long groups = stride / GROUP;
         return rows * switch (format) {
             case BF16 -> 2 * stride;
@@ -100,6 +103,11 @@ public final class PackedWeight {
             case NF4 -> stride / 2 + 4 * groups;
             default -> throw new IllegalArgumentException(format.toString());
         };
+    }
+
+    /** {@code cols} rounded up to whole groups. */
+    private static int padded(long cols) {
+        return Math.toIntExact((cols + GROUP - 1) / GROUP * GROUP);
     }
 
     public WeightFormat format() {
@@ -131,8 +139,7 @@ public final class PackedWeight {
 
     /** Index of {@code row}'s first int (bf16) or code byte in its slab's array. */
     private int start(int s, int row) {
-        int perGroup = format == WeightFormat.BF16 ? GROUP / 2 : format == WeightFormat.INT8 ? GROUP : GROUP / 2;
-        return base[s] + group(row) * perGroup;
+        return base[s] + (row % rowsPerSlab) * rowLength;
     }
 
     /**

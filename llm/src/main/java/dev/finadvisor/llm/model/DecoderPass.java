@@ -49,7 +49,7 @@ abstract class DecoderPass implements CausalLM.Stages {
     public NDArray run(CausalLM.LayerEntry entry, boolean lastPositionOnly, NDArray rows) {
         NDArray x = embed();
         for (int i = 0; i < config.numLayers(); i++) {
-            if (cache == null) { // a training pass: backward needs every layer's intermediates
+            if (recorded()) { // backward needs every layer's intermediates
                 x = layer(i, entry.enter(i, x));
                 continue;
             }
@@ -80,6 +80,11 @@ abstract class DecoderPass implements CausalLM.Stages {
         if (lastPositionOnly) x = x.get(":, -1:, :");
         else if (rows != null) x = x.reshape(-1, config.hiddenSize()).get(rows);
         return linears.get("lm_head").apply(x);
+    }
+
+    /** Whether this is a training pass, recorded for backward (generation passes run with a KV cache, training without). */
+    boolean recorded() {
+        return cache == null;
     }
 
     /** The attention mask of decoder layer {@code i}. */

@@ -139,11 +139,9 @@ public final class JavaDecode implements AutoCloseable {
         int r1 = p1.rows();
         int r2 = p2 == null ? 0 : p2.rows();
         int r3 = p3 == null ? 0 : p3.rows();
-        for (Projection p : new Projection[] {p1, p2, p3}) {
-            if (p == null) continue;
-            lowRank(p, input);
-            if (p.packed() != null) p.packed().prepare(input, p.prepared());
-        }
+        prepare(p1, input);
+        prepare(p2, input);
+        prepare(p3, input);
         pool.run(r1 + r2 + r3, (from, to) -> {
             if (from < r1) rows(p1, input, out1, from, Math.min(to, r1));
             if (to > r1 && from < r1 + r2) rows(p2, input, out2, Math.max(from, r1) - r1, Math.min(to, r1 + r2) - r1);
@@ -153,6 +151,13 @@ public final class JavaDecode implements AutoCloseable {
 
     void project(float[] input, Projection p, float[] out) {
         project(input, p, out, null, null, null, null);
+    }
+
+    /** What a projection's rows need of the input before they run: a packed weight's arrangement of it, LoRA's low-rank product. */
+    private static void prepare(Projection p, float[] input) {
+        if (p == null) return;
+        if (p.packed() != null) p.packed().prepare(input, p.prepared());
+        lowRank(p, input);
     }
 
     /** LoRA's {@code (x A^T) * scale} (r values), before the rows that need it: the order of operations of LoraLinear. */

@@ -366,7 +366,7 @@ public final class SafetensorsFile implements AutoCloseable {
     /** Converts {@code count} elements starting at {@code firstElement} to fp32 into {@code dst}. */
     private void readFloats(TensorInfo t, long firstElement, long count, FloatBuffer dst) {
         int width = t.dtype().bytes();
-        long[] element = {firstElement};
+        int first = dst.position(); // the mappings fill dst in order: its position says which element comes next
         forEachMapping(t, t.begin() + firstElement * width, count * width, src -> {
             int start = dst.position();
             switch (t.dtype()) {
@@ -389,11 +389,10 @@ public final class SafetensorsFile implements AutoCloseable {
             for (int i = start; i < dst.position(); i++) {
                 float v = dst.get(i);
                 if (!Float.isFinite(v)) {
-                    throw new SafetensorsException(path + ": tensor '" + t.name() + "' holds " + v + " at element " + (element[0] + i - start)
+                    throw new SafetensorsException(path + ": tensor '" + t.name() + "' holds " + v + " at element " + (firstElement + i - first)
                             + " of " + t.elementCount() + ": the checkpoint is damaged (weights must be finite)");
                 }
             }
-            element[0] += dst.position() - start;
         });
     }
 
