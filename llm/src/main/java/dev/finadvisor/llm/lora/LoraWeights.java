@@ -13,13 +13,23 @@ public record LoraWeights(int r, int in, int out, float[] a, float[] b) {
     /** The dense update {@code scale * B A} as an [out, in] row-major matrix (for merging into a base weight). */
     public float[] delta(double scale) {
         float[] d = new float[out * in];
+        float[] row = new float[in];
         for (int o = 0; o < out; o++) {
-            for (int i = 0; i < in; i++) {
-                double s = 0;
-                for (int k = 0; k < r; k++) s += (double) b[o * r + k] * a[k * in + i];
-                d[o * in + i] = (float) (s * scale);
-            }
+            java.util.Arrays.fill(row, 0f);
+            addDeltaRow(o, scale, row);
+            System.arraycopy(row, 0, d, o * in, in);
         }
         return d;
+    }
+
+    /** Adds row {@code o} of {@code scale * B A} to {@code row} ({@code in} values), summed in double over the rank. */
+    public void addDeltaRow(int o, double scale, float[] row) {
+        double[] sum = new double[in];
+        for (int k = 0; k < r; k++) {
+            double bk = b[o * r + k];
+            int from = k * in;
+            for (int i = 0; i < in; i++) sum[i] += bk * a[from + i];
+        }
+        for (int i = 0; i < in; i++) row[i] += (float) (sum[i] * scale);
     }
 }

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.safetensors.Dtype;
+import dev.finadvisor.llm.safetensors.HalfFloats;
 import dev.finadvisor.llm.safetensors.SafetensorsFile;
 import dev.finadvisor.llm.safetensors.SafetensorsWriter;
 import java.io.IOException;
@@ -91,6 +92,32 @@ class AdapterMergeTest {
         assertThat(out.resolve("tokenizer.json")).exists();
         assertThat(out.resolve("model.safetensors.index.json")).exists();
         assertThat(dir.resolve("merged.tmp")).doesNotExist();
+    }
+
+    @Test
+    void aBf16WeightIsMergedRowBlockByRowBlockAndRoundedOnce() throws IOException {
+        float[] q = gaussian(48);
+        float[] v = gaussian(32);
+        Path model = checkpoint(q, v, gaussian(80));
+        LoraWeights va = new LoraWeights(2, 8, 4, gaussian(16), gaussian(8));
+        PeftAdapter adapter = new PeftAdapter(new LoraConfig(2, 6, 0.1, List.of("v_proj"), "base", "falcon"),
+                Map.of("model.layers.0.self_attn.v_proj", va));
+        Path out = dir.resolve("merged");
+        assertThat(AdapterMerge.merge(model, adapter, out, 20)).isEqualTo(1); // 20 bytes: one bf16 row of 8 per block
+
+        try (SafetensorsFile shard = SafetensorsFile.open(out.resolve("model-00001-of-00002.safetensors"))) {
+            float[] merged = shard.readFloats("model.layers.0.self_attn.v_proj.weight");
+            for (int o = 0; o < 4; o++) {
+                for (int i = 0; i < 8; i++) {
+                    double d = 0;
+                    for (int k = 0; k < 2; k++) d += (double) va.b()[o * 2 + k] * va.a()[k * 8 + i];
+                    float base = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(v[o * 8 + i])); // as the checkpoint holds it
+                    float expected = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(base + (float) (d * 3.0)));
+                    assertThat(merged[o * 8 + i]).as("row %d column %d", o, i).isEqualTo(expected);
+                }
+            }
+            assertThat(shard.readFloats("model.layers.0.self_attn.q_proj.weight")).containsExactly(q); // not adapted: copied
+        }
     }
 
     @Test
