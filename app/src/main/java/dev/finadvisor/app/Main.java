@@ -5,6 +5,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import dev.finadvisor.domain.UserError;
 import java.io.PrintWriter;
+import java.util.Optional;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
@@ -50,7 +51,10 @@ public final class Main {
         });
         cli.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             boolean user = ex instanceof UserError;
-            if (root.verbose()) {
+            Optional<String> memory = OutOfMemory.explain(ex);
+            if (memory.isPresent() && !root.verbose()) {
+                cmd.getErr().println("error: " + memory.get());
+            } else if (root.verbose()) {
                 ex.printStackTrace(cmd.getErr());
             } else {
                 String message = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
@@ -60,7 +64,14 @@ public final class Main {
             cmd.getErr().flush();
             return user ? USER_ERROR : FAILURE;
         });
-        int code = cli.execute(args);
+        int code;
+        try {
+            code = cli.execute(args);
+        } catch (OutOfMemoryError e) { // an Error passes picocli's handler
+            if (root.verbose()) e.printStackTrace(err);
+            err.println("error: " + OutOfMemory.explain(e).orElseThrow());
+            code = FAILURE;
+        }
         out.flush();
         err.flush();
         return code;

@@ -72,12 +72,12 @@ public final class MemoryCheck {
         return s.charAt(s.length() - 1) == ',' ? s.substring(0, s.length() - 1) : "no smaller format is supported";
     }
 
-    static String gb(long bytes) {
+    public static String gb(long bytes) {
         return String.format(Locale.ROOT, "%.1f GB", bytes / 1e9);
     }
 
     /** MemAvailable of /proc/meminfo, or 0 where it cannot be read (then only the JVM's limit is checked). */
-    static long availableMemory() {
+    public static long availableMemory() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
                 if (line.startsWith("MemAvailable:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
@@ -89,7 +89,7 @@ public final class MemoryCheck {
     }
 
     /** -XX:MaxDirectMemorySize if given, else the JVM's default for it: the maximum heap size. */
-    static long directMemoryLimit() {
+    public static long directMemoryLimit() {
         long limit = Runtime.getRuntime().maxMemory();
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             Matcher m = DIRECT_LIMIT.matcher(arg);
