@@ -42,7 +42,11 @@ public final class Nf4Linear implements Linear, AutoCloseable {
             b = b.toType(x.getDataType(), false);
             b.attach(x.getManager());
         }
-        return Linear.project(x, w, b);
+        NDArray y = Linear.project(x, w, b);
+        // a fresh fp32 copy is let go at once: a training pass's autograd holds it until its backward has run (then
+        // frees it, layer by layer), an inference pass frees it now, not when the caller's scope ends
+        if (w != buffer) w.close();
+        return y;
     }
 
     @Override
