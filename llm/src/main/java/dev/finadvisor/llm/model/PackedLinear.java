@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.finadvisor.llm.EngineMemory;
 import dev.finadvisor.llm.lowbit.PackedWeight;
 import java.nio.ByteBuffer;
@@ -98,6 +99,7 @@ public final class PackedLinear implements Linear {
         long[] shape = x.getShape().getShape().clone();
         shape[shape.length - 1] = out;
         long m = x.size() / in;
+        if (JniUtils.isGradMode()) return recorded(x); // a training pass (QLoRA's frozen bf16 head)
         if (m <= JAVA_ROWS) return x.getManager().create(javaRows(x.toType(DataType.FLOAT32, false).toFloatArray(), (int) m), new Shape(shape));
         synchronized (scratch) {
             int slabRows = scratch.rows(in);
@@ -116,6 +118,27 @@ public final class PackedLinear implements Linear {
             parts.close();
             return bias == null ? y : y.add(bias);
         }
+    }
+
+    /**
+     * The product in a pass autograd records: on fp32 copies of the weight a slab at a time, each let go after its
+     * product (autograd keeps it until its backward has run), never the shared scratch that the next call overwrites.
+     */
+    private NDArray recorded(NDArray x) {
+        int in = weight.cols();
+        int out = weight.rows();
+        int slabRows = scratch.rows(in);
+        NDList parts = new NDList();
+        for (int first = 0; first < out; first += slabRows) {
+            int count = Math.min(slabRows, out - first);
+            NDArray w = x.getManager().create(new Shape(count, in));
+            weight.dequantize(first, count, EngineMemory.floats(w).asFloatBuffer());
+            parts.add(Linear.project(x, w, null));
+            w.close();
+        }
+        NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1);
+        if (parts.size() > 1) parts.close();
+        return bias == null ? y : y.add(bias);
     }
 
     /** Rows {@code [first, first + count)} in fp32 as a view of the scratch tensor, valid until the next call: close it. */

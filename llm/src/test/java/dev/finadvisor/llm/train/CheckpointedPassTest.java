@@ -13,6 +13,7 @@ import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.PackedLinear;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
@@ -62,5 +63,38 @@ class CheckpointedPassTest {
                 assertThatThrownBy(() -> TrainingPass.backpropagate(last, last.onesLike())).hasMessageContaining("does not require grad");
             }
         }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"llama3", "llama-bf16-untied"})
+    void qloraOnABf16CheckpointKeepsTheEmbeddingAndHeadInBf16WithTheGradientsOfFp32Ones(String family) throws IOException {
+        RandomCheckpoint spec = family.equals("llama3") ? RandomCheckpoint.tiny("llama3") // tied
+                : new RandomCheckpoint("LlamaForCausalLM", 64, 96, 2, 4, 2, 384, 256, false, Map.of(), Dtype.BF16, 0.08, 12);
+        Path ckpt = spec.write(dir.resolve(family));
+        LoraGradients.Batch batch = LoraGradients.Batch.random(new Random(5));
+        Map<String, float[]> expected;
+        float[][] expectedLogits = new float[1][];
+        try (NDManager manager = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, manager); Nf4 code = new Nf4(manager)) {
+            Nf4Quantizer.quantize(model, code); // read into fp32, then quantised: the embedding and head stay fp32 tensors
+            expected = LoraGradients.gradients(TrainingPass.whole(model), lora(model, ckpt), batch, manager, expectedLogits);
+        }
+        try (NDManager manager = NDManager.newBaseManager(); Nf4 code = new Nf4(manager);
+             CausalLM model = CausalLM.load(ckpt, manager, Nf4Quantizer.whileLoading(code))) {
+            assertThat(model.linears().get("lm_head")).isInstanceOf(PackedLinear.class);
+            LoraLayers lora = lora(model, ckpt);
+            for (boolean checkpointing : new boolean[] {false, true}) {
+                float[][] logits = new float[1][];
+                Map<String, float[]> actual = LoraGradients.gradients(checkpointing ? new CheckpointedPass(model) : TrainingPass.whole(model),
+                        lora, batch, manager, logits);
+                assertThat(logits[0]).containsExactly(expectedLogits[0]);
+                LoraGradients.assertClose(expected, actual, family + (checkpointing ? ", checkpointed" : ""), 1e-5f);
+            }
+        }
+    }
+
+    private static LoraLayers lora(CausalLM model, Path ckpt) {
+        LoraLayers lora = LoraLayers.attach(new LoraConfig(4, 8.0, 0.0, LoraGradients.allLinears("llama"), ckpt.toString(), null), model, 3);
+        LoraGradients.randomiseB(lora, new Random(7));
+        return lora;
     }
 }
