@@ -20,7 +20,9 @@ import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.lowbit.MemoryCheck;
 import dev.finadvisor.llm.model.ModelConfig;
+import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.model.ProjectionLoader;
 import dev.finadvisor.llm.model.TrainingPass;
 import dev.finadvisor.llm.quant.LayerwiseBackward;
@@ -125,6 +127,11 @@ public final class SftJob {
         if (c.model().max_seq_length() > context) { // found before any work: training would stop at its first long example
             throw new UserError("model.max_seq_length " + c.model().max_seq_length() + " exceeds the context of " + c.model().id()
                     + " (" + context + " positions in its config.json); set it to at most " + context);
+        }
+        try (SafetensorsShards header = SafetensorsShards.open(modelDir)) { // before any weight is read: refuse what cannot fit
+            TrainMemory memory = TrainMemory.estimate(header, ModelConfig.load(modelDir), c);
+            memory.check(modelDir, c, MemoryCheck.availableMemory());
+            say.accept("memory: " + memory.describe());
         }
         if (c.training().gradient_checkpointing() && c.lora().dropout() > 0 && "engine".equals(System.getProperty("finadvisor.dropout"))) {
             throw new UserError("training.gradient_checkpointing needs dropout masks that can be drawn again: drop -Dfinadvisor.dropout=engine "
