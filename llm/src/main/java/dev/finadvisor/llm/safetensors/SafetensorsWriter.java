@@ -99,7 +99,10 @@ public final class SafetensorsWriter {
         return addFloats(name, shape, values, Dtype.F32);
     }
 
-    /** Adds an NDArray with its own element type (FLOAT32, FLOAT16, INT64, INT32, INT8, UINT8, BOOLEAN). */
+    /**
+     * Adds an NDArray with its own element type (FLOAT32, FLOAT16, INT64, INT32, INT8, UINT8, BOOLEAN); a contiguous CPU
+     * tensor's bytes are read from its memory when the file is written, so it must stay open until {@link #write}.
+     */
     public SafetensorsWriter add(String name, NDArray array) {
         Dtype dtype = switch (array.getDataType()) {
             case FLOAT32 -> Dtype.F32;
@@ -112,14 +115,17 @@ public final class SafetensorsWriter {
             case BOOLEAN -> Dtype.BOOL;
             default -> throw new IllegalArgumentException("tensor '" + name + "': cannot write " + array.getDataType());
         };
-        ByteBuffer native_ = array.toByteBuffer();
-        ByteBuffer le = ByteBuffer.allocate(native_.remaining()).order(ByteOrder.LITTLE_ENDIAN);
-        if (native_.order() == ByteOrder.LITTLE_ENDIAN || dtype.bytes() == 1) {
-            le.put(native_);
-        } else {
-            throw new UnsupportedOperationException("big-endian hosts are not supported");
+        if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) throw new UnsupportedOperationException("big-endian hosts are not supported");
+        ByteBuffer view = array.toByteBuffer(true);
+        if (view.isDirect()) { // the tensor's own memory: read as the file is written, no copy on the heap (the tensor must stay open)
+            long[] next = {0};
+            return add(name, dtype, array.getShape().getShape(), chunk -> {
+                int n = chunk.remaining();
+                chunk.put(view.slice((int) next[0], n));
+                next[0] += n;
+            });
         }
-        return add(name, dtype, array.getShape().getShape(), le.rewind());
+        return add(name, dtype, array.getShape().getShape(), view.order(ByteOrder.LITTLE_ENDIAN));
     }
 
     /** Writes the file atomically; the target's folder must exist. */
