@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -48,6 +49,7 @@ public final class PackedLinear implements Linear {
             if (flat == null || flat.size() < count) {
                 if (flat != null) flat.close();
                 flat = manager.zeros(new Shape(count));
+                NDScope.unregister(flat); // it outlives the caller's scope (a training run's evaluation opens one per batch)
                 memory = EngineMemory.floats(flat);
             }
             return memory.duplicate().clear().limit(Math.toIntExact(4 * count)).slice().order(ByteOrder.nativeOrder());

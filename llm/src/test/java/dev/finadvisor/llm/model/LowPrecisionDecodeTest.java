@@ -6,6 +6,8 @@ import static dev.finadvisor.llm.model.JavaDecodeTest.randomIds;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.types.Shape;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.safetensors.Dtype;
@@ -77,6 +79,22 @@ class LowPrecisionDecodeTest {
             assertThat(GoldenLogitsTest.maxAbsDiff(decoded, engine)).as("%s: Java decode against the engine on the same weights", format)
                     .isLessThan(5e-5f);
             return GoldenLogitsTest.maxAbsDiff(engine, reference) / range;
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aPackedModelRunsInOneScopeAfterAnother() throws Exception {
+        // a training run's evaluation opens a scope per batch: the shared dequantisation tensor must outlive each
+        Path ckpt = RandomCheckpoint.tiny("llama").withDtype(Dtype.BF16).write(dir.resolve("llama"));
+        long[] ids = randomIds(PREFILL, 384, 3);
+        try (NDManager root = NDManager.newBaseManager(); CausalLM bf16 = load(ckpt, root, WeightFormat.BF16)) {
+            float[] first;
+            try (NDScope scope = new NDScope(); NDManager step = root.newSubManager()) {
+                first = bf16.forward(step.create(ids, new Shape(1, PREFILL)), null, false).toFloatArray();
+            }
+            try (NDScope scope = new NDScope(); NDManager step = root.newSubManager()) {
+                assertThat(bf16.forward(step.create(ids, new Shape(1, PREFILL)), null, false).toFloatArray()).containsExactly(first);
+            }
         }
     }
 }
