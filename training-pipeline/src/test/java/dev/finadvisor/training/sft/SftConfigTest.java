@@ -118,7 +118,8 @@ class SftConfigTest {
         SftConfig c = new ConfigLoader().load(SftConfig.class, SftConfig.DEFAULTS, config,
                 List.of("data.train=" + root.resolve(train))).value();
         assertThat(c.quantization()).isEqualTo("nf4");
-        assertThat(c.lora().target_modules()).contains("query_key_value", "dense_4h_to_h");
+        assertThat(c.lora().target_modules()).containsExactly("query_key_value");
+        assertThat(c.training().gradient_checkpointing()).isTrue();
     }
 
     @Test
