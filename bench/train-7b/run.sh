@@ -11,9 +11,14 @@
 # every 5 optimizer steps) on this machine and in core-hours. Then `export` merges the adapter into the bf16 base (time,
 # peak RSS) and `generate` compares the merged checkpoint's greedy tokens with base + adapter unmerged.
 #
+# With BENCH_RESUME=1, the Falcon run is followed by kill -9 and --resume at 7B: two optimizer steps of one micro-step
+# each run straight through, and again killed (kill -9) once checkpoint-1 is written and resumed; the two step-2 losses
+# are printed side by side (the same code as the small-scale test, at the size where a checkpoint is only the adapter).
+#
 # usage: bench/train-7b/run.sh [MODELS="falcon llama"] [STEPS=1]
 #   BENCH_CACHE  where the checkpoints are written once (default ~/.cache/finadvisor-bench; 14 GB each, plus 14 GB
 #                for a merged checkpoint while it is compared)
+#   BENCH_RESUME 1: the kill -9 / --resume run after Falcon's
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 models="${1:-falcon llama}"
@@ -108,4 +113,23 @@ same = "the same" if merged == unmerged else "DIFFERENT"
 print(f"  greedy tokens, bf16 weights: merged {merged}, base + adapter unmerged {unmerged}: {same}")
 PY
   rm -rf "$merged"
+
+  if [[ $model == falcon && ${BENCH_RESUME:-0} == 1 ]]; then
+    two=(--config training-pipeline/configs/falcon-qlora.yaml --set model.id="$ckpt" --set data.train="$root/data/hands-on-llms/training_data.json"
+         --set data.packing=true --set data.validation_fraction=0 --set training.gradient_accumulation_steps=1
+         --set training.max_steps=2 --set training.save_steps=1)
+    ./finadvisor train "${two[@]}" --set output_dir="$out/straight" > "$out/straight.log" 2>&1
+    ./finadvisor train "${two[@]}" --set output_dir="$out/killed" > "$out/killed.log" 2>&1 &
+    trainer=$!
+    until compgen -G "$out/killed/*/checkpoints/checkpoint-1" > /dev/null; do sleep 5; done
+    sleep 20 # well into step 2
+    kill -9 "$trainer"; wait "$trainer" 2>/dev/null || true
+    ./finadvisor train --resume "$(ls -d "$out"/killed/*/ | head -1)" > "$out/resumed.log" 2>&1
+    python3 - "$out"/straight/*/metrics.jsonl "$out"/killed/*/metrics.jsonl <<'PY'
+import json, sys
+straight, resumed = ({r["step"]: r["loss"] for r in map(json.loads, open(f)) if "loss" in r} for f in sys.argv[1:3])
+print(f"  kill -9 in step 2 and --resume: step 1 loss {straight[1]!r} / {resumed[1]!r}, step 2 loss {straight[2]!r} (uninterrupted) / "
+      f"{resumed[2]!r} (resumed): {'the same' if straight == resumed else 'DIFFERENT'}")
+PY
+  fi
 done
