@@ -12,8 +12,9 @@
 # peak RSS) and `generate` compares the merged checkpoint's greedy tokens with base + adapter unmerged.
 #
 # With BENCH_RESUME=1, the Falcon run is followed by kill -9 and --resume at 7B: two optimizer steps of one micro-step
-# each run straight through, and again killed (kill -9) once checkpoint-1 is written and resumed; the two step-2 losses
-# are printed side by side (the same code as the small-scale test, at the size where a checkpoint is only the adapter).
+# each (256-token blocks, to keep it short) run straight through, and again killed (kill -9) in step 2 once checkpoint-1
+# is written, then resumed; the losses are printed side by side (the same code as the small-scale test, at the size
+# where a checkpoint is only the adapter and its optimizer state).
 #
 # usage: bench/train-7b/run.sh [MODELS="falcon llama"] [STEPS=1]
 #   BENCH_CACHE  where the checkpoints are written once (default ~/.cache/finadvisor-bench; 14 GB each, plus 14 GB
@@ -116,8 +117,8 @@ PY
 
   if [[ $model == falcon && ${BENCH_RESUME:-0} == 1 ]]; then
     two=(--config training-pipeline/configs/falcon-qlora.yaml --set model.id="$ckpt" --set data.train="$root/data/hands-on-llms/training_data.json"
-         --set data.packing=true --set data.validation_fraction=0 --set training.gradient_accumulation_steps=1
-         --set training.max_steps=2 --set training.save_steps=1)
+         --set data.packing=true --set model.max_seq_length=256 --set data.validation_fraction=0 --set training.gradient_accumulation_steps=1
+         --set training.max_steps=2 --set training.save_steps=1 --set training.logging_steps=1)
     ./finadvisor train "${two[@]}" --set output_dir="$out/straight" > "$out/straight.log" 2>&1
     ./finadvisor train "${two[@]}" --set output_dir="$out/killed" > "$out/killed.log" 2>&1 &
     trainer=$!

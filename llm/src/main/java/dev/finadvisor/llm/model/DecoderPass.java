@@ -2,6 +2,7 @@ package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.finadvisor.domain.UserError;
 
 /**
@@ -82,9 +83,9 @@ abstract class DecoderPass implements CausalLM.Stages {
         return linears.get("lm_head").apply(x);
     }
 
-    /** Whether this is a training pass, recorded for backward (generation passes run with a KV cache, training without). */
+    /** Whether autograd records this pass for a backward (a training step's; not generation, evaluation or a checkpointed forward). */
     boolean recorded() {
-        return cache == null;
+        return JniUtils.isGradMode();
     }
 
     /** The attention mask of decoder layer {@code i}. */
