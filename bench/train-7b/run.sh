@@ -89,8 +89,9 @@ for model in $models; do
   esac
   before="$(matmul)"
   runs="$out/$model-runs"
-  /usr/bin/time -f "%M %e" -o "$out/$model.time" ./finadvisor train --config training-pipeline/configs/falcon-qlora.yaml \
-    --set model.id="$ckpt" --set data.train="$root/data/hands-on-llms/training_data.json" --set data.packing=true \
+  recipe=(--config training-pipeline/configs/falcon-qlora.yaml --set model.id="$ckpt"
+          --set data.train="$root/data/hands-on-llms/training_data.json" --set data.packing=true)
+  /usr/bin/time -f "%M %e" -o "$out/$model.time" ./finadvisor train "${recipe[@]}" \
     --set training.max_steps="$steps" --set training.save_steps=1 --set output_dir="$runs" "${extra[@]}" \
     > "$out/$model.log" 2>&1 || { echo "$model: train failed:"; tail -5 "$out/$model.log"; continue; }
   after="$(matmul)"
@@ -116,8 +117,7 @@ PY
   rm -rf "$merged"
 
   if [[ $model == falcon && ${BENCH_RESUME:-0} == 1 ]]; then
-    two=(--config training-pipeline/configs/falcon-qlora.yaml --set model.id="$ckpt" --set data.train="$root/data/hands-on-llms/training_data.json"
-         --set data.packing=true --set model.max_seq_length=256 --set data.validation_fraction=0 --set training.gradient_accumulation_steps=1
+    two=("${recipe[@]}" --set model.max_seq_length=256 --set data.validation_fraction=0 --set training.gradient_accumulation_steps=1
          --set training.max_steps=2 --set training.save_steps=1 --set training.logging_steps=1)
     ./finadvisor train "${two[@]}" --set output_dir="$out/straight" > "$out/straight.log" 2>&1
     ./finadvisor train "${two[@]}" --set output_dir="$out/killed" > "$out/killed.log" 2>&1 &

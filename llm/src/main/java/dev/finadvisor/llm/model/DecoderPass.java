@@ -83,7 +83,10 @@ abstract class DecoderPass implements CausalLM.Stages {
         return linears.get("lm_head").apply(x);
     }
 
-    /** Whether autograd records this pass for a backward (a training step's; not generation, evaluation or a checkpointed forward). */
+    /**
+     * Whether autograd records this pass for a backward (a training step's; not generation, evaluation or a checkpointed
+     * forward). Asked per layer: a checkpointed pass runs the same stages unrecorded forward, then recorded in backward.
+     */
     boolean recorded() {
         return JniUtils.isGradMode();
     }

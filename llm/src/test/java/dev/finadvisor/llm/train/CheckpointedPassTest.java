@@ -35,7 +35,7 @@ class CheckpointedPassTest {
     @CsvSource({"llama3layers, false, 0.0", "llama3layers, false, 0.2", "llama3layers, true, 0.2", "falcon, false, 0.2",
                 "falcon-seq, true, 0.0", "falcon-qkv, true, 0.1"})
     void gradientsAndLogitsEqualThoseOfOneBackwardThroughTheWholeGraph(String family, boolean nf4, double dropout) throws IOException {
-        // falcon-qkv: the course's recipe, LoRA on query_key_value only, so the MLP blocks train nothing
+        // falcon-qkv: the course's recipe, LoRA on query_key_value only, so no MLP trains
         boolean qkvOnly = family.equals("falcon-qkv");
         RandomCheckpoint spec = family.equals("llama3layers")
                 ? new RandomCheckpoint("LlamaForCausalLM", 64, 96, 3, 4, 2, 384, 256, false, Map.of(), Dtype.F32, 0.08, 11)
