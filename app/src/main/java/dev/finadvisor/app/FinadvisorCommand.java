@@ -21,6 +21,7 @@ import picocli.CommandLine.ScopeType;
                 RunsCommand.class,
                 RegistryCommand.class,
                 ExportCommand.class,
+                EvalCommand.class,
                 // inference pipeline
                 GenerateCommand.class,
                 ServeCommand.class,

@@ -5,10 +5,12 @@ import dev.finadvisor.domain.runs.ModelVersion;
 import dev.finadvisor.domain.runs.Registry;
 import dev.finadvisor.domain.runs.RegistryRef;
 import dev.finadvisor.domain.runs.Run;
+import dev.finadvisor.training.eval.Metrics;
 import dev.finadvisor.training.tracking.RegistryView;
 import dev.finadvisor.training.tracking.RegistryWriter;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -136,6 +138,12 @@ final class RegistryCommand implements Runnable {
         @Option(names = "--alias", required = true, paramLabel = "ALIAS", description = "The alias to set, e.g. production.")
         String alias;
 
+        @Option(names = "--require-better", paramLabel = "METRIC",
+                description = "Refuse (exit status 3) when the version scores worse on METRIC than the one ALIAS points to now, e.g. rouge_l"
+                        + " (lower is better for loss, eval_loss, perplexity, latency_ms), or has no METRIC: metrics come from the run"
+                        + " (train with eval.after_training: true for evaluation metrics).")
+        String requireBetter;
+
         @Spec
         CommandSpec spec;
 
@@ -143,10 +151,36 @@ final class RegistryCommand implements Runnable {
         public Integer call() {
             RegistryRef r = RegistryRef.parse(ref);
             if (r.version() == null) throw new UserError("promote needs NAME:VERSION (e.g. " + r.name() + ":1), got '" + ref + "'");
+            if (requireBetter != null) {
+                String refusal = comparison(new Registry(registry.dir), r.name(), r.version());
+                if (refusal != null) {
+                    spec.commandLine().getErr().println("refused: " + refusal);
+                    return EvalCommand.GATE_MISSED;
+                }
+            }
             Integer previous = new RegistryWriter(registry.dir).promote(r.name(), r.version(), alias);
             spec.commandLine().getOut().println(r.name() + "@" + alias + " -> version " + r.version()
                     + (previous == null ? "" : previous.equals(r.version()) ? " (unchanged)" : " (was " + previous + ")"));
             return 0;
+        }
+
+        /** Why promoting {@code name:version} would be worse on --require-better, or null when it is not. */
+        private String comparison(Registry reg, String name, int version) {
+            Double candidate = reg.version(name, version).metrics().get(requireBetter);
+            if (candidate == null || candidate.isNaN()) {
+                return name + ":" + version + " has no " + requireBetter + " among its metrics " + reg.version(name, version).metrics().keySet()
+                        + " (train with eval.after_training: true to record evaluation metrics such as rouge_l)";
+            }
+            Integer current = reg.aliases(name).get(alias);
+            if (current == null || current == version) return null;
+            Double now = reg.version(name, current).metrics().get(requireBetter);
+            if (now == null || now.isNaN()) return null; // nothing to compare with: the alias's version was never measured so
+            boolean lower = Metrics.lowerIsBetter(requireBetter);
+            if (lower ? candidate > now : candidate < now) {
+                return String.format(Locale.ROOT, "%s:%d has %s %.4f, worse than %.4f of %s:%d (@%s, %s is better)", name, version,
+                        requireBetter, candidate, now, name, current, alias, lower ? "lower" : "higher");
+            }
+            return null;
         }
     }
 }

@@ -10,6 +10,7 @@ import dev.finadvisor.training.tracking.RunSpec;
 import dev.finadvisor.training.tracking.RunTracker;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,6 +20,10 @@ class RegistryCommandTest {
     Path tmp;
 
     private String finishedRun(String name, String weights, double evalLoss) throws Exception {
+        return finishedRun(name, weights, Map.of("eval_loss", evalLoss));
+    }
+
+    private String finishedRun(String name, String weights, Map<String, Double> metrics) throws Exception {
         Path base = Files.createDirectories(tmp.resolve("base"));
         Files.writeString(base.resolve("config.json"), "{\"model_type\": \"llama\"}");
         try (RunTracker t = RunTracker.start(new RunSpec(tmp.resolve("runs"), name, Map.of(), base, null, "t", "cpu()").withoutReport())) {
@@ -26,7 +31,7 @@ class RegistryCommandTest {
             Files.createDirectories(t.adapterDir());
             Files.writeString(t.adapterDir().resolve("adapter_config.json"), "{\"peft_type\": \"LORA\"}");
             Files.writeString(t.adapterDir().resolve("adapter_model.safetensors"), weights);
-            t.finish(Map.of("eval_loss", evalLoss));
+            t.finish(metrics);
             return t.id();
         }
     }
@@ -84,6 +89,30 @@ class RegistryCommandTest {
 
         assertThat(Registry.adapterFolder("registry:fin-advisor@production", tmp.resolve("registry"))).isEqualTo(adapter.normalize());
         assertThat(Files.readString(adapter.resolve("adapter_model.safetensors"))).isEqualTo("weights-b");
+    }
+
+    @Test
+    void requireBetterRefusesAVersionThatScoresWorseThanTheAliasOrIsUnmeasured() throws Exception {
+        String good = finishedRun("good", "w-good", Map.of("eval_loss", 1.0, "rouge_l", 0.40));
+        String worse = finishedRun("worse", "w-worse", Map.of("eval_loss", 0.9, "rouge_l", 0.35));
+        String unmeasured = finishedRun("unmeasured", "w-un", Map.of("eval_loss", 0.8));
+        for (String run : List.of(good, worse, unmeasured)) {
+            assertThat(MainTest.run(args("registry", "push", run, "--name", "adv")).code()).isZero();
+        }
+        MainTest.Result first = MainTest.run(reg("registry", "promote", "adv:1", "--alias", "production", "--require-better", "rouge_l"));
+        assertThat(first.code()).as("no version under the alias yet: nothing to be worse than").isZero();
+
+        MainTest.Result refused = MainTest.run(reg("registry", "promote", "adv:2", "--alias", "production", "--require-better", "rouge_l"));
+        assertThat(refused.code()).isEqualTo(EvalCommand.GATE_MISSED);
+        assertThat(refused.err().strip()).isEqualTo("refused: adv:2 has rouge_l 0.3500, worse than 0.4000 of adv:1 (@production, higher is better)");
+        assertThat(new Registry(tmp.resolve("registry")).aliases("adv")).containsEntry("production", 1);
+
+        MainTest.Result lowerIsBetter = MainTest.run(reg("registry", "promote", "adv:2", "--alias", "production", "--require-better", "eval_loss"));
+        assertThat(lowerIsBetter.code()).as(lowerIsBetter.err()).isZero(); // eval_loss 0.9 < 1.0
+        MainTest.Result missing = MainTest.run(reg("registry", "promote", "adv:3", "--alias", "production", "--require-better", "rouge_l"));
+        assertThat(missing.code()).isEqualTo(EvalCommand.GATE_MISSED);
+        assertThat(missing.err()).contains("adv:3 has no rouge_l").contains("eval.after_training");
+        assertThat(new Registry(tmp.resolve("registry")).aliases("adv")).containsEntry("production", 2);
     }
 
     @Test

@@ -34,6 +34,8 @@ public record RunLayout(Path dir) {
     public static final String ADAPTER = "adapter";
     public static final String REPORT = "report";
     public static final String REPORT_HTML = "report.html";
+    /** The samples a run held out for evaluation (JSON Lines), as training read them: what {@code eval --data} takes. */
+    public static final String VALIDATION = "validation.jsonl";
 
     public String id() {
         return dir.getFileName().toString();
@@ -57,6 +59,10 @@ public record RunLayout(Path dir) {
 
     public Path log() {
         return dir.resolve(LOG);
+    }
+
+    public Path validation() {
+        return dir.resolve(VALIDATION);
     }
 
     public Path checkpoints() {

@@ -14,7 +14,7 @@ import java.util.regex.Pattern;
  * The configuration of a supervised fine-tuning run, with the course's (Hugging Face Trainer's)
  * key names; every key is documented in {@code sft-defaults.yaml} and checked here before any work.
  */
-public record SftConfig(Model model, Data data, Lora lora, String quantization, Training training, String output_dir)
+public record SftConfig(Model model, Data data, Lora lora, String quantization, Training training, Eval eval, String output_dir)
         implements Validated {
     public static final String DEFAULTS = "/dev/finadvisor/training/sft/sft-defaults.yaml";
     public static final List<String> QUANTIZATIONS = List.of("none", "nf4");
@@ -29,6 +29,14 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
      */
     public record Data(String train, String validation, double validation_fraction, boolean clean, boolean packing) {}
 
+    /**
+     * The evaluation {@code after_training} runs on the held-out samples once the adapter is written (finadvisor eval's
+     * metrics, recorded as the run's final metrics): the model loaded afresh with its weights held as {@code weights}
+     * (auto: NF4 for a QLoRA run, else the checkpoint's own precision), greedy answers of at most {@code max_new_tokens}
+     * with the server's {@code repetition_penalty}, on the first {@code max_samples} samples (0: all).
+     */
+    public record Eval(boolean after_training, String weights, int max_new_tokens, double repetition_penalty, int max_samples) {}
+
     /** The LoRA adapter's shape. */
     public record Lora(int r, double alpha, double dropout, List<String> target_modules) {}
 
@@ -41,9 +49,9 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
 
     @Override
     public void validate(Problems p) {
-        if (model == null || data == null || lora == null || training == null) {
+        if (model == null || data == null || lora == null || training == null || eval == null) {
             for (var e : java.util.Map.of("model", model == null, "data", data == null, "lora", lora == null,
-                    "training", training == null).entrySet()) {
+                    "training", training == null, "eval", eval == null).entrySet()) {
                 if (e.getValue()) p.add(e.getKey(), "is missing; it is a section with keys (see the defaults)");
             }
             return;
@@ -92,6 +100,12 @@ public record SftConfig(Model model, Data data, Lora lora, String quantization, 
         p.requireRange("training.eval_steps", t.eval_steps(), 1, Integer.MAX_VALUE);
         p.requireRange("training.save_steps", t.save_steps(), 1, Integer.MAX_VALUE);
         p.requireRange("training.save_total_limit", t.save_total_limit(), 1, 100_000);
+        if (!List.of("auto", "fp32", "bf16", "int8", "nf4").contains(eval.weights())) {
+            p.add("eval.weights", "is '" + eval.weights() + "'; use auto, fp32, bf16, int8 or nf4");
+        }
+        p.requireRange("eval.max_new_tokens", eval.max_new_tokens(), 1, 1 << 16);
+        p.requireRange("eval.repetition_penalty", eval.repetition_penalty(), 0.5, 5.0);
+        p.requireRange("eval.max_samples", eval.max_samples(), 0, Integer.MAX_VALUE);
         p.requireNonBlank("output_dir", output_dir);
     }
 

@@ -20,6 +20,7 @@ import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.PeftAdapter;
+import dev.finadvisor.llm.lowbit.WeightFormat;
 import dev.finadvisor.llm.lowbit.MemoryCheck;
 import dev.finadvisor.llm.model.ModelConfig;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
@@ -29,6 +30,9 @@ import dev.finadvisor.llm.quant.LayerwiseBackward;
 import dev.finadvisor.llm.quant.Nf4;
 import dev.finadvisor.llm.quant.Nf4Quantizer;
 import dev.finadvisor.llm.train.CheckpointedPass;
+import dev.finadvisor.training.eval.EvalReport;
+import dev.finadvisor.training.eval.Evaluation;
+import dev.finadvisor.training.eval.Evaluator;
 import dev.finadvisor.training.tracking.RunSpec;
 import dev.finadvisor.training.tracking.RunTracker;
 import java.io.IOException;
@@ -37,7 +41,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -116,6 +122,37 @@ public final class SftJob {
         }
     }
 
+    /**
+     * {@code eval.after_training}: the final adapter on the held-out samples, scored as {@code finadvisor eval} scores
+     * it, the report written to {@code RUN/eval/}. Returns the metrics to record with the run, but for {@code loss}: the
+     * run's own (the last training loss) keeps that name; the held-out answer loss is {@code eval_loss} already.
+     */
+    private Map<String, Double> evaluate(SftConfig c, Path modelDir, PromptTemplate template, List<QaSample> heldOut, PeftAdapter adapter,
+                                         Path runDir) {
+        if (heldOut.isEmpty()) {
+            say.accept("eval.after_training: no held-out samples (data.validation, data.validation_fraction): nothing evaluated");
+            return Map.of();
+        }
+        SftConfig.Eval e = c.eval();
+        List<QaSample> samples = e.max_samples() > 0 && heldOut.size() > e.max_samples() ? heldOut.subList(0, e.max_samples()) : heldOut;
+        WeightFormat weights = e.weights().equals("auto") && c.quantization().equals("nf4") ? WeightFormat.NF4
+                : WeightFormat.parse(e.weights(), "eval.weights");
+        Evaluator.Settings settings = new Evaluator.Settings(e.max_new_tokens(), e.repetition_penalty(), c.model().max_seq_length());
+        Evaluation.Result r;
+        try (LanguageModel model = LanguageModel.load(modelDir, weights)) {
+            r = Evaluation.run(model, adapter, false, template, settings, samples, null, () -> false);
+        }
+        Map<String, Object> about = EvalReport.about(modelDir.toString(), new RunLayout(runDir).adapter().toString(),
+                new RunLayout(runDir).validation().toString(), samples.size(), template.name(), weights, settings, null);
+        Path html = EvalReport.write(runDir.resolve("eval"), about, samples, r);
+        Map<String, Double> metrics = new LinkedHashMap<>(r.metrics().get(Evaluation.ADAPTER));
+        metrics.remove("loss");
+        metrics.values().removeIf(v -> v.isNaN() || v.isInfinite());
+        say.accept(String.format(Locale.ROOT, "eval.after_training on %d held-out samples: rouge_l %.4f, perplexity %.4f; report %s",
+                samples.size(), metrics.getOrDefault("rouge_l", Double.NaN), metrics.getOrDefault("perplexity", Double.NaN), html));
+        return metrics;
+    }
+
     /** Runs it; {@code resumeRunDir} (may be null) continues a run from its latest checkpoint. */
     public Outcome run(Path resumeRunDir) {
         SftConfig c = loaded.value();
@@ -182,79 +219,85 @@ public final class SftJob {
                     Path.of(c.data().train()), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
         }
         Path runDir = tracker.dir();
+        Path heldOut = new RunLayout(runDir).validation();
+        if (!split.validation().isEmpty() && !Files.exists(heldOut)) QaDataset.write(heldOut, split.validation()); // for `eval --data`
         Checkpoints checkpoints = new Checkpoints(tracker.checkpointsDir());
         say.accept("run directory: " + runDir);
-        try (NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = c.quantization().equals("nf4") ? new Nf4(manager) : null;
-             // QLoRA: each projection quantised as it is read, so the fp32 base is never whole in memory
-             LanguageModel model = LanguageModel.load(modelDir, nf4 == null ? ProjectionLoader.DENSE : Nf4Quantizer.whileLoading(nf4))) {
-            ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
-            // packed, a long sample spans blocks instead of being cut
-            ExampleBuilder.Built train = (c.data().packing() ? new ExampleBuilder(model.tokenizer(), template, Integer.MAX_VALUE) : builder)
-                    .build(split.train());
-            ExampleBuilder.Built validation = builder.build(split.validation());
-            ExampleBuilder.Stats s = train.stats();
-            say.accept(String.format("train: %d samples -> %d examples, %d tokens (%d answer tokens), %d truncated to max_seq_length %d, %d dropped (answer cut off); validation: %d examples",
-                    s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
-                    validation.examples().size()));
-            if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
-            List<Example> trainExamples = train.examples();
-            if (c.data().packing()) {
-                List<Integer> eos = model.tokenizer().eosIds();
-                if (eos.isEmpty()) throw new UserError("data.packing: the tokenizer of " + modelDir + " has no end-of-sequence token to separate packed examples");
-                Packing.Packed packed = Packing.pack(trainExamples, c.model().max_seq_length(), eos.get(0));
-                trainExamples = packed.blocks();
-                String line = String.format("data.packing: %d examples + EOS = %d tokens -> %d blocks of up to %d tokens (%d without an answer token dropped)",
-                        packed.examples(), packed.tokens(), packed.blocks().size(), c.model().max_seq_length(), packed.droppedWithoutAnswer());
-                say.accept(line);
-                tracker.note(line);
-                if (trainExamples.isEmpty()) throw new UserError(c.data().train() + ": packing left no block with an answer token");
-            }
-            tracker.note(cleaning);
-            tracker.note(s.toString());
-            Nf4Quantizer.Report report = nf4 == null ? null : Nf4Quantizer.Report.of(model.model());
-            if (report != null) {
-                say.accept(String.format("QLoRA: %d linear layers in NF4, %.3f bytes per base weight", report.layers(), report.bytesPerParameter()));
-            }
-            LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
-                    ModelLocator.peftName(c.model().id()), c.model().template());
-            LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
-            say.accept(String.format("LoRA r=%d alpha=%s on %d layers (%s): %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
-                    lora.layers().size(), String.join(", ", lora.config().targetModules()), lora.trainableParameters()));
-            // gradient checkpointing holds one decoder layer's activations (and dequantised NF4 weights) at a time;
-            // without it, QLoRA still holds one decoder layer's dequantised weights at a time, not every layer's
-            boolean checkpointing = c.training().gradient_checkpointing();
-            LayerwiseBackward layerwise = nf4 == null || checkpointing ? null : new LayerwiseBackward(model.model(), manager);
-            TrainingPass pass = checkpointing ? new CheckpointedPass(model.model())
-                    : layerwise != null ? layerwise : TrainingPass.whole(model.model());
-            SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
-                    new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
-                    tracker, manager);
-            CountDownLatch settled = new CountDownLatch(1);
-            tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
-                System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
-                        + STOP_WAIT.toMinutes() + " min; kill -9 stops now and loses what came after the last checkpoint)");
-                trainer.requestStop();
-                try {
-                    settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
+        try {
             SftTrainer.Result result;
-            try {
-                result = trainer.run(resumeFrom);
-                if (layerwise != null) layerwise.close();
-                if (result.stopped()) {
-                    String line = "stopped after step " + result.state().step() + " of " + result.state().totalSteps() + ", saved as "
-                            + result.lastCheckpoint().getFileName() + ": continue with `finadvisor train --resume " + runDir + "`";
+            ExampleBuilder.Stats s;
+            Nf4Quantizer.Report report;
+            try (NDManager manager = NDManager.newBaseManager(); Nf4 nf4 = c.quantization().equals("nf4") ? new Nf4(manager) : null;
+                 // QLoRA: each projection quantised as it is read, so the fp32 base is never whole in memory
+                 LanguageModel model = LanguageModel.load(modelDir, nf4 == null ? ProjectionLoader.DENSE : Nf4Quantizer.whileLoading(nf4))) {
+                ExampleBuilder builder = new ExampleBuilder(model.tokenizer(), template, c.model().max_seq_length());
+                // packed, a long sample spans blocks instead of being cut
+                ExampleBuilder.Built train = (c.data().packing() ? new ExampleBuilder(model.tokenizer(), template, Integer.MAX_VALUE) : builder)
+                        .build(split.train());
+                ExampleBuilder.Built validation = builder.build(split.validation());
+                s = train.stats();
+                say.accept(String.format("train: %d samples -> %d examples, %d tokens (%d answer tokens), %d truncated to max_seq_length %d, %d dropped (answer cut off); validation: %d examples",
+                        s.samples(), s.examples(), s.tokens(), s.answerTokens(), s.truncated(), c.model().max_seq_length(), s.droppedNoAnswer(),
+                        validation.examples().size()));
+                if (train.examples().isEmpty()) throw new UserError(c.data().train() + ": no training example has an answer token within max_seq_length " + c.model().max_seq_length());
+                List<Example> trainExamples = train.examples();
+                if (c.data().packing()) {
+                    List<Integer> eos = model.tokenizer().eosIds();
+                    if (eos.isEmpty()) throw new UserError("data.packing: the tokenizer of " + modelDir + " has no end-of-sequence token to separate packed examples");
+                    Packing.Packed packed = Packing.pack(trainExamples, c.model().max_seq_length(), eos.get(0));
+                    trainExamples = packed.blocks();
+                    String line = String.format("data.packing: %d examples + EOS = %d tokens -> %d blocks of up to %d tokens (%d without an answer token dropped)",
+                            packed.examples(), packed.tokens(), packed.blocks().size(), c.model().max_seq_length(), packed.droppedWithoutAnswer());
                     say.accept(line);
-                    tracker.kill(line); // before the signal's hook goes on: this says more than its own reason
-                    return new Outcome(runDir, null, result.state(), s, report);
+                    tracker.note(line);
+                    if (trainExamples.isEmpty()) throw new UserError(c.data().train() + ": packing left no block with an answer token");
                 }
-            } finally {
-                tracker.onJvmExit(null); // past the training loop, a signal ends the run as it would any job
-                settled.countDown();
-            }
+                tracker.note(cleaning);
+                tracker.note(s.toString());
+                report = nf4 == null ? null : Nf4Quantizer.Report.of(model.model());
+                if (report != null) {
+                    say.accept(String.format("QLoRA: %d linear layers in NF4, %.3f bytes per base weight", report.layers(), report.bytesPerParameter()));
+                }
+                LoraConfig loraConfig = new LoraConfig(c.lora().r(), c.lora().alpha(), c.lora().dropout(), c.lora().target_modules(),
+                        ModelLocator.peftName(c.model().id()), c.model().template());
+                LoraLayers lora = LoraLayers.attach(loraConfig, model.model(), c.training().seed());
+                say.accept(String.format("LoRA r=%d alpha=%s on %d layers (%s): %,d trainable parameters", loraConfig.r(), loraConfig.alpha(),
+                        lora.layers().size(), String.join(", ", lora.config().targetModules()), lora.trainableParameters()));
+                // gradient checkpointing holds one decoder layer's activations (and dequantised NF4 weights) at a time;
+                // without it, QLoRA still holds one decoder layer's dequantised weights at a time, not every layer's
+                boolean checkpointing = c.training().gradient_checkpointing();
+                LayerwiseBackward layerwise = nf4 == null || checkpointing ? null : new LayerwiseBackward(model.model(), manager);
+                TrainingPass pass = checkpointing ? new CheckpointedPass(model.model())
+                        : layerwise != null ? layerwise : TrainingPass.whole(model.model());
+                SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
+                        new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
+                        tracker, manager);
+                CountDownLatch settled = new CountDownLatch(1);
+                tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
+                    System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
+                            + STOP_WAIT.toMinutes() + " min; kill -9 stops now and loses what came after the last checkpoint)");
+                    trainer.requestStop();
+                    try {
+                        settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                try {
+                    result = trainer.run(resumeFrom);
+                    if (layerwise != null) layerwise.close();
+                    if (result.stopped()) {
+                        String line = "stopped after step " + result.state().step() + " of " + result.state().totalSteps() + ", saved as "
+                                + result.lastCheckpoint().getFileName() + ": continue with `finadvisor train --resume " + runDir + "`";
+                        say.accept(line);
+                        tracker.kill(line); // before the signal's hook goes on: this says more than its own reason
+                        return new Outcome(runDir, null, result.state(), s, report);
+                    }
+                } finally {
+                    tracker.onJvmExit(null); // past the training loop, a signal ends the run as it would any job
+                    settled.countDown();
+                }
+            } // the training model is closed: an evaluation after training has its memory
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             PeftAdapter adapter = PeftAdapter.read(source);
@@ -262,9 +305,12 @@ public final class SftJob {
             adapter.write(adapterDir);
             tracker.note("adapter from " + source);
             tracker.artifact("adapter", adapterDir); // recorded anew: a resumed run may carry an older record
-            tracker.finish(result.state().bestStep() >= 0 ? Map.of("eval_loss", result.state().bestEvalLoss(), "loss", result.lastLoss())
-                    : Map.of("loss", result.lastLoss()));
             say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
+            Map<String, Double> finals = new LinkedHashMap<>();
+            if (result.state().bestStep() >= 0) finals.put("eval_loss", result.state().bestEvalLoss());
+            finals.put("loss", result.lastLoss());
+            if (c.eval().after_training()) finals.putAll(evaluate(c, modelDir, template, split.validation(), adapter, runDir));
+            tracker.finish(finals);
             return new Outcome(runDir, adapterDir, result.state(), s, report);
         } catch (IOException e) {
             tracker.fail(e);

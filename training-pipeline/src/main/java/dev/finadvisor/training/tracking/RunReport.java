@@ -126,7 +126,8 @@ public final class RunReport {
         sb.append("<tr><th>").append(esc(key)).append("</th><td>").append(esc(value)).append("</td></tr>\n");
     }
 
-    static String esc(String s) {
+    /** {@code s} as HTML text (null: empty). */
+    public static String esc(String s) {
         if (s == null) return "";
         StringBuilder out = new StringBuilder(s.length());
         for (char c : s.toCharArray()) {

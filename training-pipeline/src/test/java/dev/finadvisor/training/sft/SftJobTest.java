@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.qa.QaDataset;
+import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.domain.runs.MetricPoint;
 import dev.finadvisor.domain.runs.ModelVersion;
@@ -82,7 +84,26 @@ class SftJobTest {
         assertThat(adapter.modules()).doesNotContainKey("model.layers.0.self_attn.k_proj");
         assertThat(o.trainStats().examples()).isEqualTo(4);
         assertThat(o.trainStats().truncated()).isZero();
+        // the held-out samples, for `eval --data`: those training did not see
+        List<QaSample> heldOut = QaDataset.load(new RunLayout(o.runDir()).validation());
+        assertThat(heldOut).isNotEmpty().hasSize(QaDataset.load(data).size() - 4);
         assertThat(said).anyMatch(l -> l.contains("4 examples"));
+    }
+
+    @Test
+    void evalAfterTrainingRecordsTheHeldOutMetricsWithTheRun(@TempDir Path runs) throws IOException {
+        List<String> said = new ArrayList<>();
+        SftJob.Outcome o = new SftJob(config(runs, "eval.after_training=true", "eval.max_new_tokens=4"), said::add).run(null);
+        java.util.Map<String, Double> finals = RunStore.readDir(o.runDir()).info().finalMetrics();
+        assertThat(finals).containsKeys("loss", "eval_loss", "perplexity", "rouge_l", "latency_ms", "tokens_per_s");
+        // the final adapter is the best checkpoint's, scored on the same held-out samples: its answer loss is the best eval_loss
+        assertThat(Math.log(finals.get("perplexity"))).isCloseTo(finals.get("eval_loss"), within(1e-3));
+        assertThat(finals.get("loss")).as("the last training loss keeps its name").isEqualTo(metrics(o.runDir()).get(5).get("loss").asDouble());
+        JsonNode report = JSON.readTree(o.runDir().resolve("eval/report.json").toFile());
+        assertThat(report.get("about").get("samples").asInt()).isEqualTo(2);
+        assertThat(report.get("rows").get(0).get("adapter").has("answer")).isTrue();
+        assertThat(said).anyMatch(l -> l.startsWith("eval.after_training on 2 held-out samples: rouge_l"));
+        assertThatThrownBy(() -> config(runs, "eval.weights=int4")).hasMessageContaining("eval.weights").hasMessageContaining("int4");
     }
 
     @Test
