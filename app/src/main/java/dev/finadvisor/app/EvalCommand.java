@@ -10,7 +10,10 @@ import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.inference.ServeConfig;
+import dev.finadvisor.inference.NewsRetriever;
+import dev.finadvisor.inference.QuestionCleaner;
 import dev.finadvisor.inference.ServedAdapter;
+import dev.finadvisor.inference.SymbolDetector;
 import dev.finadvisor.llm.LanguageModel;
 import dev.finadvisor.llm.hub.ModelLocator;
 import dev.finadvisor.llm.lowbit.WeightFormat;
@@ -20,13 +23,20 @@ import dev.finadvisor.training.eval.Evaluator;
 import dev.finadvisor.training.eval.Gate;
 import dev.finadvisor.training.eval.Judge;
 import dev.finadvisor.training.eval.Metrics;
+import dev.finadvisor.training.eval.RetrievalHits;
+import dev.finadvisor.retrieval.MiniLmEmbedder;
+import dev.finadvisor.retrieval.StoreConfig;
+import dev.finadvisor.retrieval.VectorStore;
+import dev.finadvisor.retrieval.VectorStores;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -86,6 +96,13 @@ final class EvalCommand implements Callable<Integer> {
             description = "Tokens of a sample scored by the loss; longer samples are cut, as in training (default: ${DEFAULT-VALUE}).")
     int maxSeqLength;
 
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "A Lucene news index: also measure retrieval_hit_rate, the share of samples whose news context the server's retrieval brings back for their question (within -k articles, any date).")
+    Path store;
+
+    @Option(names = {"-k", "--k"}, paramLabel = "K", description = "Articles retrieved per question for retrieval_hit_rate (default: the server's retrieval.k, 3).")
+    Integer k;
+
     @Option(names = "--judge-url", paramLabel = "URL",
             description = "An OpenAI-compatible API (e.g. https://api.openai.com/v1, or vLLM's, Ollama's, finadvisor serve's .../v1) whose model grades every answer 1-5 for relevance, grounding in the news, fit to the persona and safety. Key: OPENAI_API_KEY when set.")
     String judgeUrl;
@@ -97,7 +114,7 @@ final class EvalCommand implements Callable<Integer> {
     int judgeTimeout;
 
     @Option(names = "--fail-under", paramLabel = "METRIC=VALUE",
-            description = "Exit with status 3 when METRIC misses VALUE: below it, or above it for loss, perplexity, latency_ms and judge_missing (repeatable). Metrics: loss, perplexity, rouge_l, judge_relevance, judge_grounding, judge_persona, judge_safety, judge_missing, latency_ms, tokens_per_s.")
+            description = "Exit with status 3 when METRIC misses VALUE: below it, or above it for loss, perplexity, latency_ms and judge_missing (repeatable). Metrics: loss, perplexity, rouge_l, retrieval_hit_rate, judge_relevance, judge_grounding, judge_persona, judge_safety, judge_missing, latency_ms, tokens_per_s.")
     List<String> failUnder = new ArrayList<>();
 
     @Spec
@@ -129,6 +146,11 @@ final class EvalCommand implements Callable<Integer> {
                 data.toAbsolutePath().normalize().toString(), samples.size(), prompt.name(), format, settings,
                 judge == null ? null : judgeModel + " at " + judgeUrl);
 
+        int retrieveK = k != null ? k : serve.retrieval().k();
+        if (retrieveK < 1) throw new UserError("-k is " + retrieveK + ", must be at least 1");
+        List<RetrievalHits.Hit> hits = store == null ? null : retrievalHits(samples, retrieveK, serve);
+        about.put("store", store == null ? null : store.toAbsolutePath().normalize() + " (k " + retrieveK + ")");
+
         CountDownLatch written = new CountDownLatch(1);
         AtomicBoolean cancelled = new AtomicBoolean();
         Thread hook = new Thread(() -> { // Ctrl-C: stop after the sample under way, write what was scored
@@ -144,7 +166,7 @@ final class EvalCommand implements Callable<Integer> {
         Evaluation.Result result;
         try {
             try (LanguageModel lm = LanguageModel.load(checkpoint, format)) {
-                result = Evaluation.run(lm, served == null ? null : served.adapter(), compare, prompt, settings, samples, judge, cancelled::get);
+                result = Evaluation.run(lm, served == null ? null : served.adapter(), compare, prompt, settings, samples, judge, cancelled::get).withRetrieval(hits);
             }
             Path html = EvalReport.write(out, about, samples, result);
             print(stdout, result);
@@ -164,6 +186,29 @@ final class EvalCommand implements Callable<Integer> {
         stdout.flush();
         return missed.isEmpty() ? 0 : GATE_MISSED;
     }
+
+    /**
+     * Each sample's retrieval hit: its question's news as the server retrieves it (the k best distinct articles, no
+     * recency window: evaluation data is older than a week), scored against the sample's context.
+     */
+    private List<RetrievalHits.Hit> retrievalHits(List<QaSample> samples, int retrieveK, ServeConfig serve) {
+        StoreConfig config = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, null,
+                List.of("store.type=lucene", "store.path=" + store)).value().store();
+        List<RetrievalHits.Hit> hits = new ArrayList<>();
+        try (VectorStore news = VectorStores.openForSearch(config, MiniLmEmbedder.DIMENSION); MiniLmEmbedder embedder = MiniLmEmbedder.load()) {
+            NewsRetriever retriever = new NewsRetriever(embedder, news, Set::of, new SymbolDetector(Map.of()),
+                    serve.retrieval().candidates(), false, Clock.systemUTC());
+            for (QaSample s : samples) {
+                List<RetrievalHits.Chunk> chunks = retriever.retrieve(QuestionCleaner.clean(s.question()), retrieveK, ALL_TIME).articles().stream()
+                        .map(h -> new RetrievalHits.Chunk(h.payload().headline(), h.payload().text())).toList();
+                hits.add(RetrievalHits.of(s.context(), chunks));
+            }
+        }
+        return hits;
+    }
+
+    /** A recency window that keeps every article. */
+    private static final Duration ALL_TIME = Duration.ofDays(365L * 1000);
 
     /** The adapter's training template; {@code given} (--template) must agree with it, and is needed without one. */
     static String templateName(String given, ServedAdapter served) {

@@ -96,6 +96,32 @@ class EvalCommandTest {
     }
 
     @Test
+    void aStoreAddsTheRetrievalHitRateOfTheSamplesContexts() throws Exception {
+        // two articles: the contexts of samples 1 and 2; nothing about bitcoin (sample 3). With k 2 both come back for every question.
+        Path store = dir.resolve("store");
+        java.time.Instant then = java.time.Instant.parse("2025-03-01T10:00:00Z"); // older than any recency window
+        try (dev.finadvisor.retrieval.MiniLmEmbedder embedder = dev.finadvisor.retrieval.MiniLmEmbedder.load();
+             dev.finadvisor.retrieval.LuceneVectorStore news = dev.finadvisor.retrieval.LuceneVectorStore.open(store, dev.finadvisor.retrieval.MiniLmEmbedder.DIMENSION)) {
+            List<String[]> articles = List.of(new String[] {"Chip stocks slide", "Tech stocks fell 3% on Tuesday as rate fears grew."},
+                    new String[] {"Treasuries sell off", "Bond yields rose to 5% for the first time since 2007."});
+            for (int i = 0; i < articles.size(); i++) {
+                var p = new dev.finadvisor.retrieval.ChunkPayload(i + 1, 0, articles.get(i)[1], articles.get(i)[0], "", "https://n/" + i,
+                        List.of(), "benzinga", "a", then, then);
+                news.upsert(List.of(new dev.finadvisor.retrieval.Point(p.pointId(), embedder.embed(p.text()), p)));
+            }
+            news.commit();
+        }
+        Path out = dir.resolve("retrieval");
+        MainTest.Result r = eval(out, "--store", store.toString(), "-k", "2");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("metrics").get("retrieval_hit_rate").asDouble()).isCloseTo(2.0 / 3, org.assertj.core.api.Assertions.within(1e-9));
+        assertThat(report.get("rows").get(0).get("retrieval").get("headline").asText()).isEqualTo("Chip stocks slide");
+        assertThat(report.get("rows").get(2).get("retrieval").get("hit").asBoolean()).isFalse();
+        assertThat(r.out()).contains("retrieval_hit_rate");
+    }
+
+    @Test
     void aJudgeGradesEveryAnswerAndAMalformedOneIsCountedMissing() throws Exception {
         // a fake OpenAI endpoint: the first answer gets grades, every later request an unparseable reply
         java.util.concurrent.atomic.AtomicInteger requests = new java.util.concurrent.atomic.AtomicInteger();
@@ -144,6 +170,30 @@ class EvalCommandTest {
         assertThat(rows.get(0).get("base").get("finish_reason").asText()).isEqualTo("prompt_too_long");
         assertThat(rows.get(0).get("base").get("loss").isNull()).isTrue();
         assertThat(rows.get(1).get("base").get("loss").isNumber()).isTrue();
+    }
+
+    @Test
+    void sigtermWritesTheReportOfWhatWasScoredMarkedPartial() throws Exception {
+        List<QaSample> many = new java.util.ArrayList<>();
+        for (int i = 0; i < 60; i++) many.add(new QaSample("I am " + (20 + i) + ".", "Stocks fell.", "Buy " + i + "?", "Not yet."));
+        Path manyData = dir.resolve("many.jsonl");
+        QaDataset.write(manyData, many);
+        Path out = dir.resolve("stopped");
+        List<String> command = new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"), Main.class.getName(), "eval", "--model", model.toString(), "--template", "falcon",
+                "--data", manyData.toString(), "--out", out.toString(), "--max-new-tokens", "64"));
+        Path log = dir.resolve("stopped.log");
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Thread.sleep(4000); // loaded and scoring (each answer takes a fraction of a second)
+        p.destroy(); // SIGTERM, as Ctrl-C's SIGINT: the shutdown hook runs
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(Files.readString(log)).contains("stopping: the report of the samples scored so far is written");
+        JsonNode report = JSON.readTree(out.resolve("report.json").toFile());
+        assertThat(report.get("partial").asBoolean()).isTrue();
+        long scored = 0;
+        for (JsonNode row : report.get("rows")) if (row.has("base")) scored++;
+        assertThat(scored).isLessThan(60);
+        assertThat(Files.readString(out.resolve("report.html"))).contains("Partial");
     }
 
     @Test

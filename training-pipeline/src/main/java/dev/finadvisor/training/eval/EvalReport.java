@@ -70,6 +70,14 @@ public final class EvalReport {
             for (var e : result.scores().entrySet()) {
                 if (i < e.getValue().size()) row.put(e.getKey(), sample(e.getValue().get(i)));
             }
+            if (result.retrieval() != null && result.retrieval().get(i) != null) {
+                RetrievalHits.Hit h = result.retrieval().get(i);
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("hit", h.hit());
+                r.put("coverage", h.coverage());
+                r.put("headline", h.headline());
+                row.put("retrieval", r);
+            }
             rows.add(row);
         }
         o.put("rows", rows);
@@ -185,6 +193,11 @@ public final class EvalReport {
             sb.append("<tr><th>about me</th><td>").append(esc(q.aboutMe())).append("</td></tr>\n");
             sb.append("<tr><th>context</th><td>").append(esc(q.context())).append("</td></tr>\n");
             sb.append("<tr><th>reference</th><td>").append(esc(q.response())).append("</td></tr>\n");
+            if (result.retrieval() != null && result.retrieval().get(i) != null) {
+                RetrievalHits.Hit h = result.retrieval().get(i);
+                sb.append("<tr><th>retrieval</th><td>").append(h.hit() ? "hit" : "miss").append(String.format(Locale.ROOT, " (coverage %.2f", h.coverage()))
+                        .append(h.headline() == null ? ", nothing retrieved" : ", best: " + esc(h.headline())).append(")</td></tr>\n");
+            }
             for (String l : labels) {
                 List<SampleScore> s = result.scores().get(l);
                 if (i >= s.size()) continue;

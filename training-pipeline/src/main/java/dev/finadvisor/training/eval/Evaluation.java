@@ -22,13 +22,24 @@ public final class Evaluation {
     public static final String BASE = "base";
     public static final String ADAPTER = "adapter";
 
-    /** Scores per model label ({@link #BASE}, {@link #ADAPTER}), each in sample order; {@code partial}: cancelled before the end. */
-    public record Result(Map<String, List<SampleScore>> scores, boolean partial) {
-        /** The metrics of each model evaluated, in the order evaluated. */
+    /**
+     * Scores per model label ({@link #BASE}, {@link #ADAPTER}), each in sample order; {@code partial}: cancelled before the
+     * end; {@code retrieval}: each sample's retrieval hit (null entries: no context), or null when no store was given.
+     */
+    public record Result(Map<String, List<SampleScore>> scores, boolean partial, List<RetrievalHits.Hit> retrieval) {
+        /** The metrics of each model evaluated, in the order evaluated (retrieval_hit_rate, the same for all, with each). */
         public Map<String, Map<String, Double>> metrics() {
             Map<String, Map<String, Double>> out = new LinkedHashMap<>();
-            scores.forEach((label, s) -> out.put(label, Metrics.of(s)));
+            scores.forEach((label, s) -> {
+                Map<String, Double> m = Metrics.of(s);
+                if (retrieval != null) m.put("retrieval_hit_rate", RetrievalHits.rate(retrieval));
+                out.put(label, m);
+            });
             return out;
+        }
+
+        public Result withRetrieval(List<RetrievalHits.Hit> hits) {
+            return new Result(scores, partial, hits);
         }
 
         /** The model the evaluation is about: base + adapter when there is one, else the base. */
@@ -69,6 +80,6 @@ public final class Evaluation {
             }
         }
         boolean partial = scores.size() < labels.size() || scores.values().stream().anyMatch(s -> s.size() < samples.size());
-        return new Result(scores, partial);
+        return new Result(scores, partial, null);
     }
 }
