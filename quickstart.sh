@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole system on embedded defaults, offline, on a CPU: the three pipelines in order.
 #   feature pipeline:   bundled news sample -> Flink (in-process) -> MiniLM embeddings -> Lucene index
-#   training pipeline:  synthetic Q&A set + a random-weight tiny Llama -> LoRA fine-tune -> run + registry
+#   training pipeline:  synthetic Q&A set + a random-weight tiny Llama -> LoRA fine-tune -> run + registry -> eval (base vs adapter)
 #   inference pipeline: serve the base model + registered adapter over REST, ask one question
 # No Alpaca account, no Hugging Face download: the base model has random weights, so the advice text is
 # noise until you point model.id at a real checkpoint (see README: "Run a real model"); retrieval,
@@ -36,6 +36,9 @@ step "4/6 training pipeline: LoRA fine-tune (falcon template), tracked run, regi
 run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
 "$fa" runs show "$run" --runs-dir "$work/runs"
 "$fa" registry push "$work/runs/$run" --name fin-advisor --alias production --registry "$work/registry"
+# what fine-tuning changed: the base alone against base + adapter on the samples the run held out
+"$fa" eval --model "$work/base-model" --adapter registry:fin-advisor@production --registry "$work/registry" \
+    --data "$work/runs/$run/validation.jsonl" --compare --max-new-tokens 32 --out "$work/eval"
 
 step "5/6 inference pipeline: serve base model + registry:fin-advisor@production on port $port"
 (cd "$work" && exec "$fa" serve --model "$work/base-model" --adapter registry:fin-advisor@production \
@@ -54,5 +57,5 @@ curl -sS -X POST "http://127.0.0.1:$port/v1/advice" -H 'Content-Type: applicatio
   "question": "Should I add Nvidia after the latest AI chip news?",
   "options": {"max_new_tokens": 32, "since": "3650d", "k": 3}}'
 echo
-printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/),\n' "$work" "$run"
+printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/), eval/ (report.html),\n' "$work" "$run"
 printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence "since": "3650d".\n'
