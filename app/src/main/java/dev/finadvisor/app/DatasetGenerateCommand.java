@@ -5,6 +5,9 @@ import dev.finadvisor.domain.config.Secret;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.domain.news.NewsArticle;
 import dev.finadvisor.retrieval.MiniLmEmbedder;
+import dev.finadvisor.retrieval.StoreConfig;
+import dev.finadvisor.retrieval.VectorStore;
+import dev.finadvisor.retrieval.VectorStores;
 import dev.finadvisor.training.dataset.NewsSample;
 import dev.finadvisor.training.dataset.TeacherGenerator;
 import dev.finadvisor.training.openai.ChatClient;
@@ -46,6 +49,12 @@ final class DatasetGenerateCommand implements Callable<Integer> {
     @Option(names = "--news", paramLabel = "FILE.jsonl", description = "Alpaca news objects, one per line, instead of the bundled sample.")
     Path news;
 
+    @Option(names = "--news-store", paramLabel = "DIR", description = "Draw the news from a Lucene news index (the feature pipeline's) instead: its newest --news-limit articles.")
+    Path newsStore;
+
+    @Option(names = "--news-limit", paramLabel = "N", defaultValue = "1000", description = "How many of the store's newest articles to draw from (default: ${DEFAULT-VALUE}).")
+    int newsLimit;
+
     @Option(names = "--concurrency", paramLabel = "K", defaultValue = "4", description = "Requests in flight at once (default: ${DEFAULT-VALUE}).")
     int concurrency;
 
@@ -81,7 +90,9 @@ final class DatasetGenerateCommand implements Callable<Integer> {
         if (concurrency < 1 || concurrency > 64) throw new UserError("--concurrency is " + concurrency + ", must be 1 to 64");
         if (timeout < 1) throw new UserError("--timeout is " + timeout + ", must be at least 1 second");
         if (attempts < 1) throw new UserError("--attempts is " + attempts + ", must be at least 1");
-        List<NewsArticle> articles = news == null ? NewsSample.bundled() : NewsSample.load(news);
+        if (news != null && newsStore != null) throw new UserError("--news and --news-store are two sources of news: give one");
+        if (newsLimit < 1) throw new UserError("--news-limit is " + newsLimit + ", must be at least 1");
+        List<NewsArticle> articles = news != null ? NewsSample.load(news) : newsStore != null ? newest(newsStore, newsLimit) : NewsSample.bundled();
         String key = Secrets.fromEnvironment().get(Secrets.OPENAI_API_KEY).map(Secret::reveal).orElse(null);
         ChatClient client = new ChatClient(teacherUrl, key, Duration.ofSeconds(timeout), attempts, Duration.ofSeconds(1));
         AtomicBoolean cancelled = new AtomicBoolean();
@@ -125,5 +136,15 @@ final class DatasetGenerateCommand implements Callable<Integer> {
         }
         out.flush();
         return 0;
+    }
+
+    /** The store's newest articles, as their first chunks tell them (headline, summary, tickers, times). */
+    private static List<NewsArticle> newest(Path store, int limit) {
+        try (VectorStore index = VectorStores.openForSearch(StoreConfig.lucene(store), MiniLmEmbedder.DIMENSION)) {
+            List<NewsArticle> articles = index.newestArticles(limit).stream().map(p -> new NewsArticle(p.articleId(), p.headline(), p.summary(),
+                    p.author(), p.createdAt(), p.updatedAt(), p.url(), "", p.symbols(), p.source())).toList();
+            if (articles.isEmpty()) throw new UserError("--news-store " + store + " holds no article: ingest news first (finadvisor ingest)");
+            return articles;
+        }
     }
 }

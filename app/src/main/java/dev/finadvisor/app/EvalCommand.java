@@ -192,10 +192,8 @@ final class EvalCommand implements Callable<Integer> {
      * recency window: evaluation data is older than a week), scored against the sample's context.
      */
     private List<RetrievalHits.Hit> retrievalHits(List<QaSample> samples, int retrieveK, ServeConfig serve) {
-        StoreConfig config = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, null,
-                List.of("store.type=lucene", "store.path=" + store)).value().store();
         List<RetrievalHits.Hit> hits = new ArrayList<>();
-        try (VectorStore news = VectorStores.openForSearch(config, MiniLmEmbedder.DIMENSION); MiniLmEmbedder embedder = MiniLmEmbedder.load()) {
+        try (VectorStore news = VectorStores.openForSearch(StoreConfig.lucene(store), MiniLmEmbedder.DIMENSION); MiniLmEmbedder embedder = MiniLmEmbedder.load()) {
             NewsRetriever retriever = new NewsRetriever(embedder, news, Set::of, new SymbolDetector(Map.of()),
                     serve.retrieval().candidates(), false, Clock.systemUTC());
             for (QaSample s : samples) {

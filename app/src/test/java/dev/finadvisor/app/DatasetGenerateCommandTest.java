@@ -77,6 +77,33 @@ class DatasetGenerateCommandTest {
     }
 
     @Test
+    void newsFromAStoreAreItsNewestArticles() throws Exception {
+        Path store = dir.resolve("store");
+        java.time.Instant t = java.time.Instant.parse("2025-06-01T09:00:00Z");
+        try (var index = dev.finadvisor.retrieval.LuceneVectorStore.open(store, dev.finadvisor.retrieval.MiniLmEmbedder.DIMENSION)) {
+            String[][] articles = {{"Nvidia beats estimates as datacenter demand soars", "NVDA"}, {"Treasury yields climb after inflation surprise", "TLT"},
+                    {"Bitcoin rallies toward record highs", "BTCUSD"}};
+            for (int i = 0; i < articles.length; i++) {
+                float[] v = new float[dev.finadvisor.retrieval.MiniLmEmbedder.DIMENSION];
+                v[i] = 1;
+                var p = new dev.finadvisor.retrieval.ChunkPayload(100 + i, 0, articles[i][0], articles[i][0], "", "https://n/" + i,
+                        java.util.List.of(articles[i][1]), "benzinga", "a", t.plusSeconds(3600L * i), t.plusSeconds(3600L * i));
+                index.upsert(java.util.List.of(new dev.finadvisor.retrieval.Point(p.pointId(), v, p)));
+            }
+            index.commit();
+        }
+        Path out = dir.resolve("from-store.jsonl");
+        MainTest.Result r = generate(out, "--n", "6", "--news-store", store.toString(), "--news-limit", "2", "--no-dedup");
+        assertThat(r.code()).as(r.err()).isZero();
+        java.util.Set<Object> ids = new java.util.TreeSet<>();
+        for (var sample : QaDataset.load(out)) ids.add(((Number) sample.extra().get("news_id")).longValue());
+        assertThat(ids).as("the two newest of three articles").isSubsetOf(102L, 101L).isNotEmpty();
+        MainTest.Result both = generate(dir.resolve("x.jsonl"), "--n", "1", "--news-store", store.toString(), "--news", out.toString());
+        assertThat(both.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(both.err()).contains("give one");
+    }
+
+    @Test
     void aRefusedKeyIsOneLineNamingTheStatusAndWhatToDo() {
         status = 401;
         Path out = dir.resolve("refused.jsonl");

@@ -516,6 +516,32 @@ public final class LuceneVectorStore implements VectorStore {
         return new Hit(id, score, PayloadJson.read(d.getBinaryValue(PAYLOAD).bytes, id));
     }
 
+    /** Reads every stored payload once (a full pass over the index: for occasional use, not per request). */
+    @Override
+    public List<ChunkPayload> newestArticles(int limit) {
+        IndexSearcher searcher = acquire();
+        try {
+            StoredFields stored = searcher.storedFields();
+            Map<Long, ChunkPayload> first = new HashMap<>();
+            var reader = searcher.getIndexReader();
+            for (var leaf : reader.leaves()) {
+                var live = leaf.reader().getLiveDocs();
+                for (int d = 0; d < leaf.reader().maxDoc(); d++) {
+                    if (live != null && !live.get(d)) continue;
+                    ChunkPayload p = hit(stored, leaf.docBase + d, 0).payload();
+                    first.merge(p.articleId(), p, (a, b) -> a.chunkIndex() <= b.chunkIndex() ? a : b);
+                }
+            }
+            return first.values().stream()
+                    .sorted(java.util.Comparator.comparing(ChunkPayload::createdAt).reversed().thenComparing(ChunkPayload::articleId))
+                    .limit(limit).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(dir + ": reading the articles failed", e);
+        } finally {
+            release(searcher);
+        }
+    }
+
     @Override
     public long count() {
         IndexSearcher searcher = acquire();

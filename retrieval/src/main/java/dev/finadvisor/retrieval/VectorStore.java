@@ -39,6 +39,15 @@ public interface VectorStore extends AutoCloseable {
      */
     java.util.Set<String> symbols();
 
+    /**
+     * The newest {@code limit} articles the store holds, newest first, each as its first chunk's payload (headline,
+     * summary, symbols, times): news to draw from without a query (e.g. {@code dataset generate --news-store}). A store
+     * that cannot list its points says so.
+     */
+    default List<ChunkPayload> newestArticles(int limit) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot list its articles; export the news to a JSON Lines file");
+    }
+
     /** Makes everything upserted so far durable. */
     void commit();
 

@@ -88,6 +88,22 @@ class LuceneVectorStoreTest {
     }
 
     @Test
+    void newestArticlesListsEachLiveArticleOnceByItsFirstChunkNewestFirst() {
+        Random random = new Random(8);
+        try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
+            store.replaceArticle(1, List.of(point(1, 0, unit(random, DIM), T0, List.of("AAPL")), point(1, 1, unit(random, DIM), T0, List.of("AAPL"))));
+            store.upsert(List.of(point(2, 1, unit(random, DIM), T0.plusSeconds(3600), List.of()), point(2, 0, unit(random, DIM), T0.plusSeconds(3600), List.of())));
+            store.upsert(List.of(point(3, 0, unit(random, DIM), T0.plusSeconds(60), List.of("TSLA"))));
+            store.commit();
+            store.upsert(List.of(point(4, 0, unit(random, DIM), T0.plusSeconds(7200), List.of())));
+            store.deleteArticle(4); // deleted: not listed
+            assertThat(store.newestArticles(10)).extracting(ChunkPayload::articleId).containsExactly(2L, 3L, 1L);
+            assertThat(store.newestArticles(10)).allSatisfy(p -> assertThat(p.chunkIndex()).isZero());
+            assertThat(store.newestArticles(2)).extracting(ChunkPayload::articleId).containsExactly(2L, 3L);
+        }
+    }
+
+    @Test
     void replaceArticleLeavesNoStaleChunksAndDeleteRemovesAll() {
         Random random = new Random(6);
         try (var store = LuceneVectorStore.open(tmp.resolve("idx"), DIM)) {
