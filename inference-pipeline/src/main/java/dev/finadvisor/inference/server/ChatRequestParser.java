@@ -53,7 +53,7 @@ final class ChatRequestParser {
             throw ApiException.invalid("messages", "must end with a user message (the question)");
         }
         String question = turns.remove(turns.size() - 1)[1];
-        if (question.isBlank()) throw ApiException.invalid("messages[" + (messages.size() - 1) + "].content", "is empty");
+        JsonFields.requireVisible(question, "messages[" + (messages.size() - 1) + "].content");
         if (question.length() > limits.question_max_chars()) {
             throw ApiException.invalid("messages[" + (messages.size() - 1) + "].content",
                     "is " + question.length() + " characters long; the limit is " + limits.question_max_chars());

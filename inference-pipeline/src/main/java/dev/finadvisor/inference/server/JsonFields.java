@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Collection;
 import java.util.Iterator;
 import dev.finadvisor.inference.Durations;
+import dev.finadvisor.inference.QuestionCleaner;
 
 /** Reads request JSON field by field, so every error names the field (e.g. {@code history[1].answer}). */
 final class JsonFields {
@@ -46,8 +47,16 @@ final class JsonFields {
         JsonNode node = parent.get(name);
         if (absent(node)) throw ApiException.invalid(path, "is missing");
         String s = text(node, path, maxChars);
-        if (s.isBlank()) throw ApiException.invalid(path, "is empty");
+        requireVisible(s, path);
         return s;
+    }
+
+    /** Text with nothing left once cleaned (blank, or only control and invisible characters such as U+200B) is empty. */
+    static void requireVisible(String s, String path) {
+        if (s.isBlank()) throw ApiException.invalid(path, "is empty");
+        if (QuestionCleaner.clean(s).isEmpty()) {
+            throw ApiException.invalid(path, "is empty once control and invisible characters (e.g. U+0000, U+200B, U+FEFF, U+00AD) are removed");
+        }
     }
 
     static String text(JsonNode node, String path, int maxChars) {

@@ -170,6 +170,8 @@ class AdvisorServerTest {
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"k\": 11}}", "options.k");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"since\": \"yesterday\"}}", "options.since");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"top_p\": 1}}", "options.top_p");
+            // characters the cleaner removes (NUL, zero-width space, BOM, soft hyphen) leave no question
+            cases.put("{\"about_me\": \"a\", \"question\": \"\\u0000\\u200B\\uFEFF\\u00AD\"}", "question");
             for (var c : cases.entrySet()) {
                 HttpResponse<String> r = s.post("/v1/advice", c.getKey());
                 assertThat(r.statusCode()).as(c.getKey()).isEqualTo(400);
@@ -333,6 +335,9 @@ class AdvisorServerTest {
             assertThat(done.get("finish_reason").asText()).isEqualTo(expected.finishReason());
             // Errors before the stream starts keep their status.
             assertThat(s.post("/v1/advice/stream", "{}").statusCode()).isEqualTo(400);
+            HttpResponse<String> invisible = s.post("/v1/advice/stream", "{\"about_me\": \"a\", \"question\": \"\\u200B\\u00AD\"}");
+            assertThat(invisible.statusCode()).isEqualTo(400);
+            assertThat(TestServer.json(invisible).get("error").get("param").asText()).isEqualTo("question");
         }
     }
 

@@ -121,7 +121,7 @@ class OpenAiClientTest {
     }
 
     @Test
-    void wrongKeyAndUnknownModelAreClientErrors() {
+    void wrongKeyAndUnknownModelAreClientErrors() throws Exception {
         try (TestServer s = server()) {
             OpenAiChatModel wrongKey = OpenAiChatModel.builder().baseUrl(s.base + "/v1").apiKey("nope")
                     .modelName("tiny-llama+advisor-adapter").maxRetries(0).build();
@@ -129,6 +129,11 @@ class OpenAiClientTest {
             OpenAiChatModel wrongModel = OpenAiChatModel.builder().baseUrl(s.base + "/v1").apiKey(KEY)
                     .modelName("gpt-4o").maxRetries(0).build();
             assertThatThrownBy(() -> wrongModel.chat(request())).hasMessageContaining("gpt-4o").hasMessageContaining("/v1/models");
+            // a last user message made only of characters the cleaner removes is no question: 400 naming it
+            var invisible = s.post("/v1/chat/completions", "{\"model\": \"tiny-llama+advisor-adapter\", \"messages\": "
+                    + "[{\"role\": \"user\", \"content\": \"\\u200B\\u0000\\uFEFF\"}]}", "Authorization", "Bearer " + KEY);
+            assertThat(invisible.statusCode()).isEqualTo(400);
+            assertThat(TestServer.json(invisible).get("error").get("param").asText()).isEqualTo("messages[0].content");
         }
     }
 }
