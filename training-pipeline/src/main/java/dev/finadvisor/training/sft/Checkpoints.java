@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.domain.runs.Sha256;
 import dev.finadvisor.llm.lora.PeftAdapter;
 import dev.finadvisor.llm.safetensors.SafetensorsFile;
 import dev.finadvisor.llm.safetensors.SafetensorsWriter;
@@ -25,13 +26,16 @@ import java.util.stream.Stream;
 
 /**
  * The {@code checkpoints/} folder of a run: {@code checkpoint-<step>/} holds the adapter in PEFT
- * format (usable as is), {@code optimizer.safetensors} (AdamW moments) and {@code trainer_state.json}.
- * Each is written into a temporary folder and renamed into place, so a crash leaves either the
- * whole checkpoint or none; rotation keeps the newest {@code limit} plus the best.
+ * format (usable as is), {@code optimizer.safetensors} (AdamW moments), {@code trainer_state.json} and
+ * {@code checksums.json} (the SHA-256 of each of those files). Each is written into a temporary folder and
+ * renamed into place, so a crash leaves either the whole checkpoint or none; loading checks the checksums,
+ * so a file changed since (a bit flip, an edit) is refused rather than resumed into a different curve;
+ * rotation keeps the newest {@code limit} plus the best.
  */
 public final class Checkpoints {
     public static final String OPTIMIZER_FILE = "optimizer.safetensors";
     public static final String STATE_FILE = "trainer_state.json";
+    public static final String CHECKSUMS_FILE = "checksums.json";
     private static final String PREFIX = "checkpoint-";
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -73,6 +77,11 @@ public final class Checkpoints {
                 s.put("best_step", state.bestStep());
             }
             Files.write(tmp.resolve(STATE_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(s));
+            ObjectNode sums = JSON.createObjectNode();
+            try (Stream<Path> files = Files.list(tmp)) {
+                for (Path f : files.sorted().toList()) sums.put(f.getFileName().toString(), Sha256.hex(f));
+            }
+            Files.write(tmp.resolve(CHECKSUMS_FILE), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(sums));
             if (Files.exists(target)) { // re-saving a step after a resume: swap, never leave a gap
                 Path old = root.resolve("." + PREFIX + state.step() + ".old");
                 deleteTree(old);
@@ -126,14 +135,18 @@ public final class Checkpoints {
         }
     }
 
-    /** Reads checkpoint folder {@code dir}; a missing or damaged part is an error naming the file. */
+    /** Reads checkpoint folder {@code dir}; a missing, damaged or changed part is an error naming the file. */
     public static Loaded load(Path dir) {
+        verify(dir);
         Path stateFile = dir.resolve(STATE_FILE);
         JsonNode s;
         try {
             s = JSON.readTree(stateFile.toFile());
         } catch (IOException e) {
             throw new UserError(stateFile + ": cannot read the trainer state (" + e.getMessage() + "); is " + dir + " a checkpoint folder?");
+        }
+        if (s == null || !s.path("global_step").isInt() || s.get("global_step").asInt() < 0) {
+            throw new UserError(stateFile + ": no global_step (a whole number of steps); the file is not a finadvisor trainer state");
         }
         TrainerState state = new TrainerState(s.path("global_step").asInt(), s.path("max_steps").asInt(),
                 s.has("best_metric") ? s.get("best_metric").asDouble() : Double.POSITIVE_INFINITY, s.path("best_step").asInt(-1));
@@ -145,6 +158,40 @@ public final class Checkpoints {
             steps = Long.parseLong(f.metadata().getOrDefault("steps", "0"));
         }
         return new Loaded(dir, state, adapter, moments, steps);
+    }
+
+    /**
+     * Checks every file {@code checksums.json} lists against its SHA-256 (checkpoints written before checksums existed
+     * have none: nothing to check). A mismatch names the file and the earlier checkpoints to resume from instead.
+     */
+    static void verify(Path dir) {
+        Path sumsFile = dir.resolve(CHECKSUMS_FILE);
+        if (!Files.exists(sumsFile)) return;
+        JsonNode sums;
+        try {
+            sums = JSON.readTree(sumsFile.toFile());
+        } catch (IOException e) {
+            throw new UserError(sumsFile + ": cannot read the checksums (" + e.getMessage() + ")" + earlier(dir));
+        }
+        for (var e : sums.properties()) {
+            Path f = dir.resolve(e.getKey());
+            if (!Files.isRegularFile(f)) throw new UserError(f + ": missing from the checkpoint" + earlier(dir));
+            if (!Sha256.hex(f).equals(e.getValue().asText())) {
+                throw new UserError(f + ": does not match the checksum written with it (the file changed after it was saved: a disk"
+                        + " error or an edit); resuming from it would not continue the same run" + earlier(dir));
+            }
+        }
+    }
+
+    /** What to do instead of resuming from a damaged {@code dir}: the checkpoints before it, if any. */
+    private static String earlier(Path dir) {
+        String name = dir.getFileName().toString();
+        if (!name.startsWith(PREFIX) || !name.substring(PREFIX.length()).matches("\\d+")) return "";
+        int step = Integer.parseInt(name.substring(PREFIX.length()));
+        List<Integer> before = new Checkpoints(dir.getParent()).steps().stream().filter(st -> st < step).toList();
+        if (before.isEmpty()) return "; no earlier checkpoint exists: start the run again";
+        return "; earlier checkpoints: " + before.stream().map(st -> PREFIX + st).toList()
+                + " (move " + name + " out of " + dir.getParent() + " and --resume continues from " + PREFIX + before.get(before.size() - 1) + ")";
     }
 
     private static void move(Path from, Path to) throws IOException {
