@@ -1,25 +1,41 @@
 package dev.finadvisor.inference.server;
 
+import java.util.Comparator;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
-/** A token bucket per client (API key, or address when no keys are set): {@code perMinute} refill, {@code burst} size. */
+/**
+ * A token bucket per client (API key, or address when no keys are set): {@code perMinute} refill, {@code burst} size.
+ * Memory stays bounded however many addresses call: a bucket that has refilled is forgotten (a new one would be the
+ * same), swept every {@link #SWEEP_EVERY} requests, and beyond {@code maxClients} the least recently seen go first.
+ */
 public final class RateLimiter {
+    static final int SWEEP_EVERY = 1024;
+    static final int DEFAULT_MAX_CLIENTS = 100_000;
     private final double perNano;
     private final int burst;
+    private final int maxClients;
     private final LongSupplier nanoTime;
     private final Map<String, double[]> buckets = new ConcurrentHashMap<>(); // [tokens, lastNanos]
+    private final AtomicLong requests = new AtomicLong();
 
     public RateLimiter(int perMinute, int burst, LongSupplier nanoTime) {
+        this(perMinute, burst, DEFAULT_MAX_CLIENTS, nanoTime);
+    }
+
+    RateLimiter(int perMinute, int burst, int maxClients, LongSupplier nanoTime) {
         this.perNano = perMinute / 60e9;
         this.burst = burst;
+        this.maxClients = maxClients;
         this.nanoTime = nanoTime;
     }
 
     /** Takes one request's token, or throws 429 telling when the next one is available. */
     public void acquire(String client) {
         if (perNano == 0) return;
+        if (requests.incrementAndGet() % SWEEP_EVERY == 0 || buckets.size() >= maxClients) sweep(nanoTime.getAsLong());
         double[] b = buckets.computeIfAbsent(client, c -> new double[] {burst, nanoTime.getAsLong()});
         synchronized (b) {
             long now = nanoTime.getAsLong();
@@ -33,5 +49,23 @@ public final class RateLimiter {
             throw new ApiException(429, "rate_limit_exceeded", null,
                     "too many requests for this API key; retry after " + seconds + " s", Map.of("Retry-After", Long.toString(seconds)));
         }
+    }
+
+    /** Forgets refilled buckets; still at the cap, the least recently seen tenth. */
+    private void sweep(long now) {
+        buckets.values().removeIf(b -> {
+            synchronized (b) {
+                return b[0] + (now - (long) b[1]) * perNano >= burst;
+            }
+        });
+        if (buckets.size() >= maxClients) {
+            buckets.entrySet().stream().sorted(Comparator.comparingDouble(e -> e.getValue()[1])).limit(Math.max(1, maxClients / 10))
+                    .map(Map.Entry::getKey).toList().forEach(buckets::remove);
+        }
+    }
+
+    /** How many clients it remembers (tests). */
+    int clients() {
+        return buckets.size();
     }
 }
