@@ -17,6 +17,7 @@ import picocli.CommandLine.ScopeType;
                 // training pipeline
                 DatasetCommand.class,
                 RandomModelCommand.class,
+                TokenizerCommand.class,
                 TrainCommand.class,
                 RunsCommand.class,
                 RegistryCommand.class,

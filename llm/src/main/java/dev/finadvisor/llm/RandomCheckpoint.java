@@ -151,18 +151,28 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         json.writeValue(dir.resolve("config.json").toFile(), config());
         json.writeValue(dir.resolve("generation_config.json").toFile(), Map.of("bos_token_id", 1, "eos_token_id", 2, "pad_token_id", 0));
+        writeTokenizer(dir, CORPUS, vocabSize, !falcon(), maxPositions);
+        writeWeights(dir, shardBytes);
+        return dir;
+    }
+
+    /**
+     * Writes {@code tokenizer.json} (byte-level BPE of exactly {@code vocabSize} tokens learned from {@code corpus}:
+     * {@link #SPECIALS} first, pad 0, bos 1, eos 2) and {@code tokenizer_config.json} (those tokens, a ChatML chat template,
+     * {@code maxLength}) into {@code dir}; with {@code bos}, encoding with special tokens prepends it, as Llama's does.
+     */
+    public static void writeTokenizer(Path dir, String corpus, int vocabSize, boolean bos, int maxLength) throws IOException {
+        Files.createDirectories(dir);
         Map<String, Object> tokConfig = new LinkedHashMap<>();
         tokConfig.put("tokenizer_class", "PreTrainedTokenizerFast");
         tokConfig.put("bos_token", BOS);
         tokConfig.put("eos_token", EOS);
         tokConfig.put("pad_token", PAD);
-        tokConfig.put("model_max_length", maxPositions);
+        tokConfig.put("model_max_length", maxLength);
         tokConfig.put("chat_template", "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
                 + "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
-        json.writeValue(dir.resolve("tokenizer_config.json").toFile(), tokConfig);
-        Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpeBuilder.build(SPECIALS, falcon() ? null : BOS, CORPUS, vocabSize));
-        writeWeights(dir, shardBytes);
-        return dir;
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("tokenizer_config.json").toFile(), tokConfig);
+        Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpeBuilder.build(SPECIALS, bos ? BOS : null, corpus, vocabSize));
     }
 
     /** Shards of at most this many bytes, as transformers' save_pretrained splits (its default max_shard_size, "10GB"). */

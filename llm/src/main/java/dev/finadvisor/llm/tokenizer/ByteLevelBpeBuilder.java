@@ -6,9 +6,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,51 +38,7 @@ public final class ByteLevelBpeBuilder {
         for (String b : BYTE_CHARS) vocab.put(b, vocab.size());
         if (vocabSize < vocab.size()) throw new IllegalArgumentException("vocabSize must be at least " + vocab.size());
 
-        // words as lists of symbols, with counts
-        Map<List<String>, Integer> words = new HashMap<>();
-        Matcher m = WORDS.matcher(corpus);
-        while (m.find()) {
-            List<String> symbols = new ArrayList<>();
-            for (byte b : m.group().getBytes(StandardCharsets.UTF_8)) symbols.add(BYTE_CHARS[b & 0xff]);
-            words.merge(symbols, 1, Integer::sum);
-        }
-        List<String> merges = new ArrayList<>();
-        while (vocab.size() < vocabSize) {
-            Map<String, Integer> pairs = new HashMap<>();
-            for (var e : words.entrySet()) {
-                List<String> w = e.getKey();
-                for (int i = 0; i + 1 < w.size(); i++) pairs.merge(w.get(i) + " " + w.get(i + 1), e.getValue(), Integer::sum);
-            }
-            String best = null;
-            int bestCount = 1; // a pair seen once teaches nothing
-            for (var e : pairs.entrySet()) {
-                if (e.getValue() > bestCount || (e.getValue() == bestCount && best != null && e.getKey().compareTo(best) < 0)) {
-                    best = e.getKey();
-                    bestCount = e.getValue();
-                }
-            }
-            if (best == null) break;
-            String[] ab = best.split(" ");
-            String merged = ab[0] + ab[1];
-            if (vocab.containsKey(merged)) break;
-            merges.add(best);
-            vocab.put(merged, vocab.size());
-            Map<List<String>, Integer> next = new HashMap<>();
-            for (var e : words.entrySet()) {
-                List<String> w = e.getKey();
-                List<String> out = new ArrayList<>();
-                for (int i = 0; i < w.size(); i++) {
-                    if (i + 1 < w.size() && w.get(i).equals(ab[0]) && w.get(i + 1).equals(ab[1])) {
-                        out.add(merged);
-                        i++;
-                    } else {
-                        out.add(w.get(i));
-                    }
-                }
-                next.merge(out, e.getValue(), Integer::sum);
-            }
-            words = next;
-        }
+        List<String> merges = learnMerges(corpus, vocab, vocabSize);
         // Filler: tokens no merge produces (a model's vocabulary may be larger than what its merges reach).
         for (int n = 0; vocab.size() < vocabSize; n++) {
             String filler = BYTE_CHARS[' '] + "x" + Integer.toString(n, 26).chars()
@@ -88,6 +47,137 @@ public final class ByteLevelBpeBuilder {
             vocab.putIfAbsent(filler, vocab.size());
         }
         return json(specials, bos, vocab, merges);
+    }
+
+    /**
+     * Learns merges into {@code vocab} until it holds {@code vocabSize} tokens: each time the most frequent adjacent pair of
+     * symbols in the corpus's words (GPT-2 pre-tokenisation), ties to the smallest "left right" string, a pair seen once
+     * teaching nothing; stops early when the corpus runs out of pairs or a merge would make a token that exists. Pair counts
+     * are kept up to date word by word (only the words holding the merged pair are rewritten), so a corpus of megabytes
+     * and a vocabulary of thousands take seconds, not the hours of recounting every pair after every merge.
+     */
+    private static List<String> learnMerges(String corpus, Map<String, Integer> vocab, int vocabSize) {
+        List<String> symbols = new ArrayList<>(); // symbol id -> its text
+        Map<String, Integer> symbolIds = new HashMap<>();
+        for (String b : BYTE_CHARS) {
+            symbolIds.put(b, symbols.size());
+            symbols.add(b);
+        }
+        // the distinct words, as symbol ids, with how often each occurs
+        Map<String, Integer> wordIndex = new HashMap<>();
+        List<int[]> words = new ArrayList<>();
+        List<Long> counts = new ArrayList<>();
+        Matcher m = WORDS.matcher(corpus);
+        while (m.find()) {
+            Integer w = wordIndex.get(m.group());
+            if (w != null) {
+                counts.set(w, counts.get(w) + 1);
+                continue;
+            }
+            byte[] bytes = m.group().getBytes(StandardCharsets.UTF_8);
+            int[] ids = new int[bytes.length];
+            for (int i = 0; i < bytes.length; i++) ids[i] = bytes[i] & 0xff;
+            wordIndex.put(m.group(), words.size());
+            words.add(ids);
+            counts.add(1L);
+        }
+        Map<Long, Long> pairCounts = new HashMap<>();
+        Map<Long, Set<Integer>> pairWords = new HashMap<>();
+        for (int w = 0; w < words.size(); w++) {
+            int[] word = words.get(w);
+            for (int i = 0; i + 1 < word.length; i++) {
+                long pair = pair(word[i], word[i + 1]);
+                pairCounts.merge(pair, counts.get(w), Long::sum);
+                pairWords.computeIfAbsent(pair, k -> new HashSet<>()).add(w);
+            }
+        }
+        // the most frequent pair first; ties to the smallest "left right" text
+        PriorityQueue<long[]> queue = new PriorityQueue<>((x, y) -> x[0] != y[0] ? Long.compare(y[0], x[0])
+                : compareText(symbols, x[1], y[1]));
+        pairCounts.forEach((pair, n) -> queue.add(new long[] {n, pair}));
+
+        List<String> merges = new ArrayList<>();
+        while (vocab.size() < vocabSize && !queue.isEmpty()) {
+            long[] top = queue.poll();
+            long pair = top[1];
+            if (pairCounts.getOrDefault(pair, 0L) != top[0]) continue; // stale: its count has changed since
+            if (top[0] <= 1) break; // a pair seen once teaches nothing
+            int a = left(pair);
+            int b = right(pair);
+            String merged = symbols.get(a) + symbols.get(b);
+            if (vocab.containsKey(merged)) break;
+            merges.add(symbols.get(a) + " " + symbols.get(b));
+            vocab.put(merged, vocab.size());
+            int id = symbols.size();
+            symbols.add(merged);
+            // rewrite the words holding the pair; pair counts change by the difference, which is zero away from the merges
+            Map<Long, Long> delta = new HashMap<>();
+            for (int w : pairWords.remove(pair)) {
+                int[] old = words.get(w);
+                int[] next = apply(old, a, b, id);
+                if (next.length == old.length) continue; // the pair left this word in an earlier merge
+                long n = counts.get(w);
+                for (int i = 0; i + 1 < old.length; i++) delta.merge(pair(old[i], old[i + 1]), -n, Long::sum);
+                for (int i = 0; i + 1 < next.length; i++) {
+                    long p2 = pair(next[i], next[i + 1]);
+                    delta.merge(p2, n, Long::sum);
+                    if (next[i] == id || next[i + 1] == id) pairWords.computeIfAbsent(p2, k -> new HashSet<>()).add(w);
+                }
+                words.set(w, next);
+            }
+            delta.forEach((p2, d) -> {
+                if (d == 0 || p2 == pair) return;
+                long total = pairCounts.getOrDefault(p2, 0L) + d;
+                if (total <= 0) {
+                    pairCounts.remove(p2);
+                } else {
+                    pairCounts.put(p2, total);
+                    queue.add(new long[] {total, p2});
+                }
+            });
+            pairCounts.remove(pair);
+        }
+        return merges;
+    }
+
+    private static long pair(int left, int right) {
+        return ((long) left << 32) | right;
+    }
+
+    /** Compares the texts "left right" of two pairs without building them. */
+    private static int compareText(List<String> symbols, long x, long y) {
+        String xl = symbols.get(left(x)), xr = symbols.get(right(x)), yl = symbols.get(left(y)), yr = symbols.get(right(y));
+        int xn = xl.length() + 1 + xr.length();
+        int yn = yl.length() + 1 + yr.length();
+        for (int i = 0; i < Math.min(xn, yn); i++) {
+            char cx = i < xl.length() ? xl.charAt(i) : i == xl.length() ? ' ' : xr.charAt(i - xl.length() - 1);
+            char cy = i < yl.length() ? yl.charAt(i) : i == yl.length() ? ' ' : yr.charAt(i - yl.length() - 1);
+            if (cx != cy) return Character.compare(cx, cy);
+        }
+        return Integer.compare(xn, yn);
+    }
+
+    /** {@code word} with every non-overlapping occurrence of (a, b), left to right, replaced by {@code merged}. */
+    private static int[] apply(int[] word, int a, int b, int merged) {
+        int[] out = new int[word.length];
+        int k = 0;
+        for (int i = 0; i < word.length; i++) {
+            if (i + 1 < word.length && word[i] == a && word[i + 1] == b) {
+                out[k++] = merged;
+                i++;
+            } else {
+                out[k++] = word[i];
+            }
+        }
+        return java.util.Arrays.copyOf(out, k);
+    }
+
+    private static int left(long pair) {
+        return (int) (pair >>> 32);
+    }
+
+    private static int right(long pair) {
+        return (int) pair;
     }
 
     private static String json(List<String> specials, String bos, Map<String, Integer> vocab, List<String> merges) {

@@ -1,0 +1,55 @@
+package dev.finadvisor.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.finadvisor.llm.tokenizer.Tokenizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TokenizerCommandTest {
+    @TempDir Path dir;
+
+    @Test
+    void learnsAByteLevelBpeThatHuggingFacesLoaderReadsAndThatFoldsTheCorpusWords() throws Exception {
+        StringBuilder qa = new StringBuilder();
+        for (int i = 0; i < 200; i++) {
+            qa.append("{\"about_me\": \"I am ").append(20 + i % 50).append(" and want dividends.\", \"context\": \"Treasury yields rose.\", ")
+                    .append("\"question\": \"Should I rebalance my portfolio?\", \"response\": \"Rebalance your portfolio toward dividend stocks.\"}\n");
+        }
+        Path jsonl = Files.writeString(dir.resolve("qa.jsonl"), qa);
+        Path text = Files.writeString(dir.resolve("news.txt"), "Nvidia shares climbed after earnings. ".repeat(50));
+        Path out = dir.resolve("tok");
+        MainTest.Result r = MainTest.run("tokenizer", "train", "--corpus", jsonl.toString(), "--corpus", text.toString(), "--vocab-size", "400",
+                "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("400 tokens").contains("bytes a token");
+        try (Tokenizer tok = Tokenizer.load(out)) {
+            assertThat(tok.vocabSize()).isEqualTo(400);
+            int[] portfolio = tok.encode(" portfolio", false);
+            assertThat(portfolio).as("a word the corpus repeats is one token").hasSize(1);
+            assertThat(tok.encode(" Nvidia", false)).hasSize(1);
+            String unseen = "Zürich → 日本 🚀 unseen words";
+            assertThat(tok.decode(tok.encode(unseen, false), true)).isEqualTo(unseen); // byte-level: anything encodes
+            assertThat(tok.encode("hi", true)[0]).as("<s> first, as Llama's").isEqualTo(1);
+        }
+        assertThat(Files.readString(out.resolve("tokenizer_config.json"))).contains("\"eos_token\" : \"</s>\"");
+    }
+
+    @Test
+    void badArgumentsAreOneLineErrors() throws Exception {
+        Path text = Files.writeString(dir.resolve("t.txt"), "some text");
+        MainTest.Result small = MainTest.run("tokenizer", "train", "--corpus", text.toString(), "--vocab-size", "100", "--out", dir.resolve("a").toString());
+        assertThat(small.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(small.err()).contains("--vocab-size is 100, must be at least 261");
+        MainTest.Result missing = MainTest.run("tokenizer", "train", "--corpus", dir.resolve("nope.txt").toString(), "--vocab-size", "300",
+                "--out", dir.resolve("b").toString());
+        assertThat(missing.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(missing.err()).contains("nope.txt: no such file");
+        Path bad = Files.writeString(dir.resolve("bad.jsonl"), "{\"a\": \"x\"}\n{oops\n");
+        MainTest.Result json = MainTest.run("tokenizer", "train", "--corpus", bad.toString(), "--vocab-size", "300", "--out", dir.resolve("c").toString());
+        assertThat(json.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(json.err()).contains("bad.jsonl line 2: not JSON");
+    }
+}
