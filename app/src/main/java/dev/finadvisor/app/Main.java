@@ -5,6 +5,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
 import dev.finadvisor.domain.UserError;
 import java.io.PrintWriter;
+import java.util.List;
 import java.util.Optional;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
@@ -83,11 +84,18 @@ public final class Main {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
-    /** Quiet by default (our INFO lines, others' warnings); -v turns on debug everywhere. */
+    /**
+     * Libraries whose debug output prints request and response headers, and with them credentials (Jetty's HTTP parser
+     * prints an Authorization header; gRPC/Netty frames print Qdrant's api-key): they stay at INFO under -v.
+     */
+    static final List<String> HEADER_LOGGERS = List.of("org.eclipse.jetty", "io.grpc", "io.netty", "org.apache.http", "org.apache.hc");
+
+    /** Quiet by default (our INFO lines, others' warnings); -v turns on debug everywhere but in {@link #HEADER_LOGGERS}. */
     static void configureLogging(boolean verbose) {
         if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) return;
         ctx.getLogger(Logger.ROOT_LOGGER_NAME).setLevel(verbose ? Level.DEBUG : Level.WARN);
         ctx.getLogger("dev.finadvisor").setLevel(verbose ? Level.DEBUG : Level.INFO);
+        for (String name : HEADER_LOGGERS) ctx.getLogger(name).setLevel(verbose ? Level.INFO : null);
         LUCENE_VECTORIZATION.setLevel(verbose ? java.util.logging.Level.ALL : java.util.logging.Level.SEVERE);
     }
 }

@@ -61,7 +61,16 @@ class ServeCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int[] code = {-1};
-        Thread serving = new Thread(() -> code[0] = Main.run(new PrintWriter(out), new PrintWriter(err), "serve",
+        // -v: debug logging everywhere, captured instead of printed; no line of it may hold a key a client sent
+        var root = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        var captured = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        captured.start();
+        List<ch.qos.logback.core.Appender<ch.qos.logback.classic.spi.ILoggingEvent>> consoles = new java.util.ArrayList<>();
+        root.iteratorForAppenders().forEachRemaining(consoles::add);
+        consoles.forEach(root::detachAppender);
+        root.addAppender(captured);
+        String secret = "sk-proj-" + "Zq8x".repeat(8);
+        Thread serving = new Thread(() -> code[0] = Main.run(new PrintWriter(out), new PrintWriter(err), "-v", "serve",
                 "--model", checkpoint.toString(), "--adapter", dir.resolve("advisor-v1").toString(), "--store", dir.resolve("store").toString(),
                 "--port", Integer.toString(port), "--set", "prompt_log.path=" + dir.resolve("prompts.jsonl"), "--set", "generation.max_new_tokens=16"));
         serving.start();
@@ -78,7 +87,7 @@ class ServeCommandTest {
             assertThat(System.nanoTime()).as("ready within 120 s").isLessThan(deadline);
             Thread.sleep(100);
         }
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice"))
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice")).header("Authorization", "Bearer " + secret)
                 .POST(HttpRequest.BodyPublishers.ofString("{\"about_me\": \"I am 40\", \"question\": \"Is Tesla a buy after the deliveries miss?\"}")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
@@ -91,8 +100,16 @@ class ServeCommandTest {
         assertThat(dir.resolve("prompts.jsonl")).isNotEmptyFile();
         serving.interrupt();
         serving.join(30_000);
+        root.detachAppender(captured);
+        consoles.forEach(root::addAppender);
+        Main.configureLogging(false);
         assertThat(serving.isAlive()).isFalse();
         assertThat(code[0]).isZero();
+        assertThat(captured.list).as("debug logging ran").hasSizeGreaterThan(10);
+        for (var e : captured.list) {
+            assertThat(e.getFormattedMessage() + (e.getThrowableProxy() == null ? "" : e.getThrowableProxy().getMessage()))
+                    .as("%s from %s", e.getLevel(), e.getLoggerName()).doesNotContain(secret);
+        }
         assertThat(out.toString()).contains("listening on http://127.0.0.1:" + port).contains("ready: tiny-llama+advisor-v1, template falcon");
     }
 
