@@ -14,6 +14,7 @@ final class PrepareNews implements MapFunction<IncomingNews, PreparedNews> {
 
     @Override
     public PreparedNews map(IncomingNews in) {
+        if (in.unreadable() != null) return PreparedNews.deadLetter(in.origin(), in.receivedAtMillis(), in.json(), in.unreadable());
         try {
             NewsArticle article = NewsParser.parse(in.json());
             return PreparedNews.article(in.origin(), in.receivedAtMillis(), in.json(), HtmlCleaner.clean(article.content()));

@@ -37,23 +37,30 @@ class IngestTest {
     @Test
     void aJsonlRunFillsTheStoreKeepsDeadLettersAndMetricsBesideItAndLeavesNoCheckpoints() throws Exception {
         Path file = dir.resolve("news.jsonl");
-        Files.write(file, List.of(Articles.onTopic(1, 0, Instant.parse("2024-05-01T12:00:00Z")).toString(), "not json"));
+        // a UTF-8 byte order mark before the first article (not a bad record), a line that is not JSON, a line that is
+        // not UTF-8 (a bad record with its line number, not the end of the job), and a good article after it
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        bytes.write(new byte[] {(byte) 0xEF, (byte) 0xBB, (byte) 0xBF});
+        bytes.write((Articles.onTopic(1, 0, Instant.parse("2024-05-01T12:00:00Z")) + "\nnot json\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        bytes.write(new byte[] {'{', '"', 'i', 'd', '"', ':', ' ', '9', ',', ' ', '"', 'x', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}', '\n'});
+        bytes.write((Articles.onTopic(2, 1, Instant.parse("2024-05-02T12:00:00Z")) + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.write(file, bytes.toByteArray());
         try (SharedMiniCluster flink = new SharedMiniCluster()) {
             Ingest.Summary s = Ingest.run(request(Ingest.Source.JSONL, file, null, null, flink.master()), config(),
                     new Secrets(Map.of()), new CompletableFuture<>());
-            assertThat(s.articles()).isEqualTo(1);
-            assertThat(s.chunks()).isEqualTo(1);
-            assertThat(s.deadLetters()).isEqualTo(1);
+            assertThat(s.articles()).isEqualTo(2);
+            assertThat(s.deadLetters()).isEqualTo(2);
             assertThat(s.savepoint()).isEmpty();
             Path state = dir.resolve("store.ingest");
             assertThat(s.deadLetterFile()).isEqualTo(state.resolve("dead-letters.jsonl"));
-            assertThat(Files.readString(s.deadLetterFile())).contains("news.jsonl line 2").contains("not valid JSON");
+            assertThat(Files.readString(s.deadLetterFile())).contains("news.jsonl line 2").contains("not valid JSON")
+                    .contains("news.jsonl line 3").contains("not UTF-8");
             assertThat(s.metricsFile()).exists();
             assertThat(IngestJob.latestCheckpoint(state.resolve("checkpoints"))).isEmpty();
         }
         try (LuceneVectorStore store = LuceneVectorStore.openReadOnly(dir.resolve("store"))) {
-            assertThat(store.count()).isEqualTo(1);
             assertThat(store.articleUpdatedAt(1)).contains(Instant.parse("2024-05-01T12:00:00Z"));
+            assertThat(store.articleUpdatedAt(2)).isPresent();
         }
     }
 
