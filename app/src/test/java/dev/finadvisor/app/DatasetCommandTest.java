@@ -29,6 +29,16 @@ class DatasetCommandTest {
     }
 
     @Test
+    void aMissingInputFileSaysNoSuchFile() {
+        MainTest.Result news = MainTest.run("dataset", "synth", "--n", "1", "--out", dir.resolve("x.jsonl").toString(), "--news", dir.resolve("nope.jsonl").toString());
+        assertThat(news.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(news.err().strip()).endsWith("nope.jsonl: no such file");
+        MainTest.Result stats = MainTest.run("dataset", "stats", dir.resolve("nope.json").toString());
+        assertThat(stats.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(stats.err().strip()).endsWith("nope.json: no such file");
+    }
+
+    @Test
     void synthWritesTheSameFileForTheSameSeedAndStatsReadsIt() throws IOException {
         Path a = dir.resolve("a.jsonl");
         Path b = dir.resolve("b.jsonl");

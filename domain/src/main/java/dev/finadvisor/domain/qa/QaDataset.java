@@ -125,6 +125,8 @@ public final class QaDataset extends AbstractList<QaSample> implements RandomAcc
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UserError("cannot read dataset " + file + ": no such file", e);
         } catch (IOException e) {
             throw new UserError("cannot read dataset " + file + ": " + e.getMessage(), e);
         }

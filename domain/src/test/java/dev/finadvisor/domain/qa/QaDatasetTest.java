@@ -133,7 +133,7 @@ class QaDatasetTest {
         assertThatThrownBy(() -> QaDataset.load(write("none.json", "[]")))
                 .isInstanceOf(InvalidDatasetException.class).hasMessageContaining("holds no records");
         assertThatThrownBy(() -> QaDataset.load(dir.resolve("missing.json")))
-                .hasMessageContaining("cannot read dataset").hasMessageContaining("missing.json");
+                .hasMessageContaining("cannot read dataset").hasMessageContaining("missing.json: no such file");
     }
 
     @Test

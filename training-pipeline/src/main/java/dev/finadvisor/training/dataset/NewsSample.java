@@ -56,6 +56,8 @@ public final class NewsSample {
     public static List<NewsArticle> load(Path file) {
         try {
             return parse(Files.readString(file, StandardCharsets.UTF_8), file.toString());
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new UserError("cannot read news file " + file + ": no such file", e);
         } catch (IOException e) {
             throw new UserError("cannot read news file " + file + ": " + e.getMessage(), e);
         }
