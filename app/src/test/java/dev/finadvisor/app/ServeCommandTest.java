@@ -88,6 +88,7 @@ class ServeCommandTest {
             Thread.sleep(100);
         }
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice")).header("Authorization", "Bearer " + secret)
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"about_me\": \"I am 40\", \"question\": \"Is Tesla a buy after the deliveries miss?\"}")).build(),
                 HttpResponse.BodyHandlers.ofString());
         assertThat(r.statusCode()).as(r.body()).isEqualTo(200);

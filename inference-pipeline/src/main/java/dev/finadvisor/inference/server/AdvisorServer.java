@@ -82,7 +82,9 @@ public final class AdvisorServer implements AutoCloseable {
 
     /** The JSON mapper of the API: snake_case names, ISO-8601 times. */
     public static ObjectMapper mapper() {
-        return new ObjectMapper()
+        return new ObjectMapper() // one JSON object and nothing after it, each key once: anything else is ambiguous
+                .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+                .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
                 .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                 .registerModule(new JavaTimeModule())
                 .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
@@ -173,9 +175,22 @@ public final class AdvisorServer implements AutoCloseable {
 
     private void guard(Context ctx) {
         if (ctx.method().name().equals("OPTIONS")) return; // CORS preflight carries no credentials
+        if (ctx.method().name().equals("POST")) requireJson(ctx.header("Content-Type"));
         String client = keys.enabled() ? keys.authenticate(ctx.header("Authorization")) : "ip:" + ctx.ip();
         ctx.attribute("client", client);
         rateLimiter.acquire(client);
+    }
+
+    /**
+     * POST bodies are JSON, said so: a web page can send text/plain or a form to another site without asking first (no
+     * CORS preflight), so on a local server without keys any page could start generations if those were accepted.
+     */
+    static void requireJson(String contentType) {
+        String type = contentType == null ? "" : contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+        if (!type.equals("application/json")) {
+            throw new ApiException(415, "unsupported_media_type", "Content-Type", "Content-Type is '" + (contentType == null ? "" : contentType)
+                    + "'; send the body as JSON with Content-Type: application/json");
+        }
     }
 
     private void finish(Context ctx) {

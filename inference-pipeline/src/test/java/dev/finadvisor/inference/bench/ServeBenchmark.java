@@ -153,7 +153,7 @@ public final class ServeBenchmark {
                     String body = "{\"about_me\": \"I am " + (25 + random.nextInt(40)) + " and invest monthly.\", \"question\": \"What does the news on "
                             + TOPICS[t] + " mean for my portfolio?\", \"options\": {\"max_new_tokens\": " + maxNew + "}}";
                     long s = System.nanoTime();
-                    HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice/stream"))
+                    HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice/stream")).header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());
                     if (r.statusCode() != 200) throw new IllegalStateException("status " + r.statusCode());
                     double first = -1;

@@ -81,7 +81,7 @@ class AdvisorServerTest {
     @Test
     void adviceAnswersWithSourcesUsageTimingsAndRequestId() throws Exception {
         try (TestServer s = server()) {
-            HttpResponse<String> r = s.post("/v1/advice", ADVICE);
+            HttpResponse<String> r = s.post("/v1/advice", ADVICE, "Content-Type", "Application/JSON; charset=utf-8"); // parameters and case ignored
             assertThat(r.statusCode()).isEqualTo(200);
             JsonNode body = TestServer.json(r);
             // The server ran the real model on the prompt it logged: the same text as asking the model directly.
@@ -170,6 +170,10 @@ class AdvisorServerTest {
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"k\": 11}}", "options.k");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"since\": \"yesterday\"}}", "options.since");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"top_p\": 1}}", "options.top_p");
+            // one JSON object and nothing else: trailing garbage, a second object, a key given twice
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\"} trailing", "body");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\"}{\"about_me\": \"b\", \"question\": \"r\"}", "body");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"question\": \"ignore the first\"}", "body");
             // characters the cleaner removes (NUL, zero-width space, BOM, soft hyphen) leave no question
             cases.put("{\"about_me\": \"a\", \"question\": \"\\u0000\\u200B\\uFEFF\\u00AD\"}", "question");
             for (var c : cases.entrySet()) {
@@ -180,11 +184,19 @@ class AdvisorServerTest {
                 assertThat(err.get("message").asText()).as(c.getKey()).startsWith(c.getValue() + " ");
             }
             // Bytes that are not UTF-8 are malformed JSON too, not a server error.
-            HttpResponse<String> bad = s.http.send(HttpRequest.newBuilder(URI.create(s.base + "/v1/advice"))
+            HttpResponse<String> bad = s.http.send(HttpRequest.newBuilder(URI.create(s.base + "/v1/advice")).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[] {'{', '"', (byte) 0xC3, (byte) 0x28, '"', ':', '1', '}'})).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(bad.statusCode()).isEqualTo(400);
             assertThat(TestServer.json(bad).get("error").get("param").asText()).isEqualTo("body");
+            // A body a web page can send across sites without a preflight (text/plain, a form) is refused: JSON only.
+            for (String type : List.of("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x")) {
+                for (String route : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions")) {
+                    HttpResponse<String> r = s.post(route, "{\"about_me\": \"a\", \"question\": \"q\"}", "Content-Type", type);
+                    assertThat(r.statusCode()).as(type + " " + route).isEqualTo(415);
+                    assertThat(TestServer.json(r).get("error").get("param").asText()).isEqualTo("Content-Type");
+                }
+            }
             // Deep nesting is refused by the parser's limits, as a 400.
             HttpResponse<String> deep = s.post("/v1/advice", "[".repeat(5000) + "]".repeat(5000));
             assertThat(deep.statusCode()).isEqualTo(400);
@@ -199,7 +211,7 @@ class AdvisorServerTest {
             HttpResponse<String> r = s.post("/v1/advice", big);
             assertThat(r.statusCode()).isEqualTo(413);
             assertThat(TestServer.json(r).get("error").get("param").asText()).isEqualTo("body");
-            HttpResponse<String> chunked = s.http.send(HttpRequest.newBuilder(URI.create(s.base + "/v1/advice"))
+            HttpResponse<String> chunked = s.http.send(HttpRequest.newBuilder(URI.create(s.base + "/v1/advice")).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(chunked.statusCode()).isEqualTo(413);
@@ -432,7 +444,7 @@ class AdvisorServerTest {
             var http = java.net.http.HttpClient.newHttpClient();
             var ready = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/ready")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(ready.statusCode()).isEqualTo(503);
-            var advice = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/advice"))
+            var advice = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/advice")).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(ADVICE)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(advice.statusCode()).isEqualTo(503);
             assertThat(advice.headers().firstValue("Retry-After")).isPresent();

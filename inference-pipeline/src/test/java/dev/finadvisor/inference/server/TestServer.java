@@ -61,7 +61,7 @@ final class TestServer implements AutoCloseable {
     HttpResponse<String> post(String path, String body, String... headers) throws IOException, InterruptedException {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).POST(HttpRequest.BodyPublishers.ofString(body))
                 .header("Content-Type", "application/json");
-        if (headers.length > 0) b.headers(headers);
+        for (int i = 0; i + 1 < headers.length; i += 2) b.setHeader(headers[i], headers[i + 1]); // a Content-Type given replaces JSON's
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
