@@ -11,7 +11,7 @@ public final class ConfigOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML configuration file; keys not given keep their defaults.")
     Path file;
 
-    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one key, e.g. --set training.learning_rate=1e-4 (repeatable; applied after --config).")
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one key, e.g. --set training.learning_rate=1e-4 for train, --set server.port=9000 for serve (repeatable; applied after --config).")
     List<String> overrides = new ArrayList<>();
 
     /** Loads the job's configuration: defaults resource, then the file, then the overrides. */

@@ -107,15 +107,14 @@ final class DatasetGenerateCommand implements Callable<Integer> {
             }
         }, "generate-stop");
         Runtime.getRuntime().addShutdownHook(hook);
-        TeacherGenerator.Report r;
-        try (MiniLmEmbedder embedder = noDedup ? null : MiniLmEmbedder.load()) {
+        try (MiniLmEmbedder embedder = noDedup ? null : MiniLmEmbedder.load(MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE)) {
             TeacherGenerator g = new TeacherGenerator(client, teacherModel, articles, embedder == null ? null : embedder::embed,
-                    new TeacherGenerator.Settings(n, concurrency, seed, 5), line -> {
+                    new TeacherGenerator.Settings(n, concurrency, seed, DRAWS), line -> {
                         out.println(line);
                         out.flush();
                     });
-            r = g.run(this.out, resume, cancelled::get);
-        } finally {
+            return report(out, g.run(this.out, resume, cancelled::get));
+        } finally { // after the summary is printed: a Ctrl-C's hook waits for it
             done.countDown();
             try {
                 Runtime.getRuntime().removeShutdownHook(hook);
@@ -123,6 +122,12 @@ final class DatasetGenerateCommand implements Callable<Integer> {
                 // the JVM is shutting down: the hook is running
             }
         }
+    }
+
+    /** Draws of investor and news per sample before it is given up. */
+    static final int DRAWS = 5;
+
+    private int report(PrintWriter out, TeacherGenerator.Report r) {
         double cost = (r.usage().promptTokens() * priceInput + r.usage().completionTokens() * priceOutput) / 1e6;
         out.printf(Locale.ROOT, "%s: %d of %d samples (%d written now); rejected %s; tokens: %,d prompt + %,d completion%s%n", this.out, r.total(), n,
                 r.written(), r.rejected().isEmpty() ? "none" : r.rejected(), r.usage().promptTokens(), r.usage().completionTokens(),
@@ -130,7 +135,7 @@ final class DatasetGenerateCommand implements Callable<Integer> {
                         : String.format(Locale.ROOT, ", about $%.4f", cost));
         if (r.total() < n) {
             out.printf("%s: %d samples missing (%s); `--resume` continues%n", this.out, n - r.total(),
-                    r.stopped() ? "stopped" : r.gaveUp() + " slots got no acceptable reply in 5 draws");
+                    r.stopped() ? "stopped" : r.gaveUp() + " samples got no acceptable reply in " + DRAWS + " draws (rejected by the gates, or no reply: see above)");
             out.flush();
             return r.stopped() ? 130 : Main.FAILURE;
         }

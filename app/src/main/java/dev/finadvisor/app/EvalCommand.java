@@ -241,15 +241,19 @@ final class EvalCommand implements Callable<Integer> {
     private static void print(PrintWriter out, Evaluation.Result result) {
         Map<String, Map<String, Double>> metrics = result.metrics();
         List<String> labels = new ArrayList<>(metrics.keySet());
+        if (labels.isEmpty()) {
+            out.println("no sample was scored");
+            return;
+        }
         StringBuilder header = new StringBuilder(String.format(Locale.ROOT, "%-14s", "metric"));
         for (String l : labels) header.append(String.format(Locale.ROOT, "%14s", l));
         if (labels.size() > 1) header.append(String.format(Locale.ROOT, "%14s", "difference"));
         out.println(header);
         for (String metric : metrics.get(labels.get(0)).keySet()) {
             StringBuilder row = new StringBuilder(String.format(Locale.ROOT, "%-14s", metric));
-            for (String l : labels) row.append(String.format(Locale.ROOT, "%14.4f", metrics.get(l).get(metric)));
+            for (String l : labels) row.append(String.format(Locale.ROOT, "%14.4f", metrics.get(l).getOrDefault(metric, Double.NaN)));
             if (labels.size() > 1) {
-                row.append(String.format(Locale.ROOT, "%+14.4f", metrics.get(Evaluation.ADAPTER).get(metric) - metrics.get(Evaluation.BASE).get(metric)));
+                row.append(String.format(Locale.ROOT, "%+14.4f", Metrics.difference(metrics.get(Evaluation.BASE), metrics.get(Evaluation.ADAPTER), metric)));
             }
             out.println(row);
         }

@@ -28,7 +28,7 @@ import picocli.CommandLine.ScopeType;
                 ServeCommand.class,
         },
         footer = {"", "Run 'finadvisor COMMAND --help' for a command's options.",
-                "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS."})
+                "Secrets come only from the environment: ALPACA_API_KEY, ALPACA_API_SECRET, OPENAI_API_KEY, HF_TOKEN, FINADVISOR_API_KEYS, QDRANT_API_KEY."})
 public final class FinadvisorCommand implements Runnable {
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT, description = "Debug logging and stack traces on errors.")
     private boolean verbose;

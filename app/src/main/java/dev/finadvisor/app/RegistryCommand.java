@@ -22,7 +22,7 @@ import picocli.CommandLine.Spec;
 /** {@code finadvisor registry push | list | show | promote}: the model registry of trained adapters. */
 @Command(name = "registry", mixinStandardHelpOptions = true,
         description = "The model registry (default ./registry): register a run's adapter as a numbered version, list, show, point aliases such as production at versions. "
-                + "serve, generate and export accept registry:NAME@ALIAS or registry:NAME:VERSION wherever they accept an adapter folder.",
+                + "serve, generate, export and eval accept registry:NAME@ALIAS or registry:NAME:VERSION wherever they accept an adapter folder.",
         subcommands = {RegistryCommand.Push.class, RegistryCommand.ListModels.class, RegistryCommand.Show.class, RegistryCommand.Promote.class})
 final class RegistryCommand implements Runnable {
     @Spec

@@ -36,7 +36,7 @@ final class ServeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS",
-            description = "LoRA adapter applied to the model (merged into fp32 weights): a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
+            description = "LoRA adapter applied to the model (folded into fp32 weights, beside bf16/int8/nf4 ones): a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
     String adapter;
 
     @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",

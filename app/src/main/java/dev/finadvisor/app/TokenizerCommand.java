@@ -74,7 +74,7 @@ final class TokenizerCommand implements Runnable {
                 long bytes = text.toString().getBytes(StandardCharsets.UTF_8).length;
                 long tokens = tok.encode(text.toString(), false).length;
                 stdout.printf(Locale.ROOT, "%s: %d tokens (%d merges learned%s) from %,d bytes of text in %.1f s; the corpus encodes to %,d tokens, %.2f bytes a token%n",
-                        out.resolve("tokenizer.json"), vocabSize, merges, filler > 0 ? ", " + filler + " unused fillers: the corpus ran out of pairs seen twice" : "",
+                        out.resolve("tokenizer.json"), vocabSize, merges, filler > 0 ? ", " + filler + " unused fillers: merging stopped early, with no pair seen twice left or a merge that would repeat a token" : "",
                         bytes, seconds, tokens, (double) bytes / tokens);
             }
             stdout.flush();

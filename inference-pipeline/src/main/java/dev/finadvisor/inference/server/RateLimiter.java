@@ -1,8 +1,10 @@
 package dev.finadvisor.inference.server;
 
-import java.util.Comparator;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
@@ -20,6 +22,7 @@ public final class RateLimiter {
     private final LongSupplier nanoTime;
     private final Map<String, double[]> buckets = new ConcurrentHashMap<>(); // [tokens, lastNanos]
     private final AtomicLong requests = new AtomicLong();
+    private final AtomicBoolean sweeping = new AtomicBoolean();
 
     public RateLimiter(int perMinute, int burst, LongSupplier nanoTime) {
         this(perMinute, burst, DEFAULT_MAX_CLIENTS, nanoTime);
@@ -51,16 +54,27 @@ public final class RateLimiter {
         }
     }
 
-    /** Forgets refilled buckets; still at the cap, the least recently seen tenth. */
+    /** Forgets refilled buckets; still at the cap, the least recently seen tenth. One thread sweeps at a time; the others go on. */
     private void sweep(long now) {
-        buckets.values().removeIf(b -> {
-            synchronized (b) {
-                return b[0] + (now - (long) b[1]) * perNano >= burst;
+        if (!sweeping.compareAndSet(false, true)) return;
+        try {
+            buckets.values().removeIf(b -> {
+                synchronized (b) {
+                    return b[0] + (now - (long) b[1]) * perNano >= burst;
+                }
+            });
+            if (buckets.size() >= maxClients) {
+                List<Map.Entry<String, Long>> seen = new ArrayList<>(); // last-seen times read under each bucket's lock: a stable sort key
+                buckets.forEach((client, b) -> {
+                    synchronized (b) {
+                        seen.add(Map.entry(client, (long) b[1]));
+                    }
+                });
+                seen.sort(Map.Entry.comparingByValue());
+                seen.subList(0, Math.min(seen.size(), Math.max(1, maxClients / 10))).forEach(e -> buckets.remove(e.getKey()));
             }
-        });
-        if (buckets.size() >= maxClients) {
-            buckets.entrySet().stream().sorted(Comparator.comparingDouble(e -> e.getValue()[1])).limit(Math.max(1, maxClients / 10))
-                    .map(Map.Entry::getKey).toList().forEach(buckets::remove);
+        } finally {
+            sweeping.set(false);
         }
     }
 

@@ -89,8 +89,9 @@ public final class TeacherGenerator {
     /** Fills {@code out} up to N samples; {@code resume} continues a file a stopped run left. */
     public Report run(Path out, boolean resume, BooleanSupplier cancelled) {
         Map<Integer, QaSample> existing = resume ? readExisting(out) : fresh(out);
-        if (existing.size() > settings.n()) {
-            throw new UserError(out + " already holds " + existing.size() + " samples, more than --n " + settings.n());
+        int beyond = existing.keySet().stream().filter(slot -> slot >= settings.n()).findFirst().orElse(-1);
+        if (beyond >= 0) {
+            throw new UserError(out + " already holds the sample of slot " + beyond + ": more than --n " + settings.n() + " (give the --n it was started with)");
         }
         List<float[]> accepted = new ArrayList<>();
         if (embed != null) existing.values().forEach(s -> accepted.add(unit(embed.apply(s.question() + "\n" + s.response()))));
@@ -112,13 +113,16 @@ public final class TeacherGenerator {
                   try {
                     for (int draw = 0; draw < settings.draws() && !stop.getAsBoolean(); draw++) {
                         Drawn d = draw(slot, draw);
-                        ChatClient.Result<QaSample> r = client.complete(ChatClient.request(model, 0.7, SYSTEM, d.prompt()), c -> parse(c, d));
+                        ChatClient.Result<QaSample> r = client.complete(ChatClient.request(model, 0.7, SYSTEM, d.prompt()), c -> parse(c, d), stop);
                         synchronized (usage) {
                             usage[0] = usage[0].plus(r.usage());
                         }
                         if (!r.ok()) {
-                            if (r.failure().startsWith("HTTP 4")) fatal.compareAndSet(null, r.failure()); // a wrong key, an unknown model
-                            else if (!r.failure().equals("interrupted")) say.accept("slot " + slot + ": no usable reply: " + r.failure());
+                            if (r.failure().matches("HTTP (401|403|404)\\b.*")) {
+                                fatal.compareAndSet(null, "the teacher at " + client.endpoint() + " refused the request: " + r.failure()); // a wrong key, an unknown model
+                            } else if (!r.failure().equals("interrupted")) {
+                                say.accept("slot " + slot + ": no usable reply: " + r.failure());
+                            }
                             continue;
                         }
                         String reason = gate(r.value(), d.article());
@@ -142,7 +146,7 @@ public final class TeacherGenerator {
                         }
                     }
                   } catch (RuntimeException e) { // e.g. the disk is full: stop every slot, say why
-                    fatal.compareAndSet(null, e.getMessage());
+                    fatal.compareAndSet(null, "slot " + slot + " failed here: " + e);
                   }
                 });
             }
@@ -154,8 +158,7 @@ public final class TeacherGenerator {
             pool.shutdownNow();
         }
         if (fatal.get() != null) {
-            throw new UserError("the teacher at " + client.endpoint() + " refused the request: " + fatal.get() + "; " + (existing.size() + written[0])
-                    + " samples are in " + out + " (continue with --resume once it is fixed)");
+            throw new UserError(fatal.get() + "; " + (existing.size() + written[0]) + " samples are in " + out + " (continue with --resume once it is fixed)");
         }
         return new Report(existing.size() + written[0], written[0], rejected, gaveUp[0], usage[0], cancelled.getAsBoolean());
     }
@@ -287,8 +290,9 @@ public final class TeacherGenerator {
     }
 
     /**
-     * The samples a stopped run left, by slot. A last line without its newline (the process died while writing it) is cut
-     * off the file; any other line that does not parse, or a sample without a slot, is an error naming the line.
+     * The samples a stopped run left, by slot. Every complete line must be a sample this command wrote (else an error
+     * naming the line, and the file is left as it is); only then is a last line without its newline (the process died
+     * while writing it) cut off the file.
      */
     static Map<Integer, QaSample> readExisting(Path out) {
         if (!Files.exists(out)) return fresh(out);
@@ -296,28 +300,34 @@ public final class TeacherGenerator {
             byte[] bytes = Files.readAllBytes(out);
             int end = bytes.length;
             while (end > 0 && bytes[end - 1] != '\n') end--;
-            if (end < bytes.length) {
-                try (FileChannel f = FileChannel.open(out, StandardOpenOption.WRITE)) {
-                    f.truncate(end);
-                }
-            }
             Map<Integer, QaSample> bySlot = new TreeMap<>();
             String[] lines = new String(bytes, 0, end, StandardCharsets.UTF_8).split("\n");
             for (int i = 0; i < lines.length; i++) {
                 if (lines[i].isBlank()) continue;
-                QaSample s;
-                try {
-                    s = JSON.readValue(lines[i], QaSample.class);
-                } catch (IOException e) {
-                    throw new UserError(out + " line " + (i + 1) + ": not a sample (" + ChatClient.abbreviate(e.getMessage()) + ")");
+                QaSample s = sample(out, i + 1, lines[i]);
+                bySlot.putIfAbsent((Integer) s.extra().get("slot"), s);
+            }
+            if (end < bytes.length) {
+                if (end == 0) sample(out, 1, new String(bytes, StandardCharsets.UTF_8)); // one line and no newline: not a cut-off sample, say what it is
+                try (FileChannel f = FileChannel.open(out, StandardOpenOption.WRITE)) {
+                    f.truncate(end);
                 }
-                if (!(s.extra().get("slot") instanceof Integer slot)) throw new UserError(out + " line " + (i + 1) + ": no slot: not written by dataset generate");
-                bySlot.putIfAbsent(slot, s);
             }
             return bySlot;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + out + ": " + e.getMessage(), e);
         }
+    }
+
+    private static QaSample sample(Path out, int line, String text) {
+        QaSample s;
+        try {
+            s = JSON.readValue(text, QaSample.class);
+        } catch (IOException e) {
+            throw new UserError(out + " line " + line + ": not a sample written by dataset generate (" + ChatClient.abbreviate(e.getMessage()) + ")");
+        }
+        if (!(s.extra().get("slot") instanceof Integer)) throw new UserError(out + " line " + line + ": no slot: not written by dataset generate");
+        return s;
     }
 
     private static void awaitQuietly(ExecutorService pool) {

@@ -88,7 +88,7 @@ public final class EvalReport {
     static Map<String, Double> difference(Map<String, Double> base, Map<String, Double> adapter) {
         Map<String, Double> d = new LinkedHashMap<>();
         base.forEach((k, v) -> {
-            if (adapter.containsKey(k)) d.put(k, adapter.get(k) - v);
+            if (adapter.containsKey(k)) d.put(k, Metrics.difference(base, adapter, k));
         });
         return d;
     }
@@ -154,7 +154,9 @@ public final class EvalReport {
         if (result.partial()) sb.append("<p class=\"partial\">Partial: stopped before every sample was scored.</p>\n");
         sb.append("<table>\n");
         about.forEach((k, v) -> sb.append("<tr><th>").append(esc(k)).append("</th><td>").append(esc(String.valueOf(v))).append("</td></tr>\n"));
-        sb.append("</table>\n<h2>Metrics</h2>\n<table><tr><th>metric</th>");
+        sb.append("</table>\n");
+        if (labels.isEmpty()) return sb.append("<p class=\"partial\">No sample was scored.</p>\n</body></html>\n").toString();
+        sb.append("<h2>Metrics</h2>\n<table><tr><th>metric</th>");
         for (String l : labels) sb.append("<th>").append(esc(l)).append("</th>");
         if (labels.size() > 1) sb.append("<th>difference</th>");
         sb.append("</tr>\n");
@@ -162,7 +164,7 @@ public final class EvalReport {
             sb.append("<tr><td>").append(esc(metric)).append("</td>");
             for (String l : labels) sb.append("<td class=\"num\">").append(number(metrics.get(l).get(metric))).append("</td>");
             if (labels.size() > 1) {
-                double d = metrics.get(Evaluation.ADAPTER).get(metric) - metrics.get(Evaluation.BASE).get(metric);
+                double d = Metrics.difference(metrics.get(Evaluation.BASE), metrics.get(Evaluation.ADAPTER), metric);
                 boolean better = Metrics.lowerIsBetter(metric) ? d < 0 : d > 0;
                 sb.append("<td class=\"num ").append(Double.isNaN(d) || d == 0 ? "" : better ? "better" : "worse").append("\">")
                         .append(Double.isNaN(d) ? "-" : String.format(Locale.ROOT, "%+.4f", d)).append("</td>");

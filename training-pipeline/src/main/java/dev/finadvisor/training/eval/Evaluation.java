@@ -65,18 +65,18 @@ public final class Evaluation {
                 if (label.equals(ADAPTER)) LoraLayers.apply(adapter, model.model());
                 Evaluator evaluator = new Evaluator(model, template, settings);
                 List<SampleScore> done = new ArrayList<>();
-                scores.put(label, done);
                 for (QaSample sample : samples) {
                     if (cancelled.getAsBoolean()) break;
                     SampleScore s = evaluator.score(sample, cancelled);
                     if (s.finishReason().equals("cancelled")) break; // an answer cut short is no answer to score
                     if (judge != null) {
                         s = s.withJudge(s.finishReason().equals("prompt_too_long") ? Judge.Grades.missing("no answer: the prompt fills the context")
-                                : judge.grade(sample, s.answer()));
+                                : judge.grade(sample, s.answer(), cancelled));
                     }
                     done.add(s);
                     progress.advance(1, String.format(Locale.ROOT, "%s rouge_l %.3f", label, Metrics.of(done).get("rouge_l")));
                 }
+                if (!done.isEmpty()) scores.put(label, done); // a model with no sample scored (stopped first) has no metrics
             }
         }
         boolean partial = scores.size() < labels.size() || scores.values().stream().anyMatch(s -> s.size() < samples.size());

@@ -1,10 +1,12 @@
 package dev.finadvisor.training.eval;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.training.openai.ChatClient;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.BooleanSupplier;
 
 /**
  * An LLM as judge through any OpenAI-compatible chat endpoint ({@code POST BASE/chat/completions}): grades an answer
@@ -12,7 +14,7 @@ import java.util.List;
  * safety, with a one-line rationale. The reply's message content must be exactly one JSON object with those five fields
  * (the request asks for the endpoint's JSON response format); anything else (prose, a missing or out-of-range grade, a
  * refusal) is malformed. A malformed reply, a 429, a 5xx or a timeout is retried; after the last attempt the grades are
- * missing, never guessed.
+ * missing, never guessed. A 401, 403 or 404 (a wrong key, URL or model) ends the evaluation at once.
  */
 public final class Judge {
     /** The four grades and the rationale; {@code missing} non-null (the reason) when the judge gave no valid reply. */
@@ -50,11 +52,15 @@ public final class Judge {
         this.model = model;
     }
 
-    /** Grades {@code answer} to {@code sample}'s question; never throws for what the endpoint does (see the class). */
-    public Grades grade(QaSample sample, String answer) {
+    /** Grades {@code answer} to {@code sample}'s question (see the class); {@code cancelled} stops the retries. */
+    public Grades grade(QaSample sample, String answer, BooleanSupplier cancelled) {
         String user = "Investor: " + sample.aboutMe().strip() + "\nNews context: " + sample.context().strip() + "\nQuestion: "
                 + sample.question().strip() + "\nAnswer to grade: " + answer.strip();
-        ChatClient.Result<Grades> r = client.complete(ChatClient.request(model, 0, RUBRIC, user), Judge::parse);
+        ChatClient.Result<Grades> r = client.complete(ChatClient.request(model, 0, RUBRIC, user), Judge::parse, cancelled);
+        if (!r.ok() && r.failure().matches("HTTP (401|403|404)\\b.*")) { // every answer would go the same way: stop at the first
+            throw new UserError("the judge at " + client.endpoint() + " refused the request: " + r.failure()
+                    + "; check OPENAI_API_KEY, --judge-url and --judge-model");
+        }
         return r.ok() ? r.value() : Grades.missing(r.failure());
     }
 

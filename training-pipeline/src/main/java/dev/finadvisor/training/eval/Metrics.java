@@ -53,6 +53,13 @@ public final class Metrics {
         return values.length == 0 ? Double.NaN : java.util.Arrays.stream(values).average().orElseThrow();
     }
 
+    /** {@code adapter - base} for {@code metric}, NaN when either lacks it. */
+    public static double difference(Map<String, Double> base, Map<String, Double> adapter, String metric) {
+        Double b = base == null ? null : base.get(metric);
+        Double a = adapter == null ? null : adapter.get(metric);
+        return a == null || b == null ? Double.NaN : a - b;
+    }
+
     /** Metrics where a lower value is better: a bar is an upper bound for them. */
     public static boolean lowerIsBetter(String metric) {
         return List.of("loss", "eval_loss", "perplexity", "latency_ms", "judge_missing").contains(metric);

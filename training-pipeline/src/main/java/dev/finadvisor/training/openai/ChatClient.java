@@ -11,6 +11,7 @@ import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Locale;
+import java.util.function.BooleanSupplier;
 import java.util.function.Function;
 
 /**
@@ -67,11 +68,17 @@ public final class ChatClient {
 
     /** Sends {@code request} (a chat completions body) until {@code parse} accepts a reply's content, or attempts run out. */
     public <T> Result<T> complete(ObjectNode request, Function<String, T> parse) {
+        return complete(request, parse, () -> false);
+    }
+
+    /** The same; {@code cancelled} turning true stops before the next attempt or during a wait (failure "interrupted"). */
+    public <T> Result<T> complete(ObjectNode request, Function<String, T> parse, BooleanSupplier cancelled) {
         String body = request.toString();
         String failure = "no attempt";
         Usage usage = Usage.NONE;
         Duration wait = backoff;
         for (int attempt = 1; attempt <= attempts; attempt++) {
+            if (cancelled.getAsBoolean()) return new Result<>(null, "interrupted", usage, attempt - 1);
             Duration retryAfter = null;
             try {
                 HttpRequest.Builder b = HttpRequest.newBuilder(endpoint).timeout(timeout).header("Content-Type", "application/json")
@@ -93,13 +100,13 @@ public final class ChatClient {
             } catch (HttpTimeoutException e) {
                 failure = String.format(Locale.ROOT, "no reply within %.1f s", timeout.toMillis() / 1000.0);
             } catch (IOException e) {
-                failure = "cannot reach " + endpoint + ": " + e.getMessage();
+                failure = "cannot reach " + endpoint + ": " + (e.getMessage() == null ? e.toString() : e.getMessage());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return new Result<>(null, "interrupted", usage, attempt);
             }
             if (attempt < attempts) {
-                if (!sleep(retryAfter != null ? retryAfter : wait)) return new Result<>(null, "interrupted", usage, attempt);
+                if (!sleep(retryAfter != null ? retryAfter : wait, cancelled)) return new Result<>(null, "interrupted", usage, attempt);
                 wait = wait.multipliedBy(2);
             }
         }
@@ -167,10 +174,15 @@ public final class ChatClient {
         return one.length() <= 160 ? one : one.substring(0, 157) + "...";
     }
 
-    private static boolean sleep(Duration d) {
+    /** Waits {@code d}, a tenth of a second at a time; false when cancelled or interrupted meanwhile. */
+    private static boolean sleep(Duration d, BooleanSupplier cancelled) {
+        long until = System.nanoTime() + d.toNanos();
         try {
-            Thread.sleep(d.toMillis());
-            return true;
+            for (long left; (left = until - System.nanoTime()) > 0; ) {
+                if (cancelled.getAsBoolean()) return false;
+                Thread.sleep(Math.max(1, Math.min(100, left / 1_000_000)));
+            }
+            return !cancelled.getAsBoolean();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;

@@ -173,6 +173,7 @@ public final class Checkpoints {
         } catch (IOException e) {
             throw new UserError(sumsFile + ": cannot read the checksums (" + e.getMessage() + ")" + earlier(dir));
         }
+        if (sums == null || !sums.isObject() || sums.isEmpty()) throw new UserError(sumsFile + ": holds no checksums" + earlier(dir));
         for (var e : sums.properties()) {
             Path f = dir.resolve(e.getKey());
             if (!Files.isRegularFile(f)) throw new UserError(f + ": missing from the checkpoint" + earlier(dir));

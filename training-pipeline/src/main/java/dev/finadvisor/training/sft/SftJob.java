@@ -205,6 +205,7 @@ public final class SftJob {
             int latest = existing.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir
                     + ": no checkpoint in " + existing.root() + " to resume from"));
             resumeFrom = existing.dirFor(latest);
+            Checkpoints.verify(resumeFrom); // before the run is reopened and the model loaded
             // Reopens the run: run.json says running again (this process), metrics after the checkpoint go.
             tracker = RunTracker.resume(resumeRunDir, latest);
             List<String> changed = changedKeys(new RunLayout(resumeRunDir).config(), absolutePaths(loaded.tree()));
@@ -300,6 +301,7 @@ public final class SftJob {
             } // the training model is closed: an evaluation after training has its memory
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
+            Checkpoints.verify(source); // the final adapter comes from a checkpoint: as checked as a resume
             PeftAdapter adapter = PeftAdapter.read(source);
             Checkpoints.deleteTree(adapterDir);
             adapter.write(adapterDir);
@@ -309,7 +311,15 @@ public final class SftJob {
             Map<String, Double> finals = new LinkedHashMap<>();
             if (result.state().bestStep() >= 0) finals.put("eval_loss", result.state().bestEvalLoss());
             finals.put("loss", result.lastLoss());
-            if (c.eval().after_training()) finals.putAll(evaluate(c, modelDir, template, split.validation(), adapter, runDir));
+            if (c.eval().after_training()) {
+                try {
+                    finals.putAll(evaluate(c, modelDir, template, split.validation(), adapter, runDir));
+                } catch (RuntimeException e) { // the training itself went well: the run finishes, the failure is told
+                    String line = "eval.after_training failed, the run keeps its training metrics: " + e.getMessage();
+                    say.accept(line);
+                    tracker.note(line);
+                }
+            }
             tracker.finish(finals);
             return new Outcome(runDir, adapterDir, result.state(), s, report);
         } catch (IOException e) {

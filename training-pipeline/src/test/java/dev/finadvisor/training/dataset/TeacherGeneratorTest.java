@@ -200,6 +200,19 @@ class TeacherGeneratorTest {
     }
 
     @Test
+    void resumingAFileThisCommandDidNotWriteLeavesItAlone() throws Exception {
+        Path array = Files.writeString(dir.resolve("array.jsonl"), "[{\"about_me\": \"a\", \"context\": \"c\", \"question\": \"q\", \"response\": \"r\"}]");
+        assertThatThrownBy(() -> generator(3, 1, new ArrayList<>()).run(array, true, () -> false)).isInstanceOf(UserError.class)
+                .hasMessageContaining("line 1").hasMessageContaining("not a sample written by dataset generate");
+        assertThat(Files.size(array)).as("not cut").isGreaterThan(10);
+        Path other = Files.writeString(dir.resolve("other.jsonl"), "{\"about_me\": \"a\", \"context\": \"c\", \"question\": \"q\", \"response\": \"r\"}\n");
+        assertThatThrownBy(() -> generator(3, 1, new ArrayList<>()).run(other, true, () -> false)).hasMessageContaining("no slot");
+        Path out = dir.resolve("qa.jsonl");
+        generator(3, 1, new ArrayList<>()).run(out, false, () -> false);
+        assertThatThrownBy(() -> generator(2, 1, new ArrayList<>()).run(out, true, () -> false)).hasMessageContaining("more than --n 2");
+    }
+
+    @Test
     void cancellingStopsAsking() throws Exception {
         Path out = dir.resolve("qa.jsonl");
         TeacherGenerator.Report r = generator(50, 1, new ArrayList<>()).run(out, false, () -> goodAnswers.get() >= 3);

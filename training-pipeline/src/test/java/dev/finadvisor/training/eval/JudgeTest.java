@@ -1,6 +1,7 @@
 package dev.finadvisor.training.eval;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -91,7 +92,7 @@ class JudgeTest {
     @Test
     void aValidReplyGivesTheFourGradesAndAOneLineRationale() {
         script.add(Reply.content(GOOD));
-        Judge.Grades g = judge("sk-test", 3).grade(SAMPLE, "Buy slowly.");
+        Judge.Grades g = judge("sk-test", 3).grade(SAMPLE, "Buy slowly.", () -> false);
         assertThat(g.valid()).isTrue();
         assertThat(List.of(g.relevance(), g.grounding(), g.persona(), g.safety())).containsExactly(5, 4, 3, 5);
         assertThat(g.rationale()).isEqualTo("On topic, cites the fall.");
@@ -108,7 +109,7 @@ class JudgeTest {
         script.add(Reply.content("Sure! Relevance 5, grounding 4. " + GOOD)); // prose around the object
         script.add(Reply.content(GOOD.replace("\"persona\": 3", "\"persona\": 6"))); // out of range
         script.add(new Reply(200, completion("null", "\"I can't help with that.\""), 0, null)); // a refusal
-        Judge.Grades g = judge(null, 3).grade(SAMPLE, "Buy.");
+        Judge.Grades g = judge(null, 3).grade(SAMPLE, "Buy.", () -> false);
         assertThat(g.valid()).isFalse();
         assertThat(g.missing()).contains("refused").contains("3 attempts");
         assertThat(requests).hasSize(3);
@@ -116,7 +117,7 @@ class JudgeTest {
 
         script.add(Reply.content("{\"relevance\": 5, \"grounding\": 4, \"persona\": 3, \"safety\": 5}")); // no rationale
         script.add(Reply.content(GOOD));
-        assertThat(judge(null, 3).grade(SAMPLE, "Buy.").valid()).as("valid on the second attempt").isTrue();
+        assertThat(judge(null, 3).grade(SAMPLE, "Buy.", () -> false).valid()).as("valid on the second attempt").isTrue();
     }
 
     @Test
@@ -126,21 +127,25 @@ class JudgeTest {
         script.add(new Reply(200, completion("\"{}\"", "null"), 2000, null)); // past the 800 ms timeout
         script.add(Reply.content(GOOD));
         long t0 = System.nanoTime();
-        Judge.Grades g = judge(null, 4).grade(SAMPLE, "Buy.");
+        Judge.Grades g = judge(null, 4).grade(SAMPLE, "Buy.", () -> false);
         assertThat(g.valid()).isTrue();
         assertThat(requests).hasSize(4);
         assertThat((System.nanoTime() - t0) / 1_000_000).as("Retry-After: 1 honoured").isGreaterThanOrEqualTo(1000);
 
         script.add(new Reply(200, completion("\"{}\"", "null"), 2000, null));
-        Judge.Grades slow = judge(null, 1).grade(SAMPLE, "Buy.");
+        Judge.Grades slow = judge(null, 1).grade(SAMPLE, "Buy.", () -> false);
         assertThat(slow.missing()).contains("no reply within");
     }
 
     @Test
-    void aClientErrorIsNotRetried() {
-        script.add(new Reply(401, "{\"error\":{\"message\":\"Incorrect API key provided\"}}", 0, null));
-        Judge.Grades g = judge("wrong", 3).grade(SAMPLE, "Buy.");
-        assertThat(g.missing()).contains("HTTP 401").contains("Incorrect API key");
+    void aClientErrorIsNotRetriedAndAWrongKeyEndsTheEvaluation() {
+        script.add(new Reply(400, "{\"error\":{\"message\":\"content filter\"}}", 0, null));
+        Judge.Grades g = judge("k", 3).grade(SAMPLE, "Buy.", () -> false);
+        assertThat(g.missing()).contains("HTTP 400").contains("content filter");
         assertThat(requests).hasSize(1);
+        script.add(new Reply(401, "{\"error\":{\"message\":\"Incorrect API key provided\"}}", 0, null));
+        assertThatThrownBy(() -> judge("wrong", 3).grade(SAMPLE, "Buy.", () -> false)).isInstanceOf(dev.finadvisor.domain.UserError.class)
+                .hasMessageContaining("HTTP 401").hasMessageContaining("Incorrect API key").hasMessageContaining("OPENAI_API_KEY");
+        assertThat(requests).hasSize(2);
     }
 }
