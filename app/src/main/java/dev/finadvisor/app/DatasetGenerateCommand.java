@@ -17,8 +17,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -96,31 +94,17 @@ final class DatasetGenerateCommand implements Callable<Integer> {
         String key = Secrets.fromEnvironment().get(Secrets.OPENAI_API_KEY).map(Secret::reveal).orElse(null);
         ChatClient client = new ChatClient(teacherUrl, key, Duration.ofSeconds(timeout), attempts, Duration.ofSeconds(1));
         AtomicBoolean cancelled = new AtomicBoolean();
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> { // Ctrl-C: no new request; those under way finish and are written
+        try (StopHook stop = StopHook.install("generate-stop", () -> { // Ctrl-C: no new request; those under way finish and are written
             cancelled.set(true);
             System.err.println("stopping: the requests under way finish and are written; --resume continues");
-            try {
-                done.await(timeout + 10L, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "generate-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        try (MiniLmEmbedder embedder = noDedup ? null : MiniLmEmbedder.load(MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE)) {
+        }, Duration.ofSeconds(timeout + 10L));
+             MiniLmEmbedder embedder = noDedup ? null : MiniLmEmbedder.load(MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE)) {
             TeacherGenerator g = new TeacherGenerator(client, teacherModel, articles, embedder == null ? null : embedder::embed,
                     new TeacherGenerator.Settings(n, concurrency, seed, DRAWS), line -> {
                         out.println(line);
                         out.flush();
                     });
-            return report(out, g.run(this.out, resume, cancelled::get));
-        } finally { // after the summary is printed: a Ctrl-C's hook waits for it
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is shutting down: the hook is running
-            }
+            return report(out, g.run(this.out, resume, cancelled::get)); // the summary is printed before the hook lets the JVM go
         }
     }
 

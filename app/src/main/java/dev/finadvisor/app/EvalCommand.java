@@ -38,8 +38,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -151,20 +149,12 @@ final class EvalCommand implements Callable<Integer> {
         List<RetrievalHits.Hit> hits = store == null ? null : retrievalHits(samples, retrieveK, serve);
         about.put("store", store == null ? null : store.toAbsolutePath().normalize() + " (k " + retrieveK + ")");
 
-        CountDownLatch written = new CountDownLatch(1);
         AtomicBoolean cancelled = new AtomicBoolean();
-        Thread hook = new Thread(() -> { // Ctrl-C: stop after the sample under way, write what was scored
+        Evaluation.Result result;
+        try (StopHook stop = StopHook.install("eval-stop", () -> { // Ctrl-C: stop after the sample under way, write what was scored
             cancelled.set(true);
             System.err.println("stopping: the report of the samples scored so far is written (marked partial)");
-            try {
-                written.await(60, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "eval-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
-        Evaluation.Result result;
-        try {
+        }, Duration.ofSeconds(60))) {
             try (LanguageModel lm = LanguageModel.load(checkpoint, format)) {
                 result = Evaluation.run(lm, served == null ? null : served.adapter(), compare, prompt, settings, samples, judge, cancelled::get).withRetrieval(hits);
             }
@@ -172,13 +162,7 @@ final class EvalCommand implements Callable<Integer> {
             print(stdout, result);
             warnUnscored(stdout, result, checkpoint);
             stdout.printf("report: %s and %s%s%n", out.resolve("report.json"), html, result.partial() ? " (partial)" : "");
-        } finally {
-            written.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException e) {
-                // the JVM is shutting down: the hook is running
-            }
+            stdout.flush();
         }
         if (result.partial()) return 130;
         List<String> missed = gate.missed(result.metrics().get(result.subject()));

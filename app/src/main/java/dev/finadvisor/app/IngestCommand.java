@@ -9,14 +9,13 @@ import dev.finadvisor.retrieval.TimeWindow;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -99,26 +98,9 @@ final class IngestCommand implements Callable<Integer> {
 
         // Ctrl-C: ask the job to stop with a savepoint and keep the JVM alive until it has.
         CompletableFuture<Void> stop = new CompletableFuture<>();
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            stop.complete(null);
-            try {
-                done.await(2, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "ingest-stop");
-        Runtime.getRuntime().addShutdownHook(hook);
         Ingest.Summary summary;
-        try {
+        try (StopHook hook = StopHook.install("ingest-stop", () -> stop.complete(null), Duration.ofMinutes(2))) {
             summary = Ingest.run(request, cfg, Secrets.fromEnvironment(), stop);
-        } finally {
-            done.countDown();
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: it returns now that done is counted down
-            }
         }
         PrintWriter out = spec.commandLine().getOut();
         out.printf(Locale.ROOT, "%s: %d articles (%d unchanged), %d chunks, %d dead letters%s%n",
