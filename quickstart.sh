@@ -6,10 +6,13 @@
 # No Alpaca account, no Hugging Face download: the base model has random weights, so the advice text is
 # noise until you point model.id at a real checkpoint (see README: "Run a real model"); retrieval,
 # sources, templates, tracking and serving are real.
-# Usage: ./quickstart.sh [WORK_DIR]   (default: ./quickstart; QUICKSTART_PORT picks the port, default 8765)
+# Usage: ./quickstart.sh [--serve] [WORK_DIR]   (default: ./quickstart; QUICKSTART_PORT picks the port, default 8765)
+#   --serve  keep serving at the end (the web page and the API) until Ctrl-C
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fa="$here/finadvisor"
+keep_serving=0
+if [[ "${1:-}" == "--serve" ]]; then keep_serving=1; shift; fi
 work="${1:-quickstart}"
 port="${QUICKSTART_PORT:-8765}"
 mkdir -p "$work"
@@ -41,8 +44,10 @@ run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
     --data "$work/runs/$run/validation.jsonl" --compare --max-new-tokens 32 --out "$work/eval"
 
 step "5/6 inference pipeline: serve base model + registry:fin-advisor@production on port $port"
-(cd "$work" && exec "$fa" serve --model "$work/base-model" --adapter registry:fin-advisor@production \
-    --registry "$work/registry" --store "$work/store" --port "$port") > "$work/serve.log" 2>&1 &
+# the bundled news is dated 2025: a retrieval window that reaches it (the default is the last 7 days)
+serve=("$fa" serve --model "$work/base-model" --adapter registry:fin-advisor@production --registry "$work/registry"
+       --store "$work/store" --port "$port" --set retrieval.since=3650d)
+(cd "$work" && exec "${serve[@]}") > "$work/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do
@@ -55,7 +60,12 @@ step "6/6 ask: POST /v1/advice"
 curl -sS -X POST "http://127.0.0.1:$port/v1/advice" -H 'Content-Type: application/json' -d '{
   "about_me": "I am 35, moderate risk tolerance, saving for a house in five years.",
   "question": "Should I add Nvidia after the latest AI chip news?",
-  "options": {"max_new_tokens": 32, "since": "3650d", "k": 3}}'
+  "options": {"max_new_tokens": 32, "k": 3}}'
 echo
 printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/), eval/ (report.html),\n' "$work" "$run"
-printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence "since": "3650d".\n'
+printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence retrieval.since=3650d.\n'
+printf '\nServe it again (from %s) and open http://127.0.0.1:%s/ for the web page:\n  %s\n' "$work" "$port" "${serve[*]}"
+if (( keep_serving )); then
+  printf '\nServing on http://127.0.0.1:%s/ (Ctrl-C stops)\n' "$port"
+  wait "$server"
+fi

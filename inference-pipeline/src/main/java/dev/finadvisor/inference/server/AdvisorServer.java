@@ -265,6 +265,7 @@ public final class AdvisorServer implements AutoCloseable {
                     "finish_reason", openAiFinish(done.generation().finishReason()))));
             body.put("usage", openAiUsage(done.answer().usage()));
             body.put("sources", done.answer().sources());
+            body.put("retrieval", done.answer().retrieval());
             respond(ctx, 200, body);
             return;
         }
@@ -286,6 +287,7 @@ public final class AdvisorServer implements AutoCloseable {
         if (done == null) return;
         Map<String, Object> last = chunk(id, created, model, Map.of(), openAiFinish(done.generation().finishReason()));
         last.put("sources", done.answer().sources());
+        last.put("retrieval", done.answer().retrieval());
         stream(ctx, sse).send(null, write(last));
         if (request.includeUsage()) {
             Map<String, Object> usage = chunk(id, created, model, null, null);
@@ -384,7 +386,8 @@ public final class AdvisorServer implements AutoCloseable {
             double ttft = firstToken.get() < 0 ? -1 : (firstToken.get() - t0) / 1e9;
             metrics.generation(g.promptTokens(), g.completionTokens(), g.prefillMs() / 1000.0, g.decodeMs() / 1000.0, ttft, g.finishReason());
             boolean gone = clientGone.getAsBoolean() || g.finishReason().equals("cancelled") && System.nanoTime() <= deadline;
-            AdviceAnswer answer = new AdviceAnswer(g.text(), prepared.sources(), new Usage(g.promptTokens(), g.completionTokens()),
+            AdviceAnswer answer = new AdviceAnswer(g.text(), prepared.sources(),
+                    AdviceAnswer.RetrievalSummary.of(prepared.retrieval(), prepared.sources().size()), new Usage(g.promptTokens(), g.completionTokens()),
                     new Timings(retrievalMs, generationMs), requestId);
             logPrompt(ctx, route, prepared, g, answer, ttft, gone ? "cancelled" : g.finishReason().equals("cancelled") ? "timeout" : "ok", c);
             if (gone) {

@@ -102,7 +102,8 @@ class AdvisorServerTest {
             assertThat(first.get("score").asDouble()).isBetween(0.0, 1.0);
             assertThat(body.get("timings").has("retrieval_ms")).isTrue();
             assertThat(body.get("timings").has("generation_ms")).isTrue();
-            assertThat(body.size()).isEqualTo(5);
+            assertThat(body.get("retrieval").get("matched").asInt()).isEqualTo(1);
+            assertThat(body.size()).isEqualTo(6);
         }
     }
 
@@ -115,7 +116,21 @@ class AdvisorServerTest {
             String wide = q.replace("{\"k\": 5}", "{\"k\": 5, \"since\": \"60d\"}");
             assertThat(headlines(s.post("/v1/advice", wide))).hasSize(5).contains("Microsoft cloud growth slows");
             String tsla = "{\"about_me\": \"x\", \"question\": \"What happened with $TSLA this week?\", \"options\": {\"k\": 5}}";
-            assertThat(headlines(s.post("/v1/advice", tsla))).containsExactly("Tesla deliveries miss estimates");
+            HttpResponse<String> tslaReply = s.post("/v1/advice", tsla);
+            assertThat(headlines(tslaReply)).containsExactly("Tesla deliveries miss estimates");
+            JsonNode found = TestServer.json(tslaReply).get("retrieval");
+            assertThat(found.get("matched").asInt()).isEqualTo(1);
+            assertThat(found.get("considered").asInt()).isGreaterThanOrEqualTo(1);
+            assertThat(found.get("symbols").toString()).isEqualTo("[\"TSLA\"]");
+            assertThat(found.get("note").isNull()).isTrue();
+            // nothing inside the window: the reply says so, and how to widen it
+            String old = "{\"about_me\": \"x\", \"question\": \"What happened with $TSLA?\", \"options\": {\"k\": 5, \"since\": \"1h\"}}";
+            HttpResponse<String> nothing = s.post("/v1/advice", old);
+            assertThat(headlines(nothing)).isEmpty();
+            JsonNode missed = TestServer.json(nothing).get("retrieval");
+            assertThat(missed.get("matched").asInt()).isZero();
+            assertThat(missed.get("since").asText()).isNotEmpty();
+            assertThat(missed.get("note").asText()).startsWith("no news since ").contains("about TSLA").contains("options.since");
             String none = "{\"about_me\": \"x\", \"question\": \"Anything new?\", \"options\": {\"k\": 0}}";
             assertThat(headlines(s.post("/v1/advice", none))).isEmpty();
         }
@@ -427,7 +442,8 @@ class AdvisorServerTest {
             assertThat(models.get("data").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");
             HttpResponse<String> page = s.get("/");
             assertThat(page.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
-            assertThat(page.body()).contains("/v1/advice/stream").contains("About me");
+            assertThat(page.body()).contains("/v1/advice/stream").contains("About me")
+                    .contains("options: {since: $('since').value}").contains("payload.retrieval.matched === 0"); // the window, and a word when it holds no news
             JsonNode api = TestServer.json(s.get("/openapi.json"));
             assertThat(api.get("openapi").asText()).startsWith("3.");
             for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics")) {
