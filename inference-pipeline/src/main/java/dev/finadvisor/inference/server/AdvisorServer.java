@@ -118,6 +118,7 @@ public final class AdvisorServer implements AutoCloseable {
             c.http.asyncTimeout = 0;
             c.jetty.host = config.server().host();
             c.jetty.port = config.server().port();
+            c.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             List<String> origins = config.cors().allowed_origins();
             if (!origins.isEmpty()) {
                 c.bundledPlugins.enableCors(cors -> cors.addRule(rule -> {
@@ -515,7 +516,7 @@ public final class AdvisorServer implements AutoCloseable {
         respond(ctx, e.status(), errorBody(e));
     }
 
-    private static Map<String, Object> errorBody(ApiException e) {
+    static Map<String, Object> errorBody(ApiException e) {
         Map<String, Object> err = new LinkedHashMap<>();
         err.put("message", e.getMessage());
         err.put("type", e.type());

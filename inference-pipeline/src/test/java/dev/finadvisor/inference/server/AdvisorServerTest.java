@@ -312,6 +312,34 @@ class AdvisorServerTest {
         }
     }
 
+    @Test
+    void requestsJettyRefusesBeforeAnyRouteGetTheSameJsonError() throws Exception {
+        try (TestServer s = server()) {
+            int port = URI.create(s.base).getPort();
+            List<String> requests = List.of(
+                    "GET /v1/../../etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n",                                   // an ambiguous path
+                    "GET /v1/models%00 HTTP/1.1\r\nHost: x\r\n\r\n",                                           // a NUL in the path
+                    "POST /v1/advice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -5\r\n\r\n",
+                    "GET /" + "a".repeat(20_000) + " HTTP/1.1\r\nHost: x\r\n\r\n",                              // 414
+                    "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: " + "b".repeat(20_000) + "\r\n\r\n");          // 431
+            for (String request : requests) {
+                try (Socket socket = new Socket("127.0.0.1", port)) {
+                    socket.setSoTimeout(10_000);
+                    socket.getOutputStream().write(request.getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                    String reply = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    String head = reply.substring(0, Math.max(0, reply.indexOf("\r\n\r\n")));
+                    String label = request.substring(0, Math.min(60, request.length()));
+                    assertThat(head).as(label).matches("(?s)HTTP/1.1 4\\d\\d .*").containsIgnoringCase("content-type: application/json");
+                    JsonNode err = new com.fasterxml.jackson.databind.ObjectMapper().readTree(reply.substring(reply.indexOf("\r\n\r\n") + 4)).get("error");
+                    assertThat(err.get("message").asText()).as(label).isNotBlank();
+                    assertThat(err.get("code").asInt()).as(label).isBetween(400, 499);
+                }
+            }
+            assertThat(s.get("/health").statusCode()).isEqualTo(200);
+        }
+    }
+
     /** Sends the advice request over a bare socket, so the test can close it mid-request. */
     private static void postRaw(Socket socket, String path) throws java.io.IOException {
         byte[] body = ADVICE.getBytes(StandardCharsets.UTF_8);
