@@ -137,7 +137,7 @@ public final class FalconModel implements CausalLM {
 
     @Override
     public float[] decode(int token, KvCache cache) {
-        DecoderSlot.StepDecoder d = cache.batch() == 1 ? decoder() : null;
+        DecoderSlot.StepDecoder d = cache.batch() == 1 && cache.javaAddressable() ? decoder() : null;
         return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
     }
 

@@ -23,6 +23,9 @@ public final class KvCache implements AutoCloseable {
     private final ByteBuffer[] keyBuffers;
     private final ByteBuffer[] valueBuffers;
     private int length;
+    private boolean closed;
+    /** Whether one layer's keys (or values) fit a Java buffer (2 GiB), so {@link JavaDecode} can read them in place. */
+    private final boolean javaAddressable;
 
     KvCache(NDManager parent, int layers, int batch, int kvHeads, int capacity, int headDim) {
         this.manager = parent.newSubManager();
@@ -33,10 +36,28 @@ public final class KvCache implements AutoCloseable {
         this.keyBuffers = new ByteBuffer[layers];
         this.valueBuffers = new ByteBuffer[layers];
         Shape shape = new Shape(batch, kvHeads, capacity, headDim);
+        this.javaAddressable = layerBytes(batch, kvHeads, capacity, headDim) <= Integer.MAX_VALUE;
         for (int i = 0; i < layers; i++) {
             keys[i] = manager.zeros(shape, DataType.FLOAT32);
             values[i] = manager.zeros(shape, DataType.FLOAT32);
         }
+    }
+
+    /** Bytes of one layer's keys (or values) in fp32. */
+    static long layerBytes(int batch, int kvHeads, int capacity, int headDim) {
+        return 4L * batch * kvHeads * capacity * headDim;
+    }
+
+    /**
+     * Whether {@link JavaDecode} can decode over this cache: a layer above 2 GiB (a long context of a wide model) is not
+     * addressable by a Java buffer, and decoding stays on the engine.
+     */
+    boolean javaAddressable() {
+        return javaAddressable;
+    }
+
+    private void requireOpen() {
+        if (closed) throw new IllegalStateException("the KV cache is closed: its memory is freed");
     }
 
     /** Positions already cached. */
@@ -64,6 +85,7 @@ public final class KvCache implements AutoCloseable {
      * and returns views of all cached positions, owned by {@code scope}.
      */
     NDArray[] append(int layer, NDArray k, NDArray v, NDManager scope) {
+        requireOpen();
         long s = k.getShape().get(2);
         NDIndex fresh = new NDIndex(":, :, {}:{}", length, length + s);
         keys[layer].set(fresh, k);
@@ -77,6 +99,8 @@ public final class KvCache implements AutoCloseable {
      * ({@code [batch, kvHeads, capacity, headDim]} fp32), for {@link JavaDecode}; valid while the cache is open.
      */
     ByteBuffer buffer(int layer, boolean values) {
+        requireOpen();
+        if (!javaAddressable) throw new IllegalStateException("a layer of this KV cache is over 2 GiB: decode it on the engine");
         ByteBuffer[] cached = values ? valueBuffers : keyBuffers;
         if (cached[layer] == null) cached[layer] = EngineMemory.floats(values ? this.values[layer] : keys[layer]);
         return cached[layer];
@@ -89,6 +113,9 @@ public final class KvCache implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
+        java.util.Arrays.fill(keyBuffers, null);
+        java.util.Arrays.fill(valueBuffers, null);
         manager.close();
     }
 }

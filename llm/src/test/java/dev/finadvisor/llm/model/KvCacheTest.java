@@ -18,6 +18,22 @@ class KvCacheTest {
     @TempDir
     Path dir;
 
+    @org.junit.jupiter.api.Test
+    void aClosedCacheRefusesUseAndALayerOver2GiBDecodesOnTheEngine() throws Exception {
+        Path ckpt = RandomCheckpoint.tiny("llama").write(dir.resolve("closed"));
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(ckpt, root)) {
+            KvCache cache = model.newCache(1, 16);
+            assertThat(cache.javaAddressable()).isTrue();
+            assertThat(cache.buffer(0, false)).isNotNull();
+            cache.close();
+            assertThatThrownBy(() -> cache.buffer(0, false)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+            assertThatThrownBy(() -> model.decode(1, cache)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        }
+        // 32 kv heads x 128 dims x 131,072 positions x 4 bytes = 2^31 bytes: one over what a Java buffer addresses
+        assertThat(KvCache.layerBytes(1, 32, 131_072, 128)).isGreaterThan(Integer.MAX_VALUE);
+        assertThat(KvCache.layerBytes(1, 8, 131_072, 128)).isLessThanOrEqualTo(Integer.MAX_VALUE);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"llama", "qwen2", "falcon", "falcon-new", "falcon-seq"})
     void cachedPrefillAndDecodeEqualFullRecomputation(String family) throws Exception {
