@@ -20,6 +20,8 @@ import dev.finadvisor.llm.model.Linear;
 public final class LoraLayers implements AutoCloseable {
     private final LoraConfig config;
     private final Map<String, LoraLinear> layers;
+    /** The model the layers are installed in by {@link #attach} or {@link #apply}, until {@link #detach}. */
+    private CausalLM installed;
 
     private LoraLayers(LoraConfig config, Map<String, LoraLinear> layers) {
         this.config = config;
@@ -53,7 +55,6 @@ public final class LoraLayers implements AutoCloseable {
         return new LoraLayers(named, layers);
     }
 
-    /** Wraps the targeted linears of {@code model} and puts the LoRA layers in their place. */
     /** The lowest decoder layer of {@code model} with a LoRA linear (nothing below it needs a gradient); MAX_VALUE if none. */
     public static int firstLayerWithLora(CausalLM model) {
         int first = Integer.MAX_VALUE;
@@ -64,9 +65,11 @@ public final class LoraLayers implements AutoCloseable {
         return first;
     }
 
+    /** Wraps the targeted linears of {@code model} and puts the LoRA layers in their place. */
     public static LoraLayers attach(LoraConfig config, CausalLM model, long seed) {
         LoraLayers lora = create(config, model.linears(), seed, model.manager());
         lora.layers.forEach(model::replaceLinear);
+        lora.installed = model;
         return lora;
     }
 
@@ -93,12 +96,15 @@ public final class LoraLayers implements AutoCloseable {
             layers.put(e.getKey(), l);
         }
         layers.forEach(model::replaceLinear);
-        return new LoraLayers(c, layers);
+        LoraLayers lora = new LoraLayers(c, layers);
+        lora.installed = model;
+        return lora;
     }
 
     /** Puts the frozen base layers back into {@code model} (e.g. to compare against the base model). */
     public void detach(CausalLM model) {
         layers.forEach((path, l) -> model.replaceLinear(path, l.base()));
+        if (installed == model) installed = null;
     }
 
     public LoraConfig config() {
@@ -151,8 +157,13 @@ public final class LoraLayers implements AutoCloseable {
         layers.forEach((path, l) -> l.load(adapter.modules().get(path)));
     }
 
+    /**
+     * Frees the factors; layers still installed in a model are taken out first (the base layers go back), so the model
+     * never computes with freed memory (its Java decoder reads the factors in place).
+     */
     @Override
     public void close() {
+        if (installed != null) detach(installed);
         layers.values().forEach(LoraLinear::close);
     }
 }
