@@ -39,6 +39,7 @@ final class DoctorCommand implements Callable<Integer> {
         row(out, "jemalloc", jemalloc().map(p -> "preloaded (" + p + ")" + (mallocConf == null ? "" : ", MALLOC_CONF=" + mallocConf))
                 .orElse("not preloaded: install Debian's libjemalloc2 and use ./finadvisor (1.5x faster training)"));
         row(out, "decode", JavaDecode.describe());
+        row(out, "native", nativeLibrary() + mklShim(System.getenv("LD_PRELOAD"), amdCpu()));
         String offline = Optional.ofNullable(System.getProperty("ai.djl.offline")).orElse(System.getenv("DJL_OFFLINE"));
         row(out, "djl", "offline=" + ("true".equalsIgnoreCase(offline)) + ", telemetry " + ("true".equalsIgnoreCase(System.getenv("OPT_OUT_TRACKING")) ? "off" : "ON (set OPT_OUT_TRACKING=true)"));
         if (!noEngine) {
@@ -62,6 +63,34 @@ final class DoctorCommand implements Callable<Integer> {
 
     private static String gib(long bytes) {
         return String.format(Locale.ROOT, "%.1f GiB", bytes / (1024.0 * 1024 * 1024));
+    }
+
+    /** Which libtorch natives this build carries (the jar on the class path), and for which platform this JVM runs. */
+    static String nativeLibrary() {
+        java.net.URL natives = DoctorCommand.class.getClassLoader().getResource("pytorch/cpu/");
+        String where = natives == null ? "" : natives.toString();
+        int end = where.indexOf(".jar!");
+        String jar = end < 0 ? "no libtorch natives jar on the class path (DJL downloads them unless offline)"
+                : where.substring(where.lastIndexOf('/', end) + 1, end + 4);
+        return jar + " on " + System.getProperty("os.name") + " " + System.getProperty("os.arch");
+    }
+
+    /**
+     * Whether the MKL shim (native/mkl-amd.c: MKL takes its slow path on AMD CPUs otherwise, 2.2x slower matmuls) is
+     * preloaded, when the CPU is an AMD one.
+     */
+    static String mklShim(String ldPreload, boolean amd) {
+        if (!amd) return "";
+        if (ldPreload != null && ldPreload.contains("libfinadvisor-mkl-amd")) return "; AMD CPU: MKL vendor shim preloaded";
+        return "; AMD CPU without the MKL vendor shim: matmuls about 2.2x slower (install a C compiler, cc, and run ./finadvisor: it builds native/mkl-amd.c)";
+    }
+
+    private static boolean amdCpu() {
+        try {
+            return Files.readString(Path.of("/proc/cpuinfo")).contains("AuthenticAMD");
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** The jemalloc library mapped into this process, if any. */
