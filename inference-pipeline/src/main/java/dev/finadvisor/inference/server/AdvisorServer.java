@@ -472,18 +472,32 @@ public final class AdvisorServer implements AutoCloseable {
 
     // ---- plumbing ----
 
+    /**
+     * Reads a request body; at most {@link #UPLOADS} at once. A body read blocks a server thread until its last byte:
+     * hundreds of clients sending a byte now and then would otherwise hold every thread, and /health and /ready with them.
+     */
     private byte[] body(Context ctx) {
         int limit = config.server().max_body_bytes();
         long declared = ctx.req().getContentLengthLong();
         if (declared > limit) throw tooLarge(declared, limit);
+        if (!uploads.tryAcquire()) {
+            throw new ApiException(503, "server_busy", "body", "too many requests are still sending their bodies; retry shortly",
+                    Map.of("Retry-After", "1"));
+        }
         try (InputStream in = ctx.req().getInputStream()) {
             byte[] body = in.readNBytes(limit + 1);
             if (body.length > limit) throw tooLarge(-1, limit);
             return body;
         } catch (IOException e) {
             throw ApiException.invalid("body", "could not be read: " + e.getMessage());
+        } finally {
+            uploads.release();
         }
     }
+
+    /** Request bodies read at once; the server's other threads stay free for the routes that read none. */
+    static final int UPLOADS = 32;
+    private final java.util.concurrent.Semaphore uploads = new java.util.concurrent.Semaphore(UPLOADS);
 
     private static ApiException tooLarge(long size, int limit) {
         return new ApiException(413, "request_too_large", "body",

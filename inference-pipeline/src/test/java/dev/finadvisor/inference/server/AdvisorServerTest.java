@@ -313,6 +313,34 @@ class AdvisorServerTest {
     }
 
     @Test
+    void slowUploadsCannotStopHealthAndReadinessFromAnswering() throws Exception {
+        try (TestServer s = server("limits.rate_limit_per_minute=0")) {
+            int port = URI.create(s.base).getPort();
+            List<Socket> slow = new java.util.ArrayList<>();
+            try {
+                for (int i = 0; i < 300; i++) { // each promises 100 bytes of body and sends one
+                    Socket socket = new Socket("127.0.0.1", port);
+                    socket.getOutputStream().write(("POST /v1/advice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                            + "Content-Length: 100\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
+                    socket.getOutputStream().flush();
+                    slow.add(socket);
+                }
+                Thread.sleep(500);
+                long t0 = System.nanoTime();
+                var quick = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build();
+                for (String path : List.of("/health", "/ready")) {
+                    HttpResponse<String> r = quick.send(HttpRequest.newBuilder(URI.create(s.base + path)).timeout(java.time.Duration.ofSeconds(5)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    assertThat(r.statusCode()).as(path).isEqualTo(200);
+                }
+                assertThat((System.nanoTime() - t0) / 1_000_000).as("answered at once").isLessThan(5_000);
+            } finally {
+                for (Socket socket : slow) socket.close();
+            }
+        }
+    }
+
+    @Test
     void requestsJettyRefusesBeforeAnyRouteGetTheSameJsonError() throws Exception {
         try (TestServer s = server()) {
             int port = URI.create(s.base).getPort();
