@@ -99,55 +99,16 @@ public final class TeacherGenerator {
         for (int slot = 0; slot < settings.n(); slot++) if (!existing.containsKey(slot)) todo.add(slot);
         if (resume) say.accept("resume: " + existing.size() + " samples in " + out + ", " + todo.size() + " to go");
 
-        Map<String, Integer> rejected = new TreeMap<>();
-        int[] written = {0};
-        int[] gaveUp = {0};
-        ChatClient.Usage[] usage = {ChatClient.Usage.NONE};
-        AtomicReference<String> fatal = new AtomicReference<>();
-        BooleanSupplier stop = () -> fatal.get() != null || cancelled.getAsBoolean();
-        Path rejectedFile = out.resolveSibling(out.getFileName() + ".rejected.jsonl");
+        Shared st = new Shared(accepted, out.resolveSibling(out.getFileName() + ".rejected.jsonl"), cancelled);
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, settings.concurrency()));
         try (FileChannel file = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND)) {
             for (int slot : todo) {
                 pool.execute(() -> {
-                  try {
-                    for (int draw = 0; draw < settings.draws() && !stop.getAsBoolean(); draw++) {
-                        Drawn d = draw(slot, draw);
-                        ChatClient.Result<QaSample> r = client.complete(ChatClient.request(model, 0.7, SYSTEM, d.prompt()), c -> parse(c, d), stop);
-                        synchronized (usage) {
-                            usage[0] = usage[0].plus(r.usage());
-                        }
-                        if (!r.ok()) {
-                            if (r.failure().matches("HTTP (401|403|404)\\b.*")) {
-                                fatal.compareAndSet(null, "the teacher at " + client.endpoint() + " refused the request: " + r.failure()); // a wrong key, an unknown model
-                            } else if (!r.failure().equals("interrupted")) {
-                                say.accept("slot " + slot + ": no usable reply: " + r.failure());
-                            }
-                            continue;
-                        }
-                        String reason = gate(r.value(), d.article());
-                        float[] v = reason == null && embed != null ? unit(embed.apply(r.value().question() + "\n" + r.value().response())) : null;
-                        synchronized (accepted) { // the near-duplicate check and the write are one step: two threads never both pass
-                            if (reason == null && v != null) reason = nearDuplicate(v, accepted);
-                            if (reason == null) {
-                                append(file, r.value());
-                                if (v != null) accepted.add(v);
-                                written[0]++;
-                                return;
-                            }
-                            rejected.merge(reason.replaceAll(" \\(.*", ""), 1, Integer::sum);
-                            logRejected(rejectedFile, slot, r.value(), reason);
-                        }
-                        say.accept("slot " + slot + ": rejected: " + reason);
+                    try {
+                        fill(slot, file, st);
+                    } catch (RuntimeException e) { // e.g. the disk is full: stop every slot, say why
+                        st.fatal.compareAndSet(null, "slot " + slot + " failed here: " + e);
                     }
-                    if (!stop.getAsBoolean()) {
-                        synchronized (accepted) {
-                            gaveUp[0]++;
-                        }
-                    }
-                  } catch (RuntimeException e) { // e.g. the disk is full: stop every slot, say why
-                    fatal.compareAndSet(null, "slot " + slot + " failed here: " + e);
-                  }
                 });
             }
             pool.shutdown();
@@ -157,10 +118,66 @@ public final class TeacherGenerator {
         } finally {
             pool.shutdownNow();
         }
-        if (fatal.get() != null) {
-            throw new UserError(fatal.get() + "; " + (existing.size() + written[0]) + " samples are in " + out + " (continue with --resume once it is fixed)");
+        if (st.fatal.get() != null) {
+            throw new UserError(st.fatal.get() + "; " + (existing.size() + st.written) + " samples are in " + out + " (continue with --resume once it is fixed)");
         }
-        return new Report(existing.size() + written[0], written[0], rejected, gaveUp[0], usage[0], cancelled.getAsBoolean());
+        return new Report(existing.size() + st.written, st.written, st.rejected, st.gaveUp, st.usage, cancelled.getAsBoolean());
+    }
+
+    /** What the slots of one run share; the counters and {@code accepted} change under {@code accepted}'s lock. */
+    private static final class Shared {
+        final List<float[]> accepted;
+        final Path rejectedFile;
+        final Map<String, Integer> rejected = new TreeMap<>();
+        final AtomicReference<String> fatal = new AtomicReference<>();
+        final BooleanSupplier stop;
+        int written;
+        int gaveUp;
+        ChatClient.Usage usage = ChatClient.Usage.NONE;
+
+        Shared(List<float[]> accepted, Path rejectedFile, BooleanSupplier cancelled) {
+            this.accepted = accepted;
+            this.rejectedFile = rejectedFile;
+            this.stop = () -> fatal.get() != null || cancelled.getAsBoolean();
+        }
+    }
+
+    /** Draws for {@code slot} until a reply passes the gates (appended to {@code file}), the draws run out, or the run stops. */
+    private void fill(int slot, FileChannel file, Shared st) {
+        for (int draw = 0; draw < settings.draws() && !st.stop.getAsBoolean(); draw++) {
+            Drawn d = draw(slot, draw);
+            ChatClient.Result<QaSample> r = client.complete(ChatClient.request(model, 0.7, SYSTEM, d.prompt()), c -> parse(c, d), st.stop);
+            synchronized (st.accepted) {
+                st.usage = st.usage.plus(r.usage());
+            }
+            if (!r.ok()) {
+                if (r.failure().matches("HTTP (401|403|404)\\b.*")) {
+                    st.fatal.compareAndSet(null, "the teacher at " + client.endpoint() + " refused the request: " + r.failure()); // a wrong key, an unknown model
+                } else if (!r.failure().equals("interrupted")) {
+                    say.accept("slot " + slot + ": no usable reply: " + r.failure());
+                }
+                continue;
+            }
+            String reason = gate(r.value(), d.article());
+            float[] v = reason == null && embed != null ? unit(embed.apply(r.value().question() + "\n" + r.value().response())) : null;
+            synchronized (st.accepted) { // the near-duplicate check and the write are one step: two threads never both pass
+                if (reason == null && v != null) reason = nearDuplicate(v, st.accepted);
+                if (reason == null) {
+                    append(file, r.value());
+                    if (v != null) st.accepted.add(v);
+                    st.written++;
+                    return;
+                }
+                st.rejected.merge(reason.replaceAll(" \\(.*", ""), 1, Integer::sum);
+                logRejected(st.rejectedFile, slot, r.value(), reason);
+            }
+            say.accept("slot " + slot + ": rejected: " + reason);
+        }
+        if (!st.stop.getAsBoolean()) {
+            synchronized (st.accepted) {
+                st.gaveUp++;
+            }
+        }
     }
 
     /** A slot's draw: the persona, the article and the prompt asking for them. */
