@@ -18,6 +18,7 @@ import picocli.CommandLine.ScopeType;
                 DatasetCommand.class,
                 RandomModelCommand.class,
                 TokenizerCommand.class,
+                PretrainCommand.class,
                 TrainCommand.class,
                 RunsCommand.class,
                 RegistryCommand.class,

@@ -5,11 +5,10 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.tokenizer.Tokenizer;
+import dev.finadvisor.training.dataset.Corpus;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -62,7 +61,7 @@ final class TokenizerCommand implements Runnable {
             int least = RandomCheckpoint.SPECIALS.size() + 256;
             if (vocabSize < least) throw new UserError("--vocab-size is " + vocabSize + ", must be at least " + least + " (the specials and the 256 bytes)");
             StringBuilder text = new StringBuilder();
-            for (Path f : corpus) text.append(read(f)).append('\n');
+            for (String doc : Corpus.documents(corpus, "--corpus")) text.append(doc).append('\n');
             if (text.toString().isBlank()) throw new UserError("--corpus: the files hold no text to learn from");
             long t0 = System.nanoTime();
             RandomCheckpoint.writeTokenizer(out, text.toString(), vocabSize, !noBos, maxLength);
@@ -79,47 +78,6 @@ final class TokenizerCommand implements Runnable {
             }
             stdout.flush();
             return 0;
-        }
-
-        /** A file's text: JSON Lines or a JSON array give their objects' string fields, a line each; anything else is text. */
-        private static String read(Path f) {
-            String name = f.getFileName().toString().toLowerCase(Locale.ROOT);
-            String content;
-            try {
-                content = Files.readString(f, StandardCharsets.UTF_8);
-            } catch (NoSuchFileException e) {
-                throw new UserError("--corpus " + f + ": no such file");
-            } catch (IOException e) {
-                throw new UserError("--corpus " + f + ": cannot read it as UTF-8 text (" + e.getMessage() + ")");
-            }
-            if (!name.endsWith(".jsonl") && !name.endsWith(".json")) return content;
-            ObjectMapper json = new ObjectMapper();
-            StringBuilder out = new StringBuilder();
-            List<JsonNode> records = new ArrayList<>();
-            try {
-                if (name.endsWith(".json")) {
-                    json.readTree(content).forEach(records::add);
-                } else {
-                    String[] lines = content.split("\n");
-                    for (int i = 0; i < lines.length; i++) {
-                        if (lines[i].isBlank()) continue;
-                        try {
-                            records.add(json.readTree(lines[i]));
-                        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                            throw new UserError("--corpus " + f + " line " + (i + 1) + ": not JSON (" + e.getOriginalMessage() + ")");
-                        }
-                    }
-                }
-            } catch (IOException e) {
-                throw new UserError("--corpus " + f + ": not a JSON array (" + e.getMessage() + ")");
-            }
-            for (JsonNode r : records) strings(r, out);
-            return out.toString();
-        }
-
-        private static void strings(JsonNode node, StringBuilder out) {
-            if (node.isTextual()) out.append(node.asText()).append('\n');
-            else if (node.isContainerNode()) node.forEach(child -> strings(child, out));
         }
     }
 }

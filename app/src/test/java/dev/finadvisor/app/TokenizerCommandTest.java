@@ -38,6 +38,24 @@ class TokenizerCommandTest {
     }
 
     @Test
+    void aTokenizerThenAModelOfOurOwnThenTextFromIt() throws Exception {
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 300; i++) text.append("Shares of Apple rose today as investors bought more.\n\n");
+        Path corpus = Files.writeString(dir.resolve("corpus.txt"), text);
+        Path tok = dir.resolve("own-tok");
+        assertThat(MainTest.run("tokenizer", "train", "--corpus", corpus.toString(), "--vocab-size", "300", "--out", tok.toString()).code()).isZero();
+        MainTest.Result pre = MainTest.run("pretrain", "--set", "model.tokenizer=" + tok, "--set", "data.corpus=[" + corpus + "]",
+                "--set", "model.hidden_size=32", "--set", "model.intermediate_size=64", "--set", "model.num_layers=1", "--set", "model.max_seq_length=16",
+                "--set", "training.max_steps=40", "--set", "training.eval_steps=40", "--set", "training.learning_rate=0.01", "--set", "output_dir=" + dir.resolve("runs"));
+        assertThat(pre.code()).as(pre.err()).isZero();
+        assertThat(pre.out()).contains("validation loss").contains("done: 40 steps; model in ");
+        String model = pre.out().substring(pre.out().indexOf("model in ") + "model in ".length()).strip();
+        MainTest.Result gen = MainTest.run("generate", "--model", model, "--prompt", "Shares of", "--max-new-tokens", "4", "--json");
+        assertThat(gen.code()).as(gen.err()).isZero();
+        assertThat(gen.out()).contains("\"text\":\" Apple rose");
+    }
+
+    @Test
     void badArgumentsAreOneLineErrors() throws Exception {
         Path text = Files.writeString(dir.resolve("t.txt"), "some text");
         MainTest.Result small = MainTest.run("tokenizer", "train", "--corpus", text.toString(), "--vocab-size", "100", "--out", dir.resolve("a").toString());

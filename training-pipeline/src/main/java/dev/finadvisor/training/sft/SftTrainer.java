@@ -262,7 +262,7 @@ public final class SftTrainer {
     }
 
     /** The record as the log shows it: numbers as {@code runs list} shows them (metrics.jsonl keeps every digit). */
-    static String readable(Map<String, Double> record) {
+    public static String readable(Map<String, Double> record) {
         StringJoiner out = new StringJoiner(", ", "{", "}");
         record.forEach((k, v) -> out.add(k + "=" + RunsView.number(v)));
         return out.toString();
