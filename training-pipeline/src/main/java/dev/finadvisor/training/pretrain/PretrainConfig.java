@@ -17,7 +17,7 @@ public record PretrainConfig(Model model, Data data, Training training, String o
 
     /** The optimisation: AdamW, linear warmup then cosine decay, gradient clipping. */
     public record Training(int batch_size, double learning_rate, int warmup_steps, int max_steps, double weight_decay, double max_grad_norm,
-                           int eval_steps, int eval_blocks, int logging_steps, long seed) {}
+                           int eval_steps, int eval_blocks, int logging_steps, int save_steps, int save_total_limit, long seed) {}
 
     @Override
     public void validate(Problems p) {
@@ -50,6 +50,8 @@ public record PretrainConfig(Model model, Data data, Training training, String o
         p.requireRange("training.eval_steps", t.eval_steps(), 1, Integer.MAX_VALUE);
         p.requireRange("training.eval_blocks", t.eval_blocks(), 1, 1 << 20);
         p.requireRange("training.logging_steps", t.logging_steps(), 1, Integer.MAX_VALUE);
+        p.requireRange("training.save_steps", t.save_steps(), 1, Integer.MAX_VALUE);
+        p.requireRange("training.save_total_limit", t.save_total_limit(), 1, 1000);
         p.requireNonBlank("output_dir", output_dir);
     }
 }

@@ -20,6 +20,8 @@ import dev.finadvisor.llm.train.TokenCrossEntropy;
 import dev.finadvisor.training.dataset.Corpus;
 import dev.finadvisor.training.sft.Checkpoints;
 import dev.finadvisor.training.sft.SftTrainer;
+import dev.finadvisor.training.sft.TrainerState;
+import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.training.tracking.RunSpec;
 import dev.finadvisor.training.tracking.RunTracker;
 import java.io.IOException;
@@ -32,6 +34,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -44,8 +48,20 @@ import java.util.function.Consumer;
  * the tokenizer) that generate, train and serve load as a base model.
  */
 public final class PretrainJob {
-    /** How the run ended: its folder, the model folder, validation loss before the first step and after the last. */
-    public record Outcome(Path runDir, Path modelDir, double firstEvalLoss, double lastEvalLoss, int steps) {}
+    /**
+     * How the run ended: its folder, the model folder (null when it was stopped: its last checkpoint then holds the state),
+     * validation loss before this process's first step and after its last, the steps done.
+     */
+    public record Outcome(Path runDir, Path modelDir, double firstEvalLoss, double lastEvalLoss, int steps) {
+        public boolean stopped() {
+            return modelDir == null;
+        }
+    }
+
+    /** How long Ctrl-C or SIGTERM waits for the step under way to finish and be saved. */
+    static final java.time.Duration STOP_WAIT = java.time.Duration.ofMinutes(5);
+    private static final List<String> STATE_FILES = List.of(Checkpoints.OPTIMIZER_FILE, Checkpoints.STATE_FILE, Checkpoints.CHECKSUMS_FILE);
+    private volatile boolean stopRequested;
 
     private final ConfigLoader.Loaded<PretrainConfig> loaded;
     private final Consumer<String> say;
@@ -55,7 +71,13 @@ public final class PretrainJob {
         this.say = say;
     }
 
-    public Outcome run() {
+    /** Ends a running {@link #run} after the step under way, with a checkpoint of it (callable from any thread). */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Trains from the start, or continues the run in {@code resumeRunDir} (may be null) from its latest checkpoint. */
+    public Outcome run(Path resumeRunDir) {
         PretrainConfig c = loaded.value();
         PretrainConfig.Model m = c.model();
         PretrainConfig.Training t = c.training();
@@ -85,18 +107,33 @@ public final class PretrainJob {
         say.accept(String.format(Locale.ROOT, "corpus: %,d tokens (vocabulary %,d): %,d to train on, %,d held out (%d validation blocks of %d)",
                 stream.length, vocab, trainEnd, held, validationBlocks, block));
 
-        RunTracker tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "pretrain", loaded.tree(), tokenizerDir,
-                Path.of(c.data().corpus().get(0)), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
+        Path resumeFrom = null;
+        RunTracker tracker;
+        if (resumeRunDir != null) {
+            Checkpoints existing = new Checkpoints(new RunLayout(resumeRunDir).checkpoints());
+            int latest = existing.latest().orElseThrow(() -> new UserError("--resume " + resumeRunDir + ": no checkpoint in "
+                    + existing.root() + " to continue from"));
+            resumeFrom = existing.dirFor(latest);
+            Checkpoints.verify(resumeFrom);
+            tracker = RunTracker.resume(resumeRunDir, latest);
+        } else {
+            tracker = RunTracker.start(new RunSpec(Path.of(c.output_dir()), "pretrain", loaded.tree(), tokenizerDir,
+                    Path.of(c.data().corpus().get(0)), "PyTorch " + Engine.getEngine("PyTorch").getVersion(), "cpu()"));
+        }
         Path init = null;
         try {
             say.accept("run directory: " + tracker.dir());
-            init = Files.createTempDirectory("finadvisor-pretrain-init");
-            new RandomCheckpoint("LlamaForCausalLM", m.hidden_size(), m.intermediate_size(), m.num_layers(), m.num_heads(), m.num_kv_heads(),
-                    vocab, m.max_seq_length(), m.tie_embeddings(), Map.of(), Dtype.F32, 0.02, t.seed()).write(init);
-            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
-                if (Files.exists(tokenizerDir.resolve(f))) Files.copy(tokenizerDir.resolve(f), init.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+            Path start = resumeFrom;
+            if (start == null) {
+                init = Files.createTempDirectory("finadvisor-pretrain-init");
+                new RandomCheckpoint("LlamaForCausalLM", m.hidden_size(), m.intermediate_size(), m.num_layers(), m.num_heads(), m.num_kv_heads(),
+                        vocab, m.max_seq_length(), m.tie_embeddings(), Map.of(), Dtype.F32, 0.02, t.seed()).write(init);
+                for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+                    if (Files.exists(tokenizerDir.resolve(f))) Files.copy(tokenizerDir.resolve(f), init.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                }
+                start = init;
             }
-            return train(c, init, stream, trainEnd, validationBlocks, tracker);
+            return train(c, start, resumeFrom, stream, trainEnd, validationBlocks, tracker);
         } catch (IOException e) {
             tracker.fail(e);
             throw new UncheckedIOException(e);
@@ -109,10 +146,18 @@ public final class PretrainJob {
         }
     }
 
-    private Outcome train(PretrainConfig c, Path init, int[] stream, int trainEnd, int validationBlocks, RunTracker tracker) throws IOException {
+    /**
+     * Trains from the model folder {@code start} (the random initial weights, or the checkpoint {@code resumeFrom} with its
+     * optimizer state and step). A step's blocks are drawn from (seed, step), so a resumed run repeats the uninterrupted one.
+     */
+    private Outcome train(PretrainConfig c, Path start, Path resumeFrom, int[] stream, int trainEnd, int validationBlocks, RunTracker tracker)
+            throws IOException {
         PretrainConfig.Training t = c.training();
         int seq = c.model().max_seq_length();
-        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(init, root)) {
+        Checkpoints checkpoints = new Checkpoints(tracker.checkpointsDir());
+        Path files = Files.createTempDirectory("finadvisor-pretrain-files"); // config and tokenizer, kept while checkpoints rotate
+        copyModelFiles(start, files);
+        try (NDManager root = NDManager.newBaseManager(); CausalLM model = CausalLM.load(start, root)) {
             Map<String, NDArray> params = model.parameters();
             long count = 0;
             for (NDArray p : params.values()) {
@@ -122,14 +167,31 @@ public final class PretrainJob {
             say.accept(String.format(Locale.ROOT, "model: Llama, %d layers, hidden %d, %,d parameters, all trainable", c.model().num_layers(),
                     c.model().hidden_size(), count));
             LrSchedule schedule = new LrSchedule(LrSchedule.Kind.COSINE, t.learning_rate(), t.warmup_steps(), t.max_steps());
-            SplittableRandom order = new SplittableRandom(t.seed());
             double first = validationBlocks == 0 ? Double.NaN : evaluate(model, stream, trainEnd, validationBlocks, seq, root);
             double last = first;
+            CountDownLatch settled = new CountDownLatch(1);
+            tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
+                System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to " + STOP_WAIT.toMinutes() + " min)");
+                requestStop();
+                try {
+                    settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
             try (AdamW optimizer = new AdamW(params, new AdamW.Hyper(0.9, 0.95, 1e-8, t.weight_decay()), root)) {
+                int from = 0;
+                if (resumeFrom != null) {
+                    Checkpoints.Loaded l = Checkpoints.loadState(resumeFrom);
+                    optimizer.load(l.optimizer(), l.optimizerSteps());
+                    from = l.state().step();
+                    say.accept("resuming from " + resumeFrom + " at step " + from + " of " + t.max_steps());
+                }
                 double windowLoss = 0;
                 long windowTokens = 0;
                 long windowStart = System.nanoTime();
-                for (int step = 0; step < t.max_steps(); step++) {
+                for (int step = from; step < t.max_steps(); step++) {
+                    SplittableRandom order = new SplittableRandom(t.seed() * 1_000_003L + step);
                     long[] inputs = new long[t.batch_size() * seq];
                     long[] targets = new long[t.batch_size() * seq];
                     for (int b = 0; b < t.batch_size(); b++) {
@@ -160,29 +222,46 @@ public final class PretrainJob {
                     int done = step + 1;
                     boolean log = done % t.logging_steps() == 0 || done == t.max_steps();
                     boolean eval = validationBlocks > 0 && (done % t.eval_steps() == 0 || done == t.max_steps());
-                    if (!log && !eval) continue;
-                    Map<String, Double> record = new LinkedHashMap<>();
-                    if (log) {
-                        double seconds = (System.nanoTime() - windowStart) / 1e9;
-                        record.put("loss", windowLoss / windowTokens);
-                        record.put("learning_rate", lr);
-                        record.put("grad_norm", gradNorm);
-                        record.put("tokens_per_s", windowTokens / Math.max(1e-9, seconds));
-                        windowLoss = 0;
-                        windowTokens = 0;
-                        windowStart = System.nanoTime();
+                    if (log || eval) {
+                        Map<String, Double> record = new LinkedHashMap<>();
+                        if (log) {
+                            double seconds = (System.nanoTime() - windowStart) / 1e9;
+                            record.put("loss", windowLoss / windowTokens);
+                            record.put("learning_rate", lr);
+                            record.put("grad_norm", gradNorm);
+                            record.put("tokens_per_s", windowTokens / Math.max(1e-9, seconds));
+                            windowLoss = 0;
+                            windowTokens = 0;
+                            windowStart = System.nanoTime();
+                        }
+                        if (eval) {
+                            last = evaluate(model, stream, trainEnd, validationBlocks, seq, root);
+                            record.put("eval_loss", last);
+                            record.put("perplexity", Math.exp(last));
+                        }
+                        tracker.log(done, record);
+                        say.accept("step " + done + "/" + t.max_steps() + " " + SftTrainer.readable(record));
                     }
-                    if (eval) {
-                        last = evaluate(model, stream, trainEnd, validationBlocks, seq, root);
-                        record.put("eval_loss", last);
-                        record.put("perplexity", Math.exp(last));
+                    boolean stop = stopRequested && done < t.max_steps();
+                    if (done % t.save_steps() == 0 || stop) {
+                        checkpoints.save(new TrainerState(done, t.max_steps(), Double.POSITIVE_INFINITY, -1), dir -> write(params, files, dir),
+                                optimizer.state(), optimizer.steps());
+                        checkpoints.rotate(t.save_total_limit(), -1);
                     }
-                    tracker.log(done, record);
-                    say.accept("step " + done + "/" + t.max_steps() + " " + SftTrainer.readable(record));
+                    if (stop) {
+                        String line = "stopped after step " + done + " of " + t.max_steps() + ", saved as checkpoint-" + done
+                                + ": continue with `finadvisor pretrain --resume " + tracker.dir() + "`";
+                        say.accept(line);
+                        tracker.kill(line);
+                        return new Outcome(tracker.dir(), null, first, last, done);
+                    }
                 }
+            } finally {
+                tracker.onJvmExit(null);
+                settled.countDown();
             }
             Path modelDir = tracker.dir().resolve("model");
-            write(params, init, modelDir);
+            write(params, files, modelDir);
             tracker.artifact("model", modelDir);
             Map<String, Double> finals = new LinkedHashMap<>();
             if (validationBlocks > 0) {
@@ -192,6 +271,21 @@ public final class PretrainJob {
             tracker.finish(finals);
             say.accept(String.format(Locale.ROOT, "model (Hugging Face checkpoint) in %s; validation loss %.4f -> %.4f", modelDir, first, last));
             return new Outcome(tracker.dir(), modelDir, first, last, t.max_steps());
+        } finally {
+            Checkpoints.deleteTreeQuietly(files);
+        }
+    }
+
+    /** A checkpoint folder's files but its weights and training state (config.json, the tokenizer's files) into {@code dir}. */
+    private static void copyModelFiles(Path from, Path dir) throws IOException {
+        Files.createDirectories(dir);
+        try (var files = Files.list(from)) {
+            for (Path f : files.toList()) {
+                String name = f.getFileName().toString();
+                if (Files.isRegularFile(f) && !name.endsWith(".safetensors") && !STATE_FILES.contains(name)) {
+                    Files.copy(f, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
         }
     }
 
@@ -233,14 +327,9 @@ public final class PretrainJob {
         return java.util.Arrays.copyOf(out, n);
     }
 
-    /** A Hugging Face checkpoint of the trained weights: the initial folder's config and tokenizer, model.safetensors. */
-    private static void write(Map<String, NDArray> params, Path init, Path dir) throws IOException {
-        Files.createDirectories(dir);
-        try (var files = Files.list(init)) {
-            for (Path f : files.toList()) {
-                if (!f.getFileName().toString().endsWith(".safetensors")) Files.copy(f, dir.resolve(f.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-            }
-        }
+    /** A Hugging Face checkpoint of the weights: {@code files}' config and tokenizer, model.safetensors. */
+    private static void write(Map<String, NDArray> params, Path files, Path dir) throws IOException {
+        copyModelFiles(files, dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
         params.forEach(w::add);
         w.write(dir.resolve("model.safetensors"));

@@ -56,15 +56,25 @@ public final class Checkpoints {
         return root.resolve(PREFIX + step);
     }
 
+    /** What a checkpoint holds besides the optimizer and the state: the adapter (fine-tuning) or the whole model (pretraining). */
+    public interface Weights {
+        void writeTo(Path dir) throws IOException;
+    }
+
     /** Writes checkpoint-{step} atomically and returns its folder. */
     public Path save(TrainerState state, PeftAdapter adapter, Map<String, NDArray> optimizer, long optimizerSteps) {
+        return save(state, adapter::write, optimizer, optimizerSteps);
+    }
+
+    /** Writes checkpoint-{step} atomically, {@code weights} beside the optimizer's moments and the state, and returns its folder. */
+    public Path save(TrainerState state, Weights weights, Map<String, NDArray> optimizer, long optimizerSteps) {
         try {
             Files.createDirectories(root);
             Path target = dirFor(state.step());
             Path tmp = root.resolve("." + PREFIX + state.step() + ".tmp");
             deleteTree(tmp);
             Files.createDirectories(tmp);
-            adapter.write(tmp);
+            weights.writeTo(tmp);
             SafetensorsWriter writer = new SafetensorsWriter().metadata("optimizer", "adamw")
                     .metadata("steps", Long.toString(optimizerSteps));
             optimizer.forEach(writer::add);
@@ -137,6 +147,12 @@ public final class Checkpoints {
 
     /** Reads checkpoint folder {@code dir}; a missing, damaged or changed part is an error naming the file. */
     public static Loaded load(Path dir) {
+        Loaded l = loadState(dir);
+        return new Loaded(dir, l.state(), PeftAdapter.read(dir), l.optimizer(), l.optimizerSteps());
+    }
+
+    /** {@link #load} but for the weights (null adapter): the state and the optimizer's moments of a checkpoint, checked. */
+    public static Loaded loadState(Path dir) {
         verify(dir);
         Path stateFile = dir.resolve(STATE_FILE);
         JsonNode s;
@@ -150,21 +166,20 @@ public final class Checkpoints {
         }
         TrainerState state = new TrainerState(s.path("global_step").asInt(), s.path("max_steps").asInt(),
                 s.has("best_metric") ? s.get("best_metric").asDouble() : Double.POSITIVE_INFINITY, s.path("best_step").asInt(-1));
-        PeftAdapter adapter = PeftAdapter.read(dir);
         Map<String, float[]> moments = new LinkedHashMap<>();
         long steps;
         try (SafetensorsFile f = SafetensorsFile.open(dir.resolve(OPTIMIZER_FILE))) {
             for (TensorInfo t : f.tensors()) moments.put(t.name(), f.readFloats(t.name()));
             steps = Long.parseLong(f.metadata().getOrDefault("steps", "0"));
         }
-        return new Loaded(dir, state, adapter, moments, steps);
+        return new Loaded(dir, state, null, moments, steps);
     }
 
     /**
      * Checks every file {@code checksums.json} lists against its SHA-256 (checkpoints written before checksums existed
      * have none: nothing to check). A mismatch names the file and the earlier checkpoints to resume from instead.
      */
-    static void verify(Path dir) {
+    public static void verify(Path dir) {
         Path sumsFile = dir.resolve(CHECKSUMS_FILE);
         if (!Files.exists(sumsFile)) return;
         JsonNode sums;

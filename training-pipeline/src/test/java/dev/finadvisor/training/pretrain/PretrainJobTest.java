@@ -52,7 +52,7 @@ class PretrainJobTest {
         Path tokenizer = dir.resolve("tok");
         RandomCheckpoint.writeTokenizer(tokenizer, Files.readString(corpus), 300, true, 64);
         List<String> said = new ArrayList<>();
-        PretrainJob.Outcome o = new PretrainJob(config(corpus, tokenizer), said::add).run();
+        PretrainJob.Outcome o = new PretrainJob(config(corpus, tokenizer), said::add).run(null);
 
         assertThat(o.firstEvalLoss()).as("random weights: about ln(300)").isGreaterThan(5);
         assertThat(o.lastEvalLoss()).as("after 80 steps").isLessThan(o.firstEvalLoss() - 3);
@@ -67,11 +67,38 @@ class PretrainJobTest {
     }
 
     @Test
+    void stoppedAfterAStepAndResumedItEndsAsTheUninterruptedRunDoes() throws Exception {
+        Path corpus = corpus();
+        Path tokenizer = dir.resolve("tok-resume");
+        RandomCheckpoint.writeTokenizer(tokenizer, Files.readString(corpus), 300, true, 64);
+        String[] sets = {"training.max_steps=20", "training.eval_steps=10", "training.logging_steps=5", "training.save_steps=100"};
+        PretrainJob.Outcome straight = new PretrainJob(config(corpus, tokenizer, sets), l -> { }).run(null);
+
+        PretrainJob[] job = new PretrainJob[1];
+        job[0] = new PretrainJob(config(corpus, tokenizer, sets), line -> { // as Ctrl-C would, from another thread, during step 10
+            if (line.startsWith("step 10/20")) job[0].requestStop();
+        });
+        PretrainJob.Outcome stopped = job[0].run(null);
+        assertThat(stopped.stopped()).isTrue();
+        assertThat(stopped.steps()).isEqualTo(10);
+        assertThat(stopped.runDir().resolve("checkpoints/checkpoint-10")).isDirectory();
+        assertThat(RunStore.readDir(stopped.runDir()).status()).isEqualTo(RunStatus.KILLED);
+
+        PretrainJob.Outcome resumed = new PretrainJob(config(corpus, tokenizer, sets), l -> { }).run(stopped.runDir());
+        assertThat(resumed.runDir()).isEqualTo(stopped.runDir());
+        assertThat(resumed.lastEvalLoss()).isCloseTo(straight.lastEvalLoss(), org.assertj.core.api.Assertions.within(1e-5));
+        assertThat(RunStore.readDir(resumed.runDir()).status()).isEqualTo(RunStatus.FINISHED);
+        try (LanguageModel lm = LanguageModel.load(resumed.modelDir())) {
+            assertThat(lm.config().vocabSize()).isEqualTo(300);
+        }
+    }
+
+    @Test
     void aCorpusTooSmallForOneBlockIsAUserError() throws Exception {
         Path small = Files.writeString(dir.resolve("small.txt"), "Shares rose.");
         Path tokenizer = dir.resolve("tok2");
         RandomCheckpoint.writeTokenizer(tokenizer, "Shares rose.", 300, true, 64);
-        assertThatThrownBy(() -> new PretrainJob(config(small, tokenizer), l -> { }).run()).isInstanceOf(UserError.class)
+        assertThatThrownBy(() -> new PretrainJob(config(small, tokenizer), l -> { }).run(null)).isInstanceOf(UserError.class)
                 .hasMessageContaining("fewer than one block");
         assertThatThrownBy(() -> config(small, tokenizer, "model.num_heads=3")).hasMessageContaining("model.hidden_size");
     }
