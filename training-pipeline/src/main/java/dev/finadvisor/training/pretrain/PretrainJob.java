@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
+import dev.finadvisor.domain.util.Progress;
 import dev.finadvisor.llm.RandomCheckpoint;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.safetensors.Dtype;
@@ -179,7 +180,8 @@ public final class PretrainJob {
                     Thread.currentThread().interrupt();
                 }
             });
-            try (AdamW optimizer = new AdamW(params, new AdamW.Hyper(0.9, 0.95, 1e-8, t.weight_decay()), root)) {
+            try (AdamW optimizer = new AdamW(params, new AdamW.Hyper(0.9, 0.95, 1e-8, t.weight_decay()), root);
+                 Progress progress = Progress.start("pretrain", t.max_steps(), "steps")) {
                 int from = 0;
                 if (resumeFrom != null) {
                     Checkpoints.Loaded l = Checkpoints.loadState(resumeFrom);
@@ -220,6 +222,7 @@ public final class PretrainJob {
                     windowLoss += loss * targets.length;
                     windowTokens += targets.length;
                     int done = step + 1;
+                    progress.advance(done == from + 1 ? done : 1, String.format(Locale.ROOT, "loss %.4f lr %.2e", loss, lr));
                     boolean log = done % t.logging_steps() == 0 || done == t.max_steps();
                     boolean eval = validationBlocks > 0 && (done % t.eval_steps() == 0 || done == t.max_steps());
                     if (log || eval) {
