@@ -65,6 +65,7 @@ public final class Evaluation {
                 if (label.equals(ADAPTER)) LoraLayers.apply(adapter, model.model());
                 Evaluator evaluator = new Evaluator(model, template, settings);
                 List<SampleScore> done = new ArrayList<>();
+                double rouge = 0; // the running mean the progress line shows, without rescoring every answer each time
                 for (QaSample sample : samples) {
                     if (cancelled.getAsBoolean()) break;
                     SampleScore s = evaluator.score(sample, cancelled);
@@ -74,7 +75,8 @@ public final class Evaluation {
                                 : judge.grade(sample, s.answer(), cancelled));
                     }
                     done.add(s);
-                    progress.advance(1, String.format(Locale.ROOT, "%s rouge_l %.3f", label, Metrics.of(done).get("rouge_l")));
+                    rouge += s.rouge().f1();
+                    progress.advance(1, String.format(Locale.ROOT, "%s rouge_l %.3f", label, rouge / done.size()));
                 }
                 if (!done.isEmpty()) scores.put(label, done); // a model with no sample scored (stopped first) has no metrics
             }

@@ -35,8 +35,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -170,17 +168,10 @@ public final class PretrainJob {
             LrSchedule schedule = new LrSchedule(LrSchedule.Kind.COSINE, t.learning_rate(), t.warmup_steps(), t.max_steps());
             double first = validationBlocks == 0 ? Double.NaN : evaluate(model, stream, trainEnd, validationBlocks, seq, root);
             double last = first;
-            CountDownLatch settled = new CountDownLatch(1);
-            tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
-                System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to " + STOP_WAIT.toMinutes() + " min)");
-                requestStop();
-                try {
-                    settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            try (AdamW optimizer = new AdamW(params, new AdamW.Hyper(0.9, 0.95, 1e-8, t.weight_decay()), root);
+            // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
+            try (RunTracker.WindDown windDown = tracker.stopOnJvmExit("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
+                    + STOP_WAIT.toMinutes() + " min)", this::requestStop, STOP_WAIT);
+                 AdamW optimizer = new AdamW(params, new AdamW.Hyper(0.9, 0.95, 1e-8, t.weight_decay()), root);
                  Progress progress = Progress.start("pretrain", t.max_steps(), "steps")) {
                 int from = 0;
                 if (resumeFrom != null) {
@@ -259,9 +250,6 @@ public final class PretrainJob {
                         return new Outcome(tracker.dir(), null, first, last, done);
                     }
                 }
-            } finally {
-                tracker.onJvmExit(null);
-                settled.countDown();
             }
             Path modelDir = tracker.dir().resolve("model");
             write(params, files, modelDir);

@@ -49,8 +49,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -273,18 +271,9 @@ public final class SftJob {
                 SftTrainer trainer = new SftTrainer(pass, lora, trainExamples, validation.examples(),
                         new SftTrainer.Settings(c.training(), Math.max(0, model.tokenizer().padId())), checkpoints,
                         tracker, manager);
-                CountDownLatch settled = new CountDownLatch(1);
-                tracker.onJvmExit(() -> { // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
-                    System.err.println("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
-                            + STOP_WAIT.toMinutes() + " min; kill -9 stops now and loses what came after the last checkpoint)");
-                    trainer.requestStop();
-                    try {
-                        settled.await(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
-                try {
+                // Ctrl-C, SIGTERM: end after the step under way, with a checkpoint of it
+                try (RunTracker.WindDown windDown = tracker.stopOnJvmExit("stopping: the step under way finishes and is saved as a checkpoint (waiting up to "
+                        + STOP_WAIT.toMinutes() + " min; kill -9 stops now and loses what came after the last checkpoint)", trainer::requestStop, STOP_WAIT)) {
                     result = trainer.run(resumeFrom);
                     if (layerwise != null) layerwise.close();
                     if (result.stopped()) {
@@ -294,9 +283,6 @@ public final class SftJob {
                         tracker.kill(line); // before the signal's hook goes on: this says more than its own reason
                         return new Outcome(runDir, null, result.state(), s, report);
                     }
-                } finally {
-                    tracker.onJvmExit(null); // past the training loop, a signal ends the run as it would any job
-                    settled.countDown();
                 }
             } // the training model is closed: an evaluation after training has its memory
             Path adapterDir = new RunLayout(runDir).adapter();

@@ -28,12 +28,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -339,6 +341,34 @@ public final class RunTracker implements AutoCloseable {
      */
     public void onJvmExit(Runnable action) {
         windDown = action;
+    }
+
+    /** Closing it ends the wind-down {@link #stopOnJvmExit} set up: the owner's work is saved. */
+    public interface WindDown extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Until the returned handle is closed, a signal or System.exit prints {@code message}, runs {@code requestStop} (the
+     * owner ends after the step under way and saves it) and waits up to {@code wait} for the handle to be closed before
+     * the run is marked killed and the JVM goes on exiting. After closing, a signal ends the run as it would any job.
+     */
+    public WindDown stopOnJvmExit(String message, Runnable requestStop, Duration wait) {
+        CountDownLatch settled = new CountDownLatch(1);
+        onJvmExit(() -> {
+            System.err.println(message);
+            requestStop.run();
+            try {
+                settled.await(wait.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        return () -> {
+            onJvmExit(null);
+            settled.countDown();
+        };
     }
 
     /** The JVM exits (Ctrl-C, SIGTERM, System.exit) before the run ended: say so now rather than leave "running". */

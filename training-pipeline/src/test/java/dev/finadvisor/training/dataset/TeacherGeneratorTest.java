@@ -3,24 +3,19 @@ package dev.finadvisor.training.dataset;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.news.NewsArticle;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.training.openai.ChatClient;
+import dev.finadvisor.training.openai.FakeOpenAi;
+import dev.finadvisor.training.openai.FakeOpenAi.Reply;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -37,66 +32,21 @@ import org.junit.jupiter.api.io.TempDir;
 class TeacherGeneratorTest {
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** A scripted reply: status, content (or a raw body), delay, Retry-After. */
-    record Reply(int status, String content, String rawBody, long delayMs, String retryAfter) {
-        static Reply content(String content) {
-            return new Reply(200, content, null, 0, null);
-        }
-
-        static Reply status(int status, String retryAfter) {
-            return new Reply(status, null, "{\"error\":{\"message\":\"status " + status + "\",\"type\":\"server_error\"}}", 0, retryAfter);
-        }
-    }
-
     @TempDir Path dir;
-    HttpServer server;
-    final Deque<Reply> script = new ArrayDeque<>();
-    final AtomicInteger requests = new AtomicInteger();
+    FakeOpenAi fake;
     final AtomicInteger goodAnswers = new AtomicInteger();
     volatile int failFrom = Integer.MAX_VALUE; // from this request on: 401 for every request
 
     @BeforeEach
     void start() throws IOException {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/v1/chat/completions", this::handle);
-        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
-        server.start();
+        // with the script empty: a good sample about the request's news, or from request failFrom on a refused key
+        fake = new FakeOpenAi(request -> fake.requests().size() >= failFrom ? Reply.error(401, null)
+                : Reply.content(good(request.at("/messages/1/content").asText())));
     }
 
     @AfterEach
     void stop() {
-        server.stop(0);
-    }
-
-    private void handle(HttpExchange ex) throws IOException {
-        JsonNode request = JSON.readTree(ex.getRequestBody().readAllBytes());
-        int k = requests.incrementAndGet();
-        Reply r;
-        synchronized (script) {
-            r = k >= failFrom ? Reply.status(401, null) : script.isEmpty() ? null : script.poll();
-        }
-        if (r == null) r = Reply.content(good(request.at("/messages/1/content").asText()));
-        if (r.delayMs() > 0) {
-            try {
-                Thread.sleep(r.delayMs());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
-        String body = r.rawBody() != null ? r.rawBody()
-                : "{\"id\":\"chatcmpl-" + k + "\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"teacher-1\",\"choices\":[{\"index\":0,"
-                + "\"message\":{\"role\":\"assistant\",\"content\":" + JSON.getNodeFactory().textNode(r.content()) + ",\"refusal\":null},"
-                + "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":100,\"completion_tokens\":40,\"total_tokens\":140}}";
-        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-        ex.getResponseHeaders().add("Content-Type", "application/json");
-        if (r.retryAfter() != null) ex.getResponseHeaders().add("Retry-After", r.retryAfter());
-        try {
-            ex.sendResponseHeaders(r.status(), bytes.length);
-            ex.getResponseBody().write(bytes);
-        } catch (IOException e) {
-            // the client gave up waiting
-        }
-        ex.close();
+        fake.close();
     }
 
     /** A good sample about the news in {@code prompt}: it names a word of the headline, and is numbered. */
@@ -112,7 +62,7 @@ class TeacherGeneratorTest {
     }
 
     private ChatClient client(int attempts) {
-        return new ChatClient("http://127.0.0.1:" + server.getAddress().getPort() + "/v1", "sk-test", Duration.ofMillis(800), attempts,
+        return new ChatClient(fake.baseUrl(), "sk-test", Duration.ofMillis(800), attempts,
                 Duration.ofMillis(10));
     }
 
@@ -144,15 +94,15 @@ class TeacherGeneratorTest {
     @Test
     void everyFailureModeIsRetriedOrRejectedAndTheFileEndsWithExactlyNSamples() throws Exception {
         String duplicate = good("News (x):\n" + NVIDIA.headline()); // as the fake's own first good reply would be, but numbered 1
-        script.add(Reply.content("Sure! Here is a sample: " + duplicate)); // prose around the object: malformed, retried
-        script.add(Reply.content(duplicate));
-        script.add(Reply.content(duplicate)); // the same sample again: near-duplicate, the slot draws again
-        script.add(Reply.content("{\"question\": \"Should I buy?\", \"response\": \"I'm sorry, but I can't provide financial advice on Apple stock here.\"}"));
-        script.add(Reply.content("{\"question\": \"Should I buy?\", \"response\": \"Yes.\"}")); // too short
-        script.add(Reply.content("{\"question\": \"Should I buy more?\", \"response\": \"Keep a steady plan and rebalance twice a year without worrying.\"}"));
-        script.add(Reply.status(429, "1"));
-        script.add(Reply.status(500, null));
-        script.add(new Reply(200, "{}", null, 2000, null)); // past the 800 ms timeout
+        fake.add(Reply.content("Sure! Here is a sample: " + duplicate)); // prose around the object: malformed, retried
+        fake.add(Reply.content(duplicate));
+        fake.add(Reply.content(duplicate)); // the same sample again: near-duplicate, the slot draws again
+        fake.add(Reply.content("{\"question\": \"Should I buy?\", \"response\": \"I'm sorry, but I can't provide financial advice on Apple stock here.\"}"));
+        fake.add(Reply.content("{\"question\": \"Should I buy?\", \"response\": \"Yes.\"}")); // too short
+        fake.add(Reply.content("{\"question\": \"Should I buy more?\", \"response\": \"Keep a steady plan and rebalance twice a year without worrying.\"}"));
+        fake.add(Reply.error(429, "1"));
+        fake.add(Reply.error(500, null));
+        fake.add(Reply.content("{}").delayed(2000)); // past the 800 ms timeout
         List<String> said = new ArrayList<>();
         Path out = dir.resolve("qa.jsonl");
         long t0 = System.nanoTime();
@@ -167,7 +117,7 @@ class TeacherGeneratorTest {
         List<String> rejected = Files.readAllLines(dir.resolve("qa.jsonl.rejected.jsonl"));
         assertThat(rejected).hasSize(4);
         assertThat(JSON.readTree(rejected.get(0)).get("reason").asText()).startsWith("near-duplicate");
-        assertThat(r.usage().promptTokens()).isEqualTo(100L * (requests.get() - 3)); // the 429, the 500 and the timeout report none
+        assertThat(r.usage().promptTokens()).isEqualTo(100L * (fake.requests().size() - 3)); // the 429, the 500 and the timeout report none
         QaSample first = QaDataset.load(out).get(0);
         assertThat(first.aboutMe()).isNotBlank();
         assertThat(first.context()).isNotBlank();
