@@ -10,17 +10,24 @@ import ai.djl.ndarray.types.Shape;
 final class Attention {
     private Attention() {}
 
-    /** Scores held at once by an inference pass's attention: 8M floats, 32 MiB. */
+    /** Scores held at once by a block of queries: 8M floats, 32 MiB. */
     private static final long BLOCK_SCORES = 8L << 20;
 
     /**
      * q {@code [b, heads, s, d]}, k and v {@code [b, kvHeads, T, d]} (T = past + s); kv heads serve
      * {@code heads / kvHeads} consecutive query heads; q already scaled by 1/sqrt(d) ({@link Rotary.Tables#scaled}).
-     * Returns {@code [b, s, heads * d]}. An inference pass ({@code recorded} false) attends a block of queries at a
-     * time, its scores freed before the next: a 941-token prompt of Falcon-7B's 71 heads needs 251 MB of scores per
-     * copy at once, not per block.
+     * Returns {@code [b, s, heads * d]}. A long prompt attends a block of queries at a time: a 941-token prompt of
+     * Falcon-7B's 71 heads would need 251 MB of scores per copy at once. Recorded for backward, autograd keeps each
+     * block's probabilities (the full square in all) but a block's scores and gradients exist one block at a time
+     * (at 1,024 tokens, 33 MB where the full square made 2 x 298 MB more in backward). Every block has the same
+     * shape, against every key, so the allocator reuses one block's memory for the next.
      */
-    static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, boolean recorded) {
+    static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask) {
+        return attend(q, k, v, mask, BLOCK_SCORES);
+    }
+
+    /** {@link #attend(NDArray, NDArray, NDArray, NDArray)} with at most {@code blockScores} scores a block. */
+    static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask, long blockScores) {
         long b = q.getShape().get(0);
         long heads = q.getShape().get(1);
         long s = q.getShape().get(2);
@@ -32,9 +39,9 @@ final class Attention {
             v = v.repeat(1, rep);
         }
         NDArray keysT = k.transpose(0, 1, 3, 2);
-        long rows = Math.max(1, BLOCK_SCORES / (b * heads * k.getShape().get(2)));
+        long rows = Math.max(1, blockScores / (b * heads * k.getShape().get(2)));
         NDArray out;
-        if (recorded || rows >= s) {
+        if (rows >= s) {
             out = weighted(q, keysT, v, mask);
         } else {
             NDManager outer = q.getManager();
@@ -43,9 +50,9 @@ final class Attention {
                 long to = Math.min(s, from + rows);
                 try (NDManager block = outer.newSubManager()) {
                     NDArray qb = q.get(":, :, " + from + ":" + to + ", :");
+                    NDArray mb = mask.get(from + ":" + to + ", :");
                     qb.attach(block);
-                    NDArray mb = mask == null ? null : mask.get(from + ":" + to + ", :");
-                    if (mb != null) mb.attach(block);
+                    mb.attach(block);
                     NDArray ob = weighted(qb, keysT, v, mb);
                     ob.attach(outer);
                     blocks.add(ob);

@@ -113,7 +113,7 @@ public final class FalconModel implements CausalLM {
                 k = kv[0];
                 v = kv[1];
             }
-            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, mask(i), recorded()));
+            NDArray attnOut = linears.get(l.dense).apply(Attention.attend(q, k, v, mask(i)));
             NDArray mlpIn;
             NDArray residual = x;
             if (config.newDecoderArchitecture()) {

@@ -93,7 +93,7 @@ public final class LlamaModel implements CausalLM {
                 k = kv[0];
                 v = kv[1];
             }
-            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, mask(i), recorded())));
+            x = x.add(linears.get(l.o).apply(Attention.attend(q, k, v, mask(i))));
             // MLP block: x + down(silu(gate(n)) * up(n))
             n = rmsNorm(x, l.postNorm);
             NDArray gate = linears.get(l.gate).apply(n);
