@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # The whole system on embedded defaults, offline, on a CPU: the three pipelines in order.
 #   feature pipeline:   bundled news sample -> Flink (in-process) -> MiniLM embeddings -> Lucene index
-#   training pipeline:  synthetic Q&A set + a random-weight tiny Llama -> LoRA fine-tune -> run + registry -> eval (base vs adapter)
+#   training pipeline:  synthetic Q&A set + models/finadvisor-mini (our own small pretrained base) -> LoRA fine-tune
+#                       -> run + registry -> eval: base vs adapter on the samples the run held out
 #   inference pipeline: serve the base model + registered adapter over REST, ask one question
-# No Alpaca account, no Hugging Face download: the base model has random weights, so the advice text is
-# noise until you point model.id at a real checkpoint (see README: "Run a real model"); retrieval,
-# sources, templates, tracking and serving are real.
-# Usage: ./quickstart.sh [--serve] [WORK_DIR]   (default: ./quickstart; QUICKSTART_PORT picks the port, default 8765)
+# No Alpaca account, no Hugging Face download. finadvisor-mini is a 5.5M-parameter demo model trained here on the
+# project's own corpus (models/finadvisor-mini/README.md): its advice reads as advice, but it is a demo, not advice;
+# point --base at a real checkpoint for that (README: "Run a real model").
+# Usage: ./quickstart.sh [--serve] [--base MODEL] [WORK_DIR]   (default: ./quickstart; QUICKSTART_PORT picks the port, default 8765)
 #   --serve  keep serving at the end (the web page and the API) until Ctrl-C
+#   --base   the base model to fine-tune: a checkpoint folder or a Hugging Face hub id (default: models/finadvisor-mini)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 fa="$here/finadvisor"
 keep_serving=0
-if [[ "${1:-}" == "--serve" ]]; then keep_serving=1; shift; fi
+base="$here/models/finadvisor-mini"
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --serve) keep_serving=1; shift ;;
+    --base) base="$2"; [[ -d $base ]] && base="$(cd "$base" && pwd)"; shift 2 ;;
+    *) echo "quickstart.sh: unknown option $1 (usage: ./quickstart.sh [--serve] [--base MODEL] [WORK_DIR])" >&2; exit 2 ;;
+  esac
+done
 work="${1:-quickstart}"
 port="${QUICKSTART_PORT:-8765}"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
-rm -rf "$work"/{news.jsonl,qa.jsonl,base-model,store,store.ingest,runs,registry,logs}
+rm -rf "$work"/{news.jsonl,qa.jsonl,store,store.ingest,runs,registry,logs,eval}
 step() { printf '\n== %s\n' "$*"; }
 
 step "1/6 news: the bundled sample of Alpaca-format articles"
@@ -27,25 +36,25 @@ step "2/6 feature pipeline: ingest into the Lucene vector store (Flink in-proces
 "$fa" ingest --source jsonl --path "$work/news.jsonl" --store "$work/store"
 "$fa" search --store "$work/store" -k 2 "How is demand for AI chips affecting Nvidia?"
 
-step "3/6 training data: synthetic Q&A samples from the news, and a base model"
+step "3/6 training data: synthetic Q&A samples from the news (finadvisor-mini's corpus held these out)"
 "$fa" dataset synth --n 64 --seed 7 --out "$work/qa.jsonl"
-"$fa" random-model --preset llama --context 2048 --out "$work/base-model"
-"$fa" dataset stats "$work/qa.jsonl" --tokenizer "$work/base-model" --max-seq-length 768
+if [[ -d $base ]]; then "$fa" dataset stats "$work/qa.jsonl" --tokenizer "$base" --max-seq-length 512; else "$fa" dataset stats "$work/qa.jsonl"; fi
 
-step "4/6 training pipeline: LoRA fine-tune (falcon template), tracked run, registry"
-(cd "$work" && "$fa" train --set model.id="$work/base-model" --set data.train="$work/qa.jsonl" \
-    --set lora.target_modules='[q_proj,k_proj,v_proj,o_proj]' --set lora.r=8 --set model.max_seq_length=768 \
-    --set training.max_steps=16 --set training.eval_steps=8 --set training.save_steps=8 --set output_dir="$work/runs")
+step "4/6 training pipeline: LoRA fine-tune of $base (falcon template), tracked run, registry"
+(cd "$work" && "$fa" train --set model.id="$base" --set data.train="$work/qa.jsonl" \
+    --set lora.target_modules='[all-linear]' --set lora.r=16 --set lora.alpha=32 \
+    --set model.max_seq_length=512 --set training.learning_rate=2e-3 \
+    --set training.max_steps=60 --set training.eval_steps=20 --set training.save_steps=20 --set output_dir="$work/runs")
 run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
 "$fa" runs show "$run" --runs-dir "$work/runs"
 "$fa" registry push "$work/runs/$run" --name fin-advisor --alias production --registry "$work/registry"
 # what fine-tuning changed: the base alone against base + adapter on the samples the run held out
-"$fa" eval --model "$work/base-model" --adapter registry:fin-advisor@production --registry "$work/registry" \
-    --data "$work/runs/$run/validation.jsonl" --compare --max-new-tokens 32 --out "$work/eval"
+"$fa" eval --model "$base" --adapter registry:fin-advisor@production --registry "$work/registry" \
+    --data "$work/runs/$run/validation.jsonl" --compare --max-new-tokens 128 --out "$work/eval"
 
 step "5/6 inference pipeline: serve base model + registry:fin-advisor@production on port $port"
 # the bundled news is dated 2025: a retrieval window that reaches it (the default is the last 7 days)
-serve=("$fa" serve --model "$work/base-model" --adapter registry:fin-advisor@production --registry "$work/registry"
+serve=("$fa" serve --model "$base" --adapter registry:fin-advisor@production --registry "$work/registry"
        --store "$work/store" --port "$port" --set retrieval.since=3650d)
 (cd "$work" && exec "${serve[@]}") > "$work/serve.log" 2>&1 &
 server=$!
@@ -60,7 +69,7 @@ step "6/6 ask: POST /v1/advice"
 curl -sS -X POST "http://127.0.0.1:$port/v1/advice" -H 'Content-Type: application/json' -d '{
   "about_me": "I am 35, moderate risk tolerance, saving for a house in five years.",
   "question": "Should I add Nvidia after the latest AI chip news?",
-  "options": {"max_new_tokens": 32, "k": 3}}'
+  "options": {"max_new_tokens": 128, "k": 3}}'
 echo
 printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/), eval/ (report.html),\n' "$work" "$run"
 printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence retrieval.since=3650d.\n'

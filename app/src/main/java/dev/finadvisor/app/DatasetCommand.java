@@ -7,7 +7,8 @@ import picocli.CommandLine.Spec;
 /** The {@code dataset} group: inspect and generate Q&A training data. */
 @Command(name = "dataset", mixinStandardHelpOptions = true,
         description = "Inspect and generate Q&A training data (about_me, context, question, response; JSON array or JSON Lines).",
-        subcommands = {DatasetStatsCommand.class, DatasetSynthCommand.class, DatasetGenerateCommand.class, DatasetNewsCommand.class})
+        subcommands = {DatasetStatsCommand.class, DatasetSynthCommand.class, DatasetGenerateCommand.class, DatasetNewsCommand.class,
+                DatasetCorpusCommand.class})
 final class DatasetCommand implements Runnable {
     @Spec
     CommandSpec spec;

@@ -34,7 +34,7 @@ final class TokenizerCommand implements Runnable {
     @Command(name = "train", mixinStandardHelpOptions = true,
             description = {"Learn a byte-level BPE tokenizer (the GPT-2 / Llama-3 kind: every UTF-8 text encodes) from a corpus and write "
                     + "tokenizer.json and tokenizer_config.json, as Hugging Face has them, into --out: <pad> 0, <s> 1, </s> 2, "
-                    + "<|im_start|> 3, <|im_end|> 4, the 256 bytes, then the most frequent merges until --vocab-size.",
+                    + "<|im_start|> 3, <|im_end|> 4, the 256 bytes, then the most frequent merges until --vocab-size (--eos spells token 2 otherwise).",
                     "Corpus files: plain text, or JSON Lines / a JSON array whose objects' string fields are the text (Q&A samples, news)."})
     static final class Train implements Callable<Integer> {
         @Option(names = "--corpus", required = true, paramLabel = "FILE", description = "Text to learn from (repeatable).")
@@ -52,6 +52,11 @@ final class TokenizerCommand implements Runnable {
         @Option(names = "--no-bos", description = "Do not prepend <s> when encoding with special tokens (Falcon's way; Llama's is to prepend it).")
         boolean noBos;
 
+        @Option(names = "--eos", paramLabel = "TEXT", defaultValue = RandomCheckpoint.EOS,
+                description = "How the end-of-sequence token (id 2) is spelt (default: ${DEFAULT-VALUE}); <|endoftext|> is the falcon template's "
+                        + "end marker, so a model pretrained with this tokenizer ends answers in that template as it ends documents.")
+        String eos;
+
         @Spec
         CommandSpec spec;
 
@@ -64,7 +69,10 @@ final class TokenizerCommand implements Runnable {
             for (String doc : Corpus.documents(corpus, "--corpus")) text.append(doc).append('\n');
             if (text.toString().isBlank()) throw new UserError("--corpus: the files hold no text to learn from");
             long t0 = System.nanoTime();
-            RandomCheckpoint.writeTokenizer(out, text.toString(), vocabSize, !noBos, maxLength);
+            if (eos.isBlank() || (!eos.equals(RandomCheckpoint.EOS) && RandomCheckpoint.SPECIALS.contains(eos))) {
+                throw new UserError("--eos '" + eos + "': must be non-blank and not another special token (" + RandomCheckpoint.SPECIALS + ")");
+            }
+            RandomCheckpoint.writeTokenizer(out, text.toString(), vocabSize, !noBos, maxLength, eos);
             double seconds = (System.nanoTime() - t0) / 1e9;
             JsonNode model = new ObjectMapper().readTree(out.resolve("tokenizer.json").toFile()).get("model");
             int merges = model.get("merges").size();

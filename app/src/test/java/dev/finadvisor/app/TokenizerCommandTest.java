@@ -69,5 +69,25 @@ class TokenizerCommandTest {
         MainTest.Result json = MainTest.run("tokenizer", "train", "--corpus", bad.toString(), "--vocab-size", "300", "--out", dir.resolve("c").toString());
         assertThat(json.code()).isEqualTo(Main.USER_ERROR);
         assertThat(json.err()).contains("bad.jsonl line 2: not JSON");
+        MainTest.Result eos = MainTest.run("tokenizer", "train", "--corpus", text.toString(), "--vocab-size", "300", "--eos", "<|im_end|>",
+                "--out", dir.resolve("d").toString());
+        assertThat(eos.code()).isEqualTo(Main.USER_ERROR);
+        assertThat(eos.err()).contains("--eos '<|im_end|>': must be non-blank and not another special token");
+    }
+
+    /** --eos spells token 2 as the falcon template's end marker: that text in a prompt or answer is then the one end token. */
+    @Test
+    void theEndOfSequenceTokenCanBeSpeltAsTheFalconTemplatesEndMarker() throws Exception {
+        Path text = Files.writeString(dir.resolve("t.txt"), "Shares rose after earnings. ".repeat(40));
+        Path out = dir.resolve("tok");
+        MainTest.Result r = MainTest.run("tokenizer", "train", "--corpus", text.toString(), "--vocab-size", "300", "--eos", "<|endoftext|>", "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        try (Tokenizer tok = Tokenizer.load(out)) {
+            assertThat(tok.eosIds()).containsExactly(2);
+            int[] ids = tok.encode("Shares rose.<|endoftext|>", false);
+            assertThat(ids[ids.length - 1]).isEqualTo(2);
+            assertThat(tok.encode("</s>", false)).hasSizeGreaterThan(1); // plain text now
+        }
+        assertThat(Files.readString(out.resolve("tokenizer_config.json"))).contains("\"eos_token\" : \"<|endoftext|>\"");
     }
 }

@@ -162,17 +162,32 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
      * {@code maxLength}) into {@code dir}; with {@code bos}, encoding with special tokens prepends it, as Llama's does.
      */
     public static void writeTokenizer(Path dir, String corpus, int vocabSize, boolean bos, int maxLength) throws IOException {
+        writeTokenizer(dir, corpus, vocabSize, bos, maxLength, EOS);
+    }
+
+    /**
+     * {@link #writeTokenizer(Path, String, int, boolean, int)} with the end-of-sequence token (id 2) spelt {@code eos}, e.g.
+     * {@code <|endoftext|>}, the falcon template's end marker: a model that learnt to end its documents with id 2 then
+     * ends its answers in that template the same way.
+     */
+    public static void writeTokenizer(Path dir, String corpus, int vocabSize, boolean bos, int maxLength, String eos) throws IOException {
+        List<String> specials = new ArrayList<>(SPECIALS);
+        specials.set(2, eos);
+        if (eos.isBlank() || specials.indexOf(eos) != 2) {
+            throw new IllegalArgumentException("the end-of-sequence token '" + eos + "' must be non-blank and differ from " + PAD + ", " + BOS
+                    + ", <|im_start|> and <|im_end|>");
+        }
         Files.createDirectories(dir);
         Map<String, Object> tokConfig = new LinkedHashMap<>();
         tokConfig.put("tokenizer_class", "PreTrainedTokenizerFast");
         tokConfig.put("bos_token", BOS);
-        tokConfig.put("eos_token", EOS);
+        tokConfig.put("eos_token", eos);
         tokConfig.put("pad_token", PAD);
         tokConfig.put("model_max_length", maxLength);
         tokConfig.put("chat_template", "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
                 + "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}");
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(dir.resolve("tokenizer_config.json").toFile(), tokConfig);
-        Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpeBuilder.build(SPECIALS, bos ? BOS : null, corpus, vocabSize));
+        Files.writeString(dir.resolve("tokenizer.json"), ByteLevelBpeBuilder.build(specials, bos ? BOS : null, corpus, vocabSize));
     }
 
     /** Shards of at most this many bytes, as transformers' save_pretrained splits (its default max_shard_size, "10GB"). */

@@ -57,7 +57,8 @@ public final class QaDuplicates {
         return List.copyOf(firsts.values());
     }
 
-    static String normalize(String s) {
+    /** Lower case, accents and punctuation dropped, whitespace collapsed: the text two samples compare by. */
+    public static String normalize(String s) {
         String decomposed = Normalizer.normalize(s, Normalizer.Form.NFKD);
         String plain = MARKS.matcher(decomposed).replaceAll("");
         return NON_WORD.matcher(plain.toLowerCase(Locale.ROOT)).replaceAll(" ").strip();

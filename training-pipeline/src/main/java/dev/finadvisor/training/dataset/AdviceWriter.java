@@ -20,10 +20,14 @@ public final class AdviceWriter {
 
     private AdviceWriter() {}
 
-    /** One answer for this investor about news of this topic and tone. */
-    public static String write(InvestorProfile p, NewsTopic topic, NewsSentiment sentiment, SplittableRandom r) {
+    /**
+     * One answer for this investor about news of this topic and tone; {@code subject} (a company or ticker the question or
+     * the news is about, or null) is named where the answer reads the news.
+     */
+    public static String write(InvestorProfile p, NewsTopic topic, NewsSentiment sentiment, String subject, SplittableRandom r) {
         List<String> sentences = new ArrayList<>();
-        sentences.add(fill(InvestorProfile.pick(r, reading(sentiment)), p, topic));
+        String reading = InvestorProfile.pick(r, reading(sentiment));
+        sentences.add(fill(subject == null ? reading : reading.replace("{assets}", subject), p, topic));
         List<String> stage = p.goal() == Goal.HOUSE_DEPOSIT ? beyondTheDeposit(p.risk()) : stageAndRisk(p.stage(), p.risk());
         sentences.add(fill(InvestorProfile.pick(r, stage), p, topic));
         sentences.add(fill(InvestorProfile.pick(r, goal(p.goal())), p, topic));
@@ -37,6 +41,11 @@ public final class AdviceWriter {
         if (r.nextInt(100) < 45) {
             String closing = InvestorProfile.pick(r, closings(p.stage()));
             if (words(sentences) + words(closing) <= MAX_WORDS) sentences.add(closing);
+        }
+        // A risk caveat on some: what could go wrong with the move, said plainly.
+        if (r.nextInt(100) < 20 && sentences.size() < 6) {
+            String caveat = fill(InvestorProfile.pick(r, caveats(sentiment)), p, topic);
+            if (words(sentences) + words(caveat) <= MAX_WORDS) sentences.add(caveat);
         }
         while (words(sentences) > MAX_WORDS && sentences.size() > 3) sentences.remove(2);
         return String.join(" ", sentences);
@@ -57,7 +66,7 @@ public final class AdviceWriter {
         String s = template.replace("{assets}", topic.assets())
                 .replace("{age}", Integer.toString(p.age()))
                 .replace("{horizon}", InvestorProfile.years(p.horizonYears()))
-                .replace("{to_retirement}", InvestorProfile.years(Math.max(1, 65 - p.age())));
+                .replace("{to_retirement}", InvestorProfile.years(p.goal() == Goal.RETIRE_COMFORTABLY ? p.horizonYears() : Math.max(1, 65 - p.age())));
         return Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
@@ -167,6 +176,17 @@ public final class AdviceWriter {
                     "Keep withdrawals to around four percent a year so your savings last as long as you do.",
                     "Take income from whatever has done best lately, and leave holdings that are down time to recover.");
         };
+    }
+
+    static List<String> caveats(NewsSentiment sentiment) {
+        List<String> out = new ArrayList<>(List.of(
+                "Bear in mind that even broad funds can fall by a third in a bad year, so only invest money you can leave alone.",
+                "Keep in mind that a single company can lose half its value on one bad report, however good it looks today.",
+                "The risk is that {assets} stay out of favour for years, so make sure you could live with that.",
+                "No one knows where prices go next, and a plan that only works if they rise is not a plan."));
+        if (sentiment == NewsSentiment.POSITIVE) out.add("The danger after good news is paying a price that already assumes everything goes right.");
+        if (sentiment == NewsSentiment.NEGATIVE) out.add("Prices can keep falling after bad news, so buy in steps rather than trying to catch the bottom.");
+        return out;
     }
 
     static List<String> closings(LifeStage stage) {

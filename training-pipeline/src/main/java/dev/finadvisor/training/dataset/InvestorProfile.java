@@ -107,7 +107,23 @@ public record InvestorProfile(int age, String occupation, RiskTolerance risk, Go
             case 1 -> "I'm " + age + (occupation.startsWith("retired") ? " and " : " and work as ") + article(occupation) + " " + occupation + ".";
             default -> "I am " + article(occupation) + " " + occupation + ", " + age + " years old.";
         };
-        return who + "\n" + want(r);
+        return who + situation(r) + "\n" + want(r);
+    }
+
+    /** Sometimes a line about their circumstances, one that fits their stage of life. */
+    private String situation(SplittableRandom r) {
+        if (r.nextInt(100) >= 40) return "";
+        List<String> any = List.of("I have no debt apart from my mortgage.", "I keep an emergency fund in a savings account.",
+                "Most of my savings sit in index funds.", "I'm new to investing.", "I've been investing for a few years.");
+        List<String> stage = switch (stage()) {
+            case EARLY_CAREER -> List.of("I'm single and rent my flat.", "I still have some student loans.", "My partner and I both work full time.");
+            case MID_CAREER -> List.of("I have two young children.", "My partner and I both work full time.", "I have a teenage daughter.");
+            case PRE_RETIREMENT -> List.of("My children have left home.", "I own my home outright.", "My partner retires next year.");
+            case RETIRED -> List.of("I own my home outright.", "I also get a small pension.", "I help my grandchildren with their studies.");
+        };
+        String line = r.nextBoolean() ? pick(r, any) : pick(r, stage);
+        if (age >= 55 && line.equals("I'm new to investing.")) line = "I've invested for most of my life.";
+        return " " + line;
     }
 
     private String want(SplittableRandom r) {

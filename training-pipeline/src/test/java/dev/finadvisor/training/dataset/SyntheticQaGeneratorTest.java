@@ -122,6 +122,22 @@ class SyntheticQaGeneratorTest {
     }
 
     @Test
+    void anAnswerNamesTheCompanyOrTickerTheQuestionAsksAbout() {
+        int asked = 0;
+        for (QaSample s : big) {
+            NewsArticle article = news.stream().filter(a -> a.id() == ((Number) s.extra().get("news_id")).longValue()).findFirst().orElseThrow();
+            for (String symbol : article.symbols()) {
+                String name = NewsWriter.NAMES.getOrDefault(symbol, symbol);
+                if (s.question().contains(symbol + "?") || s.question().contains(symbol + " ") || s.question().contains(name)) {
+                    asked++;
+                    assertThat(s.response()).as(s.question()).containsAnyOf(symbol, name);
+                }
+            }
+        }
+        assertThat(asked).as("questions naming a ticker or company").isGreaterThan(big.size() / 5);
+    }
+
+    @Test
     void aYoungAggressiveSaverNeverGetsRetireeAdvice() {
         SplittableRandom r = new SplittableRandom(new Random().nextLong());
         for (Goal goal : List.of(Goal.GROW_WEALTH, Goal.HOUSE_DEPOSIT, Goal.PASSIVE_INCOME)) {
@@ -129,7 +145,7 @@ class SyntheticQaGeneratorTest {
             for (NewsTopic topic : NewsTopic.values()) {
                 for (NewsSentiment sentiment : NewsSentiment.values()) {
                     for (int i = 0; i < 30; i++) {
-                        String answer = AdviceWriter.write(saver, topic, sentiment, r);
+                        String answer = AdviceWriter.write(saver, topic, sentiment, null, r);
                         assertThat(answer.toLowerCase(Locale.ROOT)).as(answer).doesNotContain(RETIREE_MARKERS.toArray(String[]::new));
                     }
                 }
