@@ -18,7 +18,9 @@ base="$here/models/finadvisor-mini"
 while [[ "${1:-}" == --* ]]; do
   case "$1" in
     --serve) keep_serving=1; shift ;;
-    --base) base="$2"; [[ -d $base ]] && base="$(cd "$base" && pwd)"; shift 2 ;;
+    --base)
+      if (( $# < 2 )); then echo "quickstart.sh: --base needs a checkpoint folder or a hub id" >&2; exit 2; fi
+      base="$2"; [[ -d $base ]] && base="$(cd "$base" && pwd)"; shift 2 ;;
     *) echo "quickstart.sh: unknown option $1 (usage: ./quickstart.sh [--serve] [--base MODEL] [WORK_DIR])" >&2; exit 2 ;;
   esac
 done
@@ -36,15 +38,14 @@ step "2/6 feature pipeline: ingest into the Lucene vector store (Flink in-proces
 "$fa" ingest --source jsonl --path "$work/news.jsonl" --store "$work/store"
 "$fa" search --store "$work/store" -k 2 "How is demand for AI chips affecting Nvidia?"
 
-step "3/6 training data: synthetic Q&A samples from the news (finadvisor-mini's corpus held these out)"
+step "3/6 training data: synthetic Q&A samples from the news (held out of finadvisor-mini's corpus)"
 "$fa" dataset synth --n 64 --seed 7 --out "$work/qa.jsonl"
 if [[ -d $base ]]; then "$fa" dataset stats "$work/qa.jsonl" --tokenizer "$base" --max-seq-length 512; else "$fa" dataset stats "$work/qa.jsonl"; fi
 
 step "4/6 training pipeline: LoRA fine-tune of $base (falcon template), tracked run, registry"
-(cd "$work" && "$fa" train --set model.id="$base" --set data.train="$work/qa.jsonl" \
-    --set lora.target_modules='[all-linear]' --set lora.r=16 --set lora.alpha=32 \
-    --set model.max_seq_length=512 --set training.learning_rate=2e-3 \
-    --set training.max_steps=60 --set training.eval_steps=20 --set training.save_steps=20 --set output_dir="$work/runs")
+# configs/quickstart.yaml: LoRA r=16 on every linear layer, 60 steps, the falcon template
+(cd "$work" && "$fa" train --config "$here/configs/quickstart.yaml" --set model.id="$base" --set data.train="$work/qa.jsonl" \
+    --set output_dir="$work/runs")
 run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
 "$fa" runs show "$run" --runs-dir "$work/runs"
 "$fa" registry push "$work/runs/$run" --name fin-advisor --alias production --registry "$work/registry"
@@ -64,12 +65,15 @@ for _ in $(seq 1 120); do
   if ! kill -0 "$server" 2>/dev/null; then cat "$work/serve.log" >&2; exit 1; fi
   sleep 1
 done
+if ! curl -sf "http://127.0.0.1:$port/ready" >/dev/null 2>&1; then
+  echo "quickstart.sh: the server was not ready after 120 s; its log:" >&2; cat "$work/serve.log" >&2; exit 1
+fi
 
 step "6/6 ask: POST /v1/advice"
 curl -sS -X POST "http://127.0.0.1:$port/v1/advice" -H 'Content-Type: application/json' -d '{
   "about_me": "I am 35, moderate risk tolerance, saving for a house in five years.",
   "question": "Should I add Nvidia after the latest AI chip news?",
-  "options": {"max_new_tokens": 128, "k": 3}}'
+  "options": {"max_new_tokens": 128, "k": 3, "temperature": 0}}'
 echo
 printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/), eval/ (report.html),\n' "$work" "$run"
 printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence retrieval.since=3650d.\n'

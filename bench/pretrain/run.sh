@@ -10,9 +10,10 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 fa="$here/finadvisor"
-work="${1:-$HOME/.cache/finadvisor-bench/pretrain-mini}"
-out="${2:-$here/models/finadvisor-mini}"
-shift $(( $# > 2 ? 2 : $# ))
+work="$HOME/.cache/finadvisor-bench/pretrain-mini"
+out="$here/models/finadvisor-mini"
+if [[ $# -gt 0 && $1 != --* ]]; then work="$1"; shift; fi
+if [[ $# -gt 0 && $1 != --* ]]; then out="$1"; shift; fi
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 
@@ -25,9 +26,9 @@ start=$(date +%s)
 (cd "$work" && "$fa" pretrain --config "$here/configs/pretrain-mini.yaml" --set model.tokenizer="$work/tokenizer" \
     --set data.corpus="[$work/corpus.jsonl]" --set output_dir="$work/runs" "$@")
 run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
-rm -rf "$out"
 mkdir -p "$out"
+rm -f "$out"/*.safetensors "$out"/*.json    # the model card, README.md, stays
 cp "$work/runs/$run/model/"* "$out/"
 printf '{"run": "%s", "wall_seconds": %d, "metrics": %s}\n' "$run" $(( $(date +%s) - start )) \
     "$(cat "$work/runs/$run/metrics.jsonl" | tail -n 1)" > "$out/training.json"
-echo "model in $out (run $work/runs/$run); write its numbers into $out/README.md"
+echo "model in $out (run $work/runs/$run); its numbers for the model card ($out/README.md) are in $out/training.json"

@@ -26,10 +26,10 @@ import picocli.CommandLine.Spec;
                 + "shuffled. Samples held out for evaluation (--held-out) are left out, with any sample sharing their news and question or their answer.",
                 "Writes JSON Lines, one {\"text\": ...} document per line. The same options give the same file."})
 final class DatasetCorpusCommand implements Callable<Integer> {
-    @Option(names = "--synth", paramLabel = "N", defaultValue = "20000", description = "Synthetic Q&A samples (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--synth", paramLabel = "N", defaultValue = "30000", description = "Synthetic Q&A samples (default: ${DEFAULT-VALUE}, as finadvisor-mini's corpus).")
     int synth;
 
-    @Option(names = "--written-news", paramLabel = "N", defaultValue = "2000", description = "Fictional news articles to write (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--written-news", paramLabel = "N", defaultValue = "3000", description = "Fictional news articles to write (default: ${DEFAULT-VALUE}, as finadvisor-mini's corpus).")
     int writtenNews;
 
     @Option(names = "--qa", paramLabel = "FILE", description = "Q&A samples to include as they are (repeatable; JSON array or JSON Lines).")

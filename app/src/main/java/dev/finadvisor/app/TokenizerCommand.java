@@ -69,10 +69,11 @@ final class TokenizerCommand implements Runnable {
             for (String doc : Corpus.documents(corpus, "--corpus")) text.append(doc).append('\n');
             if (text.toString().isBlank()) throw new UserError("--corpus: the files hold no text to learn from");
             long t0 = System.nanoTime();
-            if (eos.isBlank() || (!eos.equals(RandomCheckpoint.EOS) && RandomCheckpoint.SPECIALS.contains(eos))) {
-                throw new UserError("--eos '" + eos + "': must be non-blank and not another special token (" + RandomCheckpoint.SPECIALS + ")");
+            try {
+                RandomCheckpoint.writeTokenizer(out, text.toString(), vocabSize, !noBos, maxLength, eos);
+            } catch (IllegalArgumentException e) {
+                throw new UserError("--eos: " + e.getMessage());
             }
-            RandomCheckpoint.writeTokenizer(out, text.toString(), vocabSize, !noBos, maxLength, eos);
             double seconds = (System.nanoTime() - t0) / 1e9;
             JsonNode model = new ObjectMapper().readTree(out.resolve("tokenizer.json").toFile()).get("model");
             int merges = model.get("merges").size();

@@ -57,7 +57,10 @@ class AdvisorChainTest {
         Path corpus = dir.resolve("corpus.jsonl");
         MainTest.Result c = MainTest.run("dataset", "corpus", "--synth", "400", "--written-news", "100", "--held-out", qa.toString(), "--out", corpus.toString());
         assertThat(c.code()).as(c.err()).isZero();
-        assertThat(c.out()).contains("100 written news").contains("left out as held out");
+        assertThat(c.out()).contains("100 written news");
+        java.util.regex.Matcher left = java.util.regex.Pattern.compile("([0-9,]+) left out as held out").matcher(c.out());
+        assertThat(left.find()).as(c.out()).isTrue();
+        assertThat(Integer.parseInt(left.group(1).replace(",", ""))).as("samples left out as held out").isPositive();
         Path tok = dir.resolve("tokenizer");
         assertThat(MainTest.run("tokenizer", "train", "--corpus", corpus.toString(), "--vocab-size", "512", "--out", tok.toString()).code()).isZero();
         MainTest.Result pre = MainTest.run("pretrain", "--set", "model.tokenizer=" + tok, "--set", "data.corpus=[" + corpus + "]",
@@ -79,7 +82,7 @@ class AdvisorChainTest {
     void theCommittedMiniModelFineTunedGivesEnglishAdviceAboutTheAssetAndBeatsItsBase(@TempDir Path dir) throws Exception {
         Path base = Path.of(System.getProperty("finadvisor.root.dir"), "models", "finadvisor-mini");
         assertThat(base.resolve("model.safetensors")).isRegularFile();
-        Path adapter = fineTune(base, dir.resolve("runs"), QUICKSTART_STEPS);
+        Path adapter = fineTune(base, dir.resolve("runs"), 0);
         Path validation = adapter.getParent().resolve("validation.jsonl");
         MainTest.Result eval = MainTest.run("eval", "--model", base.toString(), "--adapter", adapter.toString(), "--data", validation.toString(),
                 "--compare", "--max-new-tokens", "128", "--out", dir.resolve("eval").toString());
@@ -105,15 +108,15 @@ class AdvisorChainTest {
         assertThat(text.split("(?<=[.!?]) ")).as(text).hasSizeGreaterThanOrEqualTo(2);
     }
 
-    /** The quickstart's fine-tune: its settings, here and in quickstart.sh. */
-    static final int QUICKSTART_STEPS = 60;
-
+    /** The quickstart's fine-tune (configs/quickstart.yaml), here for at most {@code steps} steps. */
     private static Path fineTune(Path base, Path runs, int steps) throws IOException {
-        MainTest.Result r = MainTest.run("train", "--set", "model.id=" + base, "--set", "data.train=" + qa,
-                "--set", "lora.target_modules=[all-linear]", "--set", "lora.r=16", "--set", "lora.alpha=32",
-                "--set", "model.max_seq_length=512", "--set", "training.learning_rate=2e-3", "--set", "training.max_steps=" + steps,
-                "--set", "training.eval_steps=" + Math.max(1, steps / 3), "--set", "training.save_steps=" + Math.max(1, steps / 3),
-                "--set", "output_dir=" + runs);
+        Path config = Path.of(System.getProperty("finadvisor.root.dir"), "configs", "quickstart.yaml");
+        List<String> args = new ArrayList<>(List.of("train", "--config", config.toString(), "--set", "model.id=" + base, "--set", "data.train=" + qa,
+                "--set", "output_dir=" + runs));
+        if (steps > 0) {
+            args.addAll(List.of("--set", "training.max_steps=" + steps, "--set", "training.eval_steps=" + steps, "--set", "training.save_steps=" + steps));
+        }
+        MainTest.Result r = MainTest.run(args.toArray(String[]::new));
         assertThat(r.code()).as(r.err()).isZero();
         return onlyRun(runs).resolve("adapter");
     }
@@ -167,7 +170,7 @@ class AdvisorChainTest {
 
     /** A company or ticker the question names, as its ticker and its name, when the news names either; else empty. */
     static List<String> companyAsked(String question, String context) {
-        for (String w : question.split("[^A-Za-z&'.-]+")) {
+        for (String w : question.split("[^A-Za-z&'-]+")) {
             if (w.length() < 2 || !Character.isUpperCase(w.charAt(0)) || SENTENCE_WORDS.contains(w)) continue;
             String ticker = NewsWriter.NAMES.containsKey(w) ? w : NewsWriter.NAMES.entrySet().stream().filter(e -> e.getValue().equals(w))
                     .map(java.util.Map.Entry::getKey).findFirst().orElse(w);

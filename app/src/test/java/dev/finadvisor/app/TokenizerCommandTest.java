@@ -72,7 +72,7 @@ class TokenizerCommandTest {
         MainTest.Result eos = MainTest.run("tokenizer", "train", "--corpus", text.toString(), "--vocab-size", "300", "--eos", "<|im_end|>",
                 "--out", dir.resolve("d").toString());
         assertThat(eos.code()).isEqualTo(Main.USER_ERROR);
-        assertThat(eos.err()).contains("--eos '<|im_end|>': must be non-blank and not another special token");
+        assertThat(eos.err()).contains("--eos: the end-of-sequence token '<|im_end|>' must be non-blank and differ from");
     }
 
     /** --eos spells token 2 as the falcon template's end marker: that text in a prompt or answer is then the one end token. */

@@ -173,7 +173,7 @@ public record RandomCheckpoint(String architecture, int hiddenSize, int intermed
     public static void writeTokenizer(Path dir, String corpus, int vocabSize, boolean bos, int maxLength, String eos) throws IOException {
         List<String> specials = new ArrayList<>(SPECIALS);
         specials.set(2, eos);
-        if (eos.isBlank() || specials.indexOf(eos) != 2) {
+        if (eos.isBlank() || specials.indexOf(eos) != 2 || specials.lastIndexOf(eos) != 2) {
             throw new IllegalArgumentException("the end-of-sequence token '" + eos + "' must be non-blank and differ from " + PAD + ", " + BOS
                     + ", <|im_start|> and <|im_end|>");
         }

@@ -19,8 +19,8 @@ final class Attention {
      * Returns {@code [b, s, heads * d]}. A long prompt attends a block of queries at a time: a 941-token prompt of
      * Falcon-7B's 71 heads would need 251 MB of scores per copy at once. Recorded for backward, autograd keeps each
      * block's probabilities (the full square in all) but a block's scores and gradients exist one block at a time
-     * (at 1,024 tokens, 33 MB where the full square made 2 x 298 MB more in backward). Every block has the same
-     * shape, against every key, so the allocator reuses one block's memory for the next.
+     * (at 1,024 tokens, 33 MB where the full square made 2 x 298 MB more in backward). Every block but the last has the
+     * same shape, against every key, so the allocator reuses one block's memory for the next.
      */
     static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray mask) {
         return attend(q, k, v, mask, BLOCK_SCORES);

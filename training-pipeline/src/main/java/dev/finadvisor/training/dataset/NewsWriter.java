@@ -68,7 +68,7 @@ public final class NewsWriter {
             new Company("Verizon", "VZ", "telecom company with a large dividend", "wireless plans"),
             new Company("Procter & Gamble", "PG", "consumer staples company with a long dividend record", "household goods"));
 
-    /** Company names by ticker, for the companies written about here and those in the bundled sample. */
+    /** Company names by ticker, for the companies written about here and those in the bundled sample (funds have none). */
     public static final Map<String, String> NAMES = names();
 
     private static final String[] DAYS = {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"};
@@ -77,7 +77,7 @@ public final class NewsWriter {
 
     private NewsWriter() {}
 
-    /** {@code n} articles, fully determined by {@code seed}; ids count up from {@code firstId}, a day apart. */
+    /** {@code n} articles, fully determined by {@code seed}; ids count up from {@code firstId}, about 20 hours apart. */
     public static List<NewsArticle> write(int n, long seed, long firstId) {
         SplittableRandom r = new SplittableRandom(seed);
         List<NewsArticle> out = new ArrayList<>(n);
@@ -233,7 +233,7 @@ public final class NewsWriter {
     }
 
     private static Map<String, String> names() {
-        Map<String, String> m = COMPANIES.stream().collect(Collectors.toMap(Company::ticker, Company::name, (a, b) -> a, java.util.LinkedHashMap::new));
+        Map<String, String> m = COMPANIES.stream().collect(Collectors.toMap(Company::ticker, Company::name));
         // The bundled sample's single-company tickers.
         m.putIfAbsent("CMG", "Chipotle");
         m.putIfAbsent("F", "Ford");
@@ -244,10 +244,8 @@ public final class NewsWriter {
         m.putIfAbsent("NOW", "ServiceNow");
         m.putIfAbsent("ENPH", "Enphase");
         m.putIfAbsent("MS", "Morgan Stanley");
-        m.putIfAbsent("EQT", "EQT");
         m.putIfAbsent("T", "AT&T");
         m.putIfAbsent("DG", "Dollar General");
-        m.putIfAbsent("BXP", "BXP");
         m.putIfAbsent("SYK", "Stryker");
         return Map.copyOf(m);
     }

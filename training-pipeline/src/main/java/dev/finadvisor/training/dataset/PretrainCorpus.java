@@ -44,30 +44,25 @@ public final class PretrainCorpus {
         Map<String, Integer> counts = new LinkedHashMap<>();
         counts.put("bundled news", bundled);
         counts.put("written news", o.writtenNews());
-        int synth = 0;
-        int left = 0;
-        if (o.synthSamples() > 0) {
-            for (QaSample s : new SyntheticQaGenerator(news).generate(o.synthSamples(), o.seed())) {
-                if (held.contains(pairKey(s)) || held.contains(answerKey(s))) left++;
-                else {
-                    docs.add(text(s));
-                    synth++;
-                }
-            }
-        }
-        int extra = 0;
-        for (QaSample s : o.extraSamples()) {
-            if (held.contains(pairKey(s)) || held.contains(answerKey(s))) left++;
-            else {
-                docs.add(text(s));
-                extra++;
-            }
-        }
-        counts.put("synthetic Q&A", synth);
-        counts.put("given Q&A", extra);
-        counts.put("left out as held out", left);
+        List<QaSample> synth = o.synthSamples() == 0 ? List.of() : new SyntheticQaGenerator(news).generate(o.synthSamples(), o.seed());
+        int keptSynth = addUnlessHeld(synth, held, docs);
+        int keptGiven = addUnlessHeld(o.extraSamples(), held, docs);
+        counts.put("synthetic Q&A", keptSynth);
+        counts.put("given Q&A", keptGiven);
+        counts.put("left out as held out", synth.size() + o.extraSamples().size() - keptSynth - keptGiven);
         shuffle(docs, new SplittableRandom(o.seed() ^ 0x5DEECE66DL));
         return new Result(List.copyOf(docs), counts);
+    }
+
+    /** Adds the documents of the samples that are not held out; how many it added. */
+    private static int addUnlessHeld(List<QaSample> samples, Set<String> held, List<String> docs) {
+        int added = 0;
+        for (QaSample s : samples) {
+            if (held.contains(pairKey(s)) || held.contains(answerKey(s))) continue;
+            docs.add(text(s));
+            added++;
+        }
+        return added;
     }
 
     /** A Q&A sample as a labelled plain-text document. */
