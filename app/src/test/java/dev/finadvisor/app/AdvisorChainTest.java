@@ -145,17 +145,7 @@ class AdvisorChainTest {
         try {
             HttpClient http = HttpClient.newHttpClient();
             String url = "http://127.0.0.1:" + port;
-            long deadline = System.nanoTime() + 120_000_000_000L;
-            while (true) {
-                try {
-                    if (http.send(HttpRequest.newBuilder(URI.create(url + "/ready")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200) break;
-                } catch (IOException e) {
-                    // not listening yet
-                }
-                assertThat(serving.isAlive()).as(err.toString()).isTrue();
-                assertThat(System.nanoTime()).as("ready within 120 s").isLessThan(deadline);
-                Thread.sleep(100);
-            }
+            ServeReady.await(http, url, serving, err);
             String body = JSON.writeValueAsString(java.util.Map.of("about_me", "I am 35, moderate risk tolerance, saving for a house in five years.",
                     "question", question, "options", java.util.Map.of("max_new_tokens", maxNewTokens, "k", 3, "temperature", 0)));
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/advice")).header("Content-Type", "application/json")

@@ -76,17 +76,7 @@ class ServeCommandTest {
         serving.start();
         HttpClient http = HttpClient.newHttpClient();
         String base = "http://127.0.0.1:" + port;
-        long deadline = System.nanoTime() + 120_000_000_000L;
-        while (true) {
-            try {
-                if (http.send(HttpRequest.newBuilder(URI.create(base + "/ready")).build(), HttpResponse.BodyHandlers.ofString()).statusCode() == 200) break;
-            } catch (java.io.IOException e) {
-                // not listening yet
-            }
-            assertThat(serving.isAlive()).as(err.toString()).isTrue();
-            assertThat(System.nanoTime()).as("ready within 120 s").isLessThan(deadline);
-            Thread.sleep(100);
-        }
+        ServeReady.await(http, base, serving, err);
         HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice")).header("Authorization", "Bearer " + secret)
                 .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"about_me\": \"I am 40\", \"question\": \"Is Tesla a buy after the deliveries miss?\"}")).build(),
