@@ -68,8 +68,9 @@ public final class SyntheticQaGenerator {
         // The ticker the question may ask about, and the name the answer calls it by (the company's, when known).
         String symbol = article.symbols().isEmpty() ? null : InvestorProfile.pick(r, article.symbols());
         String name = symbol == null ? null : NewsWriter.NAMES.getOrDefault(symbol, symbol);
-        Question question = question(topic, profile, symbol, name, r);
-        boolean named = question.namesSymbol() || (symbol != null && (question.text().contains(symbol) || question.text().contains(name)));
+        String question = question(topic, profile, symbol, name, r);
+        // a question that names the ticker or the company gets an answer that names it too
+        boolean named = symbol != null && (question.contains(symbol) || question.contains(name));
         String subject = named || (name != null && r.nextInt(100) < 60) ? name : null;
         String response = AdviceWriter.write(profile, topic, sentiment, subject, r);
         Map<String, Object> extra = new LinkedHashMap<>();
@@ -77,39 +78,36 @@ public final class SyntheticQaGenerator {
         extra.put("news_id", article.id());
         extra.put("topic", topic.name().toLowerCase(Locale.ROOT));
         extra.put("profile", profile.asFields());
-        return new QaSample(profile.aboutMe(r), context, question.text(), response, List.of(), extra);
+        return new QaSample(profile.aboutMe(r), context, question, response, List.of(), extra);
     }
 
-    /** A question, and whether it names the article's ticker or company (then the answer must too). */
-    record Question(String text, boolean namesSymbol) {}
-
-    static Question question(NewsTopic topic, InvestorProfile profile, String symbol, String name, SplittableRandom r) {
+    static String question(NewsTopic topic, InvestorProfile profile, String symbol, String name, SplittableRandom r) {
         int kind = r.nextInt(20);
-        if (kind < 8) return new Question(InvestorProfile.pick(r, topic.questions()), false);
+        if (kind < 8) return InvestorProfile.pick(r, topic.questions());
         if (kind < 14 && symbol != null) {
             String s = r.nextBoolean() ? symbol : name;
             int amount = InvestorProfile.pick(r, List.of(2_000, 5_000, 10_000, 25_000, 50_000));
-            return new Question(InvestorProfile.pick(r, List.of("Is it a good time to buy " + s + "?",
+            return InvestorProfile.pick(r, List.of("Is it a good time to buy " + s + "?",
                     "Should I change my position in " + s + " after this news?",
                     "What does this mean for " + s + " as an investment?",
                     String.format(Locale.ROOT, "I have $%,d to invest. Should some of it go into %s?", amount, s),
                     "Should I wait for " + s + " to drop before buying?",
                     "Is " + s + " a better buy than an index fund right now?",
                     "I already own some " + s + ". Should I sell after this news?",
-                    "How much of my portfolio should be in " + s + "?")), true);
+                    "How much of my portfolio should be in " + s + "?"));
         }
         if (kind < 18) {
-            return new Question(switch (profile.goal()) {
+            return switch (profile.goal()) {
                 case HOUSE_DEPOSIT -> "Does this news change how I should save for my house deposit?";
                 case CHILDREN_EDUCATION -> "How should this affect the money I'm saving for my kids' education?";
                 case PASSIVE_INCOME -> "Does this put the income from my investments at risk?";
                 case RETIRE_COMFORTABLY -> "Should this news change my plans as I get close to retiring?";
                 case RETIREMENT_INCOME -> "Is my retirement income safe after this news?";
                 case GROW_WEALTH -> "Should I adjust my long-term portfolio because of this?";
-            }, false);
+            };
         }
-        return new Question(InvestorProfile.pick(r, List.of("What should I do with my investments after this news?",
-                "How should this news change my investment plan?", "Does this news matter for my portfolio?")), false);
+        return InvestorProfile.pick(r, List.of("What should I do with my investments after this news?",
+                "How should this news change my investment plan?", "Does this news matter for my portfolio?"));
     }
 
     private static int[] shuffledIndexes(int size, SplittableRandom r) {
