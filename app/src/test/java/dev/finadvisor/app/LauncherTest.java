@@ -9,6 +9,10 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 import java.util.Map;
+import java.util.jar.Attributes;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -128,6 +132,43 @@ class LauncherTest {
         assertThat(args.get(4)).matches("-XX:MaxDirectMemorySize=\\d+k");
         assertThat(args.subList(5, args.size())).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
                 dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
+    }
+
+    @Test
+    void dropsOnlyTheJvmsIncubatorWarningFromStderr() throws Exception {
+        // the real JVM, given the launcher's options and a jar whose main class writes one line to stderr
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(Attributes.Name.MAIN_CLASS, StderrMain.class.getName());
+        String entry = StderrMain.class.getName().replace('.', '/') + ".class";
+        try (var jar = new JarOutputStream(Files.newOutputStream(dir.resolve("app/target/finadvisor.jar")), manifest);
+                var bytes = StderrMain.class.getResourceAsStream("/" + entry)) {
+            jar.putNextEntry(new JarEntry(entry));
+            bytes.transferTo(jar);
+        }
+        Run real = launch(Map.of("FINADVISOR_JEMALLOC", "off", "JAVA_HOME", System.getProperty("java.home")));
+        assertThat(real.code()).isEqualTo(4);
+        assertThat(real.err()).isEqualTo("from main\n");
+
+        // everything else passes through byte for byte, a last line without its newline included, and the exit code
+        Files.writeString(javaHome.resolve("bin/java"), "#!/bin/sh\nprintf '%b' \"$STANDIN_ERR\" >&2\nexit 3\n");
+        String warning = "WARNING: Using incubator modules: jdk.incubator.vector\n";
+        for (String err : List.of("", "half a line", "one line\n", "WARNING: something else\nsecond\n",
+                "first\n" + warning + "last")) {
+            Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", err));
+            assertThat(r.code()).isEqualTo(3);
+            assertThat(r.err()).as(err).isEqualTo(err);
+            Run warned = launch(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", warning + err));
+            assertThat(warned.err()).as(err).isEqualTo(err);
+        }
+    }
+
+    /** The main class of the jar {@link #dropsOnlyTheJvmsIncubatorWarningFromStderr} runs on the real JVM. */
+    public static class StderrMain {
+        public static void main(String[] args) {
+            System.err.println("from main");
+            System.exit(4);
+        }
     }
 
     @Test

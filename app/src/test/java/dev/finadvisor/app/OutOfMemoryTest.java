@@ -24,7 +24,7 @@ class OutOfMemoryTest {
                 .redirectOutput(dir.resolve("out").toFile()).redirectError(dir.resolve("err").toFile()).start();
         assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
         String err = Files.readString(dir.resolve("err"));
-        List<String> lines = err.lines().filter(l -> !l.startsWith("WARNING: Using incubator modules") && !l.matches("\\d\\d:\\d\\d:\\d\\d INFO .*")).toList();
+        List<String> lines = err.lines().filter(l -> !l.matches("\\d\\d:\\d\\d:\\d\\d INFO .*")).toList();
         assertThat(p.exitValue()).as(err).isEqualTo(Main.FAILURE);
         assertThat(lines).as(err).hasSize(1);
         assertThat(lines.get(0)).startsWith("error: out of memory: the Java heap's limit")
