@@ -25,7 +25,8 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
     }
 
     /** Where and how the HTTP server listens. */
-    public record Server(String host, int port, int max_body_bytes, int request_timeout_s, boolean web_ui) {}
+    public record Server(String host, int port, int max_body_bytes, int body_timeout_s, int max_connections_per_client,
+                         int request_timeout_s, boolean web_ui) {}
 
     /** What one client may send and how much work the server accepts. */
     public record Limits(int max_new_tokens_cap, int about_me_max_chars, int question_max_chars, int history_max_items,
@@ -62,6 +63,8 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
         p.requireOneOf("model.weights", model.weights(), Arrays.stream(WeightFormat.values()).map(WeightFormat::id).toList());
         p.requireRange("server.port", server.port(), 0, 65535);
         p.requireRange("server.max_body_bytes", server.max_body_bytes(), 256, 64L << 20);
+        p.requireRange("server.body_timeout_s", server.body_timeout_s(), 1, 3_600);
+        p.requireRange("server.max_connections_per_client", server.max_connections_per_client(), 1, 1_000_000);
         p.requireRange("server.request_timeout_s", server.request_timeout_s(), 1, 86_400);
         p.requireRange("limits.max_new_tokens_cap", limits.max_new_tokens_cap(), 1, 1 << 16);
         p.requireRange("limits.about_me_max_chars", limits.about_me_max_chars(), 1, 1 << 20);

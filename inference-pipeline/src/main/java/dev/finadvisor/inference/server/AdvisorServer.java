@@ -36,6 +36,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.ServerConnector;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,6 +64,8 @@ public final class AdvisorServer implements AutoCloseable {
     private final GenerationQueue queue;
     private final RateLimiter rateLimiter;
     private final Metrics metrics;
+    private final RequestBodies bodies;
+    private final ConnectionsPerClient connections;
     private final Instant started;
     private volatile AdviceChain chain;
     private Javalin app;
@@ -76,7 +80,9 @@ public final class AdvisorServer implements AutoCloseable {
         this.chatParser = new ChatRequestParser(json, config, adviceParser);
         this.queue = new GenerationQueue(config.limits().queue_capacity());
         this.rateLimiter = new RateLimiter(config.limits().rate_limit_per_minute(), config.limits().rate_limit_burst(), System::nanoTime);
-        this.metrics = new Metrics(queue::depth);
+        this.connections = new ConnectionsPerClient(config.server().max_connections_per_client());
+        this.metrics = new Metrics(queue::depth, connections::refused);
+        this.bodies = new RequestBodies(config.server().max_body_bytes(), config.server().body_timeout_s() * 1_000_000_000L);
         this.started = clock.instant();
     }
 
@@ -116,8 +122,13 @@ public final class AdvisorServer implements AutoCloseable {
             c.http.prefer405over404 = true;
             c.http.compressionStrategy = CompressionStrategy.NONE;
             c.http.asyncTimeout = 0;
-            c.jetty.host = config.server().host();
-            c.jetty.port = config.server().port();
+            c.jetty.addConnector((server, http) -> {
+                ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+                connector.setHost(config.server().host());
+                connector.setPort(config.server().port());
+                connector.addEventListener(connections);
+                return connector;
+            });
             c.jetty.modifyServer(server -> server.setErrorHandler(new JsonErrorHandler()));
             List<String> origins = config.cors().allowed_origins();
             if (!origins.isEmpty()) {
@@ -163,6 +174,10 @@ public final class AdvisorServer implements AutoCloseable {
 
     public Metrics metrics() {
         return metrics;
+    }
+
+    ConnectionsPerClient connections() {
+        return connections;
     }
 
     // ---- cross-cutting: request id, timing, auth, rate limit, metrics ----
@@ -219,14 +234,14 @@ public final class AdvisorServer implements AutoCloseable {
     // ---- the advice endpoints ----
 
     private void advice(Context ctx) {
-        AdviceRequest request = adviceParser.parse(body(ctx));
+        AdviceRequest request = adviceParser.parse(bodies.read(ctx));
         Completed done = run(ctx, "/v1/advice", request, TokenSink.NONE, () -> false);
         if (done == null) return;
         respond(ctx, 200, done.answer());
     }
 
     private void adviceStream(Context ctx) {
-        AdviceRequest request = adviceParser.parse(body(ctx));
+        AdviceRequest request = adviceParser.parse(bodies.read(ctx));
         SseStream[] sse = new SseStream[1];
         TokenSink sink = delta -> stream(ctx, sse).send("token", write(Map.of("delta", delta)));
         Completed done;
@@ -244,7 +259,7 @@ public final class AdvisorServer implements AutoCloseable {
     }
 
     private void chatCompletions(Context ctx) {
-        ChatRequest request = chatParser.parse(body(ctx));
+        ChatRequest request = chatParser.parse(bodies.read(ctx));
         AdviceChain c = requireChain();
         if (!request.model().equals(c.servedModelName()) && !request.model().equals(c.modelId())) {
             throw new ApiException(404, "invalid_request_error", "model", "model '" + request.model()
@@ -472,37 +487,6 @@ public final class AdvisorServer implements AutoCloseable {
 
     // ---- plumbing ----
 
-    /**
-     * Reads a request body; at most {@link #UPLOADS} at once. A body read blocks a server thread until its last byte:
-     * hundreds of clients sending a byte now and then would otherwise hold every thread, and /health and /ready with them.
-     */
-    private byte[] body(Context ctx) {
-        int limit = config.server().max_body_bytes();
-        long declared = ctx.req().getContentLengthLong();
-        if (declared > limit) throw tooLarge(declared, limit);
-        if (!uploads.tryAcquire()) {
-            throw new ApiException(503, "server_busy", "body", "too many requests are still sending their bodies; retry shortly",
-                    Map.of("Retry-After", "1"));
-        }
-        try (InputStream in = ctx.req().getInputStream()) {
-            byte[] body = in.readNBytes(limit + 1);
-            if (body.length > limit) throw tooLarge(-1, limit);
-            return body;
-        } catch (IOException e) {
-            throw ApiException.invalid("body", "could not be read: " + e.getMessage());
-        } finally {
-            uploads.release();
-        }
-    }
-
-    /** Request bodies read at once; the server's other threads stay free for the routes that read none. */
-    static final int UPLOADS = 32;
-    private final java.util.concurrent.Semaphore uploads = new java.util.concurrent.Semaphore(UPLOADS);
-
-    private static ApiException tooLarge(long size, int limit) {
-        return new ApiException(413, "request_too_large", "body",
-                "body" + (size > 0 ? " is " + size + " bytes;" : " is larger than") + " the limit is " + limit + " bytes (server.max_body_bytes)");
-    }
 
     private SseStream stream(Context ctx, SseStream[] holder) {
         synchronized (holder) {

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /** The server's Prometheus metrics (text exposition format 0.0.4), kept in process without a client library. */
 public final class Metrics {
@@ -28,9 +29,11 @@ public final class Metrics {
     private final Map<String, LongAdder> finishes = new ConcurrentHashMap<>();
     private final LongAdder queueRejected = new LongAdder();
     private final IntSupplier queueDepth;
+    private final LongSupplier connectionsRefused;
 
-    public Metrics(IntSupplier queueDepth) {
+    public Metrics(IntSupplier queueDepth, LongSupplier connectionsRefused) {
         this.queueDepth = queueDepth;
+        this.connectionsRefused = connectionsRefused;
     }
 
     public void request(String route, String method, int status, double seconds) {
@@ -91,6 +94,8 @@ public final class Metrics {
         out.append("finadvisor_queue_depth ").append(queueDepth.getAsInt()).append('\n');
         header(out, "finadvisor_queue_rejected_total", "counter", "Requests turned away with 503 because the generation queue was full.");
         out.append("finadvisor_queue_rejected_total ").append(queueRejected.sum()).append('\n');
+        header(out, "finadvisor_connections_refused_total", "counter", "Connections closed as they opened because their client address already held server.max_connections_per_client.");
+        out.append("finadvisor_connections_refused_total ").append(connectionsRefused.getAsLong()).append('\n');
         return out.toString();
     }
 

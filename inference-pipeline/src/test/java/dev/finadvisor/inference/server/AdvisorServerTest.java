@@ -316,14 +316,10 @@ class AdvisorServerTest {
     void slowUploadsCannotStopHealthAndReadinessFromAnswering() throws Exception {
         try (TestServer s = server("limits.rate_limit_per_minute=0")) {
             int port = URI.create(s.base).getPort();
-            List<Socket> slow = new java.util.ArrayList<>();
+            List<Socket> slow = new ArrayList<>();
             try {
-                for (int i = 0; i < 300; i++) { // each promises 100 bytes of body and sends one
-                    Socket socket = new Socket("127.0.0.1", port);
-                    socket.getOutputStream().write(("POST /v1/advice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                            + "Content-Length: 100\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
-                    socket.getOutputStream().flush();
-                    slow.add(socket);
+                for (int i = 0; i < 300; i++) { // from five addresses, each under its connection cap: 100 bytes promised, one sent
+                    slow.add(slowUpload(port, "127.0.0." + (2 + i % 5), 100));
                 }
                 Thread.sleep(500);
                 long t0 = System.nanoTime();
@@ -337,6 +333,76 @@ class AdvisorServerTest {
             } finally {
                 for (Socket socket : slow) socket.close();
             }
+        }
+    }
+
+    @Test
+    void aBodyStillArrivingAfterTheBodyTimeoutGets408() throws Exception {
+        try (TestServer s = server("limits.rate_limit_per_minute=0", "server.body_timeout_s=1")) {
+            int port = URI.create(s.base).getPort();
+            long t0 = System.nanoTime();
+            try (Socket trickle = slowUpload(port, "127.0.0.1", 40)) {
+                trickle.setSoTimeout(10_000);
+                OutputStream out = trickle.getOutputStream();
+                String response = null;
+                for (int i = 0; i < 30 && response == null; i++) { // a byte every 200 ms: never idle for long, never done
+                    Thread.sleep(200);
+                    try {
+                        out.write(' ');
+                        out.flush();
+                    } catch (java.io.IOException closed) {
+                        response = new String(trickle.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    }
+                }
+                if (response == null) response = new String(trickle.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                assertThat(response).startsWith("HTTP/1.1 408 ");
+                JsonNode error = TestServer.JSON.readTree(response.substring(response.indexOf("\r\n\r\n") + 4)).get("error");
+                assertThat(error.get("type").asText()).isEqualTo("request_timeout");
+                assertThat(error.get("param").asText()).isEqualTo("body");
+                assertThat(error.get("message").asText()).contains("server.body_timeout_s");
+                assertThat(ms).as("cut at the deadline, not at the idle timeout").isBetween(900L, 4_000L);
+            }
+            assertThat(s.post("/v1/advice", ADVICE).statusCode()).isEqualTo(200); // a body in time is read as before
+        }
+    }
+
+    @Test
+    void oneClientAddressHoldsAtMostItsConnectionsOthersAreServed() throws Exception {
+        try (TestServer s = server("limits.rate_limit_per_minute=0", "server.max_connections_per_client=4")) {
+            int port = URI.create(s.base).getPort();
+            List<Socket> held = new ArrayList<>();
+            for (int i = 0; i < 4; i++) held.add(slowUpload(port, "127.0.0.2", 100));
+            try (Socket fifth = new Socket("127.0.0.1", port, java.net.InetAddress.getByName("127.0.0.2"), 0)) {
+                fifth.setSoTimeout(5_000);
+                assertThat(fifth.getInputStream().read()).as("closed as it opens").isEqualTo(-1);
+            }
+            assertThat(rawGet(port, "127.0.0.3", "/health")).startsWith("HTTP/1.1 200 ");
+            assertThat(s.get("/ready").statusCode()).isEqualTo(200);
+            for (Socket socket : held) socket.close();
+            Thread.sleep(300); // the server sees the closes
+            assertThat(rawGet(port, "127.0.0.2", "/health")).as("its count went down as they closed").startsWith("HTTP/1.1 200 ");
+            for (int i = 10; i < 60; i++) assertThat(rawGet(port, "127.0.0." + i, "/health")).startsWith("HTTP/1.1 200 ");
+            Thread.sleep(300);
+            assertThat(s.server.connections().clients()).as("addresses without connections are forgotten").isLessThanOrEqualTo(1);
+            assertThat(s.server.metrics().scrape()).contains("finadvisor_connections_refused_total 1");
+        }
+    }
+
+    /** A POST /v1/advice from {@code from} that promises {@code length} bytes of body and sends one. */
+    private static Socket slowUpload(int port, String from, int length) throws java.io.IOException {
+        Socket socket = new Socket("127.0.0.1", port, java.net.InetAddress.getByName(from), 0);
+        socket.getOutputStream().write(("POST /v1/advice HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + "Content-Length: " + length + "\r\n\r\n{").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream().flush();
+        return socket;
+    }
+
+    private static String rawGet(int port, String from, String path) throws java.io.IOException {
+        try (Socket socket = new Socket("127.0.0.1", port, java.net.InetAddress.getByName(from), 0)) {
+            socket.setSoTimeout(5_000);
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
