@@ -21,7 +21,7 @@ import java.util.stream.IntStream;
  * prefill) are multiplied row by row from the packed weight, many (a prefill) by the engine's matrix product on fp32
  * rows dequantised a slab at a time into the model's one reused {@link Scratch}, so no fp32 copy of the model exists.
  */
-public final class PackedLinear implements Linear {
+public final class PackedLinear implements Linear, ProjectionTape.Frozen {
     /** Up to this many input rows are multiplied in Java, reading the packed weight once per row. */
     private static final int JAVA_ROWS = 4;
 
@@ -53,6 +53,13 @@ public final class PackedLinear implements Linear {
                 memory = EngineMemory.floats(flat);
             }
             return memory.duplicate().clear().limit(Math.toIntExact(4 * count)).slice().order(ByteOrder.nativeOrder());
+        }
+
+        /** Frees the tensor (a training step's head is done with it until the next step); the next use makes it again. */
+        void release() {
+            if (flat != null) flat.close();
+            flat = null;
+            memory = null;
         }
 
         /** The first {@code rows * cols} floats as a {@code [rows, cols]} view; close it after use. */
@@ -96,6 +103,8 @@ public final class PackedLinear implements Linear {
 
     @Override
     public NDArray apply(NDArray x) {
+        NDArray cut = ProjectionTape.cut(this, x, this::apply); // a training pass's tape: computed unrecorded, as below
+        if (cut != null) return cut;
         int in = weight.cols();
         int out = weight.rows();
         long[] shape = x.getShape().getShape().clone();
@@ -141,6 +150,33 @@ public final class PackedLinear implements Linear {
         NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1);
         if (parts.size() > 1) parts.close();
         return bias == null ? y : y.add(bias);
+    }
+
+    /**
+     * {@code dy W}, a slab of the weight's rows (and of dy's columns) at a time, dequantised into the scratch tensor,
+     * which is then freed: in a training step this runs once, for the head, before the decoder layers' backward.
+     */
+    @Override
+    public NDArray inputGradient(NDArray dy) {
+        int out = weight.rows();
+        synchronized (scratch) {
+            int slabRows = scratch.rows(weight.cols());
+            NDArray dx = null;
+            for (int first = 0; first < out; first += slabRows) {
+                int count = Math.min(slabRows, out - first);
+                try (NDArray w = dequantized(first, count); NDArray part = dy.get(new NDIndex("..., {}:{}", first, first + count))) {
+                    NDArray product = part.matMul(w);
+                    if (dx == null) {
+                        dx = product;
+                    } else {
+                        dx.addi(product);
+                        product.close();
+                    }
+                }
+            }
+            scratch.release(); // a training step's backward goes on to the decoder layers, which can use this memory
+            return dx;
+        }
     }
 
     /** Rows {@code [first, first + count)} in fp32 as a view of the scratch tensor, valid until the next call: close it. */

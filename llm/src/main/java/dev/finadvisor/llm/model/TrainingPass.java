@@ -23,7 +23,8 @@ public interface TrainingPass {
 
     /**
      * Backward from the last {@link #forward}'s {@code logits}, given {@code d loss / d logits}, into the trainable
-     * weights (for a scalar loss computed from the logits: the loss and a gradient of one).
+     * weights (for a scalar loss computed from the logits: the loss and a gradient of one). A pass may close both
+     * once it no longer needs them, to free their memory before the rest of the backward.
      */
     void backward(NDArray logits, NDArray gradient);
 

@@ -1,7 +1,14 @@
 package dev.finadvisor.llm.quant;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.ProjectionTape;
 
 /**
  * A frozen linear layer whose weight is held in NF4 (QLoRA's base): each call dequantises the
@@ -9,7 +16,7 @@ import dev.finadvisor.llm.model.Linear;
  * shared by the same projection of every decoder layer), multiplies, and lets the fp32 copy go, so
  * the layer keeps about half a byte per weight between calls. Never trainable.
  */
-public final class Nf4Linear implements Linear, AutoCloseable {
+public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoCloseable {
     private final Nf4Tensor weight;
     private final NDArray bias;
     /** While set (by {@link LayerwiseBackward}'s forward): decode into this shared tensor instead of a fresh one. */
@@ -24,6 +31,100 @@ public final class Nf4Linear implements Linear, AutoCloseable {
 
     @Override
     public NDArray apply(NDArray x) {
+        NDArray cut = ProjectionTape.cut(this, x, this::apply); // a training pass's tape: computed unrecorded, below
+        if (cut != null) return cut;
+        return bySlabs(x) ? slabbedProduct(x) : product(x);
+    }
+
+    /**
+     * Whether a product with {@code x} can dequantise the weight a slab of rows at a time: nothing records it (autograd
+     * would keep every slab), it is fp32, and rows are whole NF4 blocks. A Falcon-7B MLP weight is 315 MiB in fp32; a
+     * slab is at most {@link #SLAB_FLOATS} floats.
+     */
+    private boolean bySlabs(NDArray x) {
+        return buffer == null && !JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32 && weight.rowsByBlocks();
+    }
+
+    /** The most weights dequantised at once by a slabbed product: 16M floats, 64 MiB. */
+    private static final long SLAB_FLOATS = 16L << 20;
+    private long slabFloats = SLAB_FLOATS;
+
+    /** Slabs of at most {@code floats} weights (tests: many slabs on a small weight). */
+    Nf4Linear slabFloats(long floats) {
+        this.slabFloats = floats;
+        return this;
+    }
+
+    private int slabRows() {
+        return (int) Math.max(1, Math.min(outFeatures(), slabFloats / inFeatures()));
+    }
+
+    /** {@code x W^T + b}, the weight's rows a slab at a time (each slab's outputs are those columns of the result). */
+    private NDArray slabbedProduct(NDArray x) {
+        int out = outFeatures();
+        int rows = slabRows();
+        if (rows >= out) return product(x);
+        NDList parts = new NDList();
+        for (int first = 0; first < out; first += rows) {
+            int count = Math.min(rows, out - first);
+            try (NDArray w = x.getManager().create(new Shape(count, inFeatures()), DataType.FLOAT32)) {
+                weight.dequantizeRowsInto(first, count, w);
+                parts.add(Linear.project(x, w, null));
+            }
+        }
+        NDArray y = NDArrays.concat(parts, -1);
+        parts.close();
+        return bias == null ? y : y.add(bias);
+    }
+
+    private NDArray product(NDArray x) {
+        NDArray w = weightFor(x);
+        // the same kernel as DenseLinear (one addmm, x the left operand), so QLoRA differs from LoRA
+        // only by the dequantisation
+        NDArray b = bias;
+        if (b != null && b.getDataType() != x.getDataType()) {
+            b = b.toType(x.getDataType(), false);
+            b.attach(x.getManager());
+        }
+        NDArray y = Linear.project(x, w, b);
+        // a fresh fp32 copy is let go at once: a training pass that records this product holds it until its backward
+        // has run (one under a ProjectionTape does not record it), an inference pass frees it now, not when the
+        // caller's scope ends
+        if (w != buffer) w.close();
+        return y;
+    }
+
+    /** {@code dy W}, by slabs of the weight's rows (and of dy's columns) where {@link #bySlabs} allows. */
+    @Override
+    public NDArray inputGradient(NDArray dy) {
+        if (!bySlabs(dy) || slabRows() >= outFeatures()) {
+            NDArray w = weightFor(dy);
+            NDArray dx = dy.matMul(w);
+            if (w != buffer) w.close();
+            return dx;
+        }
+        int out = outFeatures();
+        int rows = slabRows();
+        NDArray dx = null;
+        for (int first = 0; first < out; first += rows) {
+            int count = Math.min(rows, out - first);
+            try (NDArray w = dy.getManager().create(new Shape(count, inFeatures()), DataType.FLOAT32);
+                 NDArray part = dy.get(new NDIndex("..., {}:{}", first, first + count))) {
+                weight.dequantizeRowsInto(first, count, w);
+                NDArray product = part.matMul(w);
+                if (dx == null) {
+                    dx = product;
+                } else {
+                    dx.addi(product);
+                    product.close();
+                }
+            }
+        }
+        return dx;
+    }
+
+    /** The weight in fp32 (in x's type, for fp64 gradient checks): the shared buffer, or a fresh copy in x's manager. */
+    private NDArray weightFor(NDArray x) {
         NDArray w;
         if (buffer != null) {
             weight.dequantizeInto(buffer);
@@ -35,18 +136,7 @@ public final class Nf4Linear implements Linear, AutoCloseable {
             w = w.toType(x.getDataType(), false);
             w.attach(x.getManager());
         }
-        // the same kernel as DenseLinear (one addmm, x the left operand), so QLoRA differs from LoRA
-        // only by the dequantisation
-        NDArray b = bias;
-        if (b != null && b.getDataType() != x.getDataType()) {
-            b = b.toType(x.getDataType(), false);
-            b.attach(x.getManager());
-        }
-        NDArray y = Linear.project(x, w, b);
-        // a fresh fp32 copy is let go at once: a training pass's autograd holds it until its backward has run (then
-        // frees it, layer by layer), an inference pass frees it now, not when the caller's scope ends
-        if (w != buffer) w.close();
-        return y;
+        return w;
     }
 
     @Override

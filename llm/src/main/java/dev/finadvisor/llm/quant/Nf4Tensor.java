@@ -108,28 +108,58 @@ public final class Nf4Tensor implements AutoCloseable {
             throw new IllegalArgumentException("NF4: the engine gave no direct view of the " + shape + " target tensor");
         }
         FloatBuffer out = view.order(ByteOrder.nativeOrder()).asFloatBuffer();
-        float[] pairs = Nf4.PAIRS;
-        float[] chunk = new float[CHUNK_BLOCKS * Nf4.BLOCK];
         int fullBlocks = (int) (n / Nf4.BLOCK);
-        for (int b0 = 0; b0 < fullBlocks; b0 += CHUNK_BLOCKS) {
-            int b1 = Math.min(fullBlocks, b0 + CHUNK_BLOCKS);
-            for (int b = b0; b < b1; b++) {
-                float a = blockAbsmax(absmaxView, b);
-                int at = (b - b0) * Nf4.BLOCK;
-                int from = b * (Nf4.BLOCK / 2);
-                for (int j = 0; j < Nf4.BLOCK / 2; j++) {
-                    int v = (codes.get(from + j) & 0xFF) << 1;
-                    chunk[at + 2 * j] = pairs[v] * a;
-                    chunk[at + 2 * j + 1] = pairs[v + 1] * a;
-                }
-            }
-            out.put(b0 * Nf4.BLOCK, chunk, 0, (b1 - b0) * Nf4.BLOCK);
-        }
+        decodeBlocks(codes, absmaxView, 0, fullBlocks, out);
         // the padded last block: only its first n % BLOCK values belong to the tensor
         for (long i = (long) fullBlocks * Nf4.BLOCK; i < n; i++) {
             int v = codes.get((int) (i / 2)) & 0xFF;
             int code = (i & 1) == 0 ? v >>> 4 : v & 15;
             out.put((int) i, Nf4.CODE[code] * blockAbsmax(absmaxView, fullBlocks));
+        }
+    }
+
+    /**
+     * Rows {@code [first, first + count)} of this 2-D tensor into {@code target} (fp32 {@code [count, columns]}, contiguous,
+     * on the CPU), in place as {@link #dequantizeInto}; the rows must start and end on a block ({@link #rowsByBlocks}).
+     */
+    public void dequantizeRowsInto(int first, int count, NDArray target) {
+        long cols = shape.get(1);
+        if (!rowsByBlocks() || !target.getShape().equals(new Shape(count, cols)) || target.getDataType() != DataType.FLOAT32
+                || first < 0 || first + count > shape.get(0)) {
+            throw new IllegalArgumentException("NF4: cannot dequantise rows " + first + "+" + count + " of " + shape + " into a "
+                    + target.getDataType() + " " + target.getShape() + " tensor");
+        }
+        ByteBuffer view = target.toByteBuffer(true);
+        if (!view.isDirect() || view.capacity() != 4L * count * cols) {
+            throw new IllegalArgumentException("NF4: the engine gave no direct view of the " + target.getShape() + " target tensor");
+        }
+        int perRow = (int) (cols / Nf4.BLOCK);
+        FloatBuffer out = view.order(ByteOrder.nativeOrder()).asFloatBuffer();
+        decodeBlocks(packedView(), absmaxCodesView(), first * perRow, (first + count) * perRow, out);
+    }
+
+    /** Whether rows are whole blocks (the row length a multiple of {@value Nf4#BLOCK}), so a range of rows can be decoded alone. */
+    public boolean rowsByBlocks() {
+        return shape.dimension() == 2 && shape.get(1) % Nf4.BLOCK == 0;
+    }
+
+    /** Blocks {@code [from, to)} decoded into {@code out}, block {@code from} at its position 0. */
+    private void decodeBlocks(ByteBuffer codes, ByteBuffer absmaxView, int from, int to, FloatBuffer out) {
+        float[] pairs = Nf4.PAIRS;
+        float[] chunk = new float[CHUNK_BLOCKS * Nf4.BLOCK];
+        for (int b0 = from; b0 < to; b0 += CHUNK_BLOCKS) {
+            int b1 = Math.min(to, b0 + CHUNK_BLOCKS);
+            for (int b = b0; b < b1; b++) {
+                float a = blockAbsmax(absmaxView, b);
+                int at = (b - b0) * Nf4.BLOCK;
+                int packedFrom = b * (Nf4.BLOCK / 2);
+                for (int j = 0; j < Nf4.BLOCK / 2; j++) {
+                    int v = (codes.get(packedFrom + j) & 0xFF) << 1;
+                    chunk[at + 2 * j] = pairs[v] * a;
+                    chunk[at + 2 * j + 1] = pairs[v + 1] * a;
+                }
+            }
+            out.put((b0 - from) * Nf4.BLOCK, chunk, 0, (b1 - b0) * Nf4.BLOCK);
         }
     }
 

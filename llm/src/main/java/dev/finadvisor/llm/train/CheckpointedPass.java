@@ -7,6 +7,7 @@ import dev.finadvisor.llm.lora.LoraLayers;
 import dev.finadvisor.llm.lora.LoraLinear;
 import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.Linear;
+import dev.finadvisor.llm.model.ProjectionTape;
 import dev.finadvisor.llm.model.TrainingPass;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,9 +18,10 @@ import java.util.Map;
  * without recording and keeps only the hidden state entering each; backward runs the layers from the last,
  * each recomputed from its saved input with recording, then back-propagated and freed. What a step holds is
  * one layer's activations plus one hidden state per layer, instead of every layer's activations, for one more
- * forward of the decoder layers. An NF4 base (QLoRA) decodes each layer's weights once per use, so they too are
- * held one layer at a time. LoRA dropout masks are drawn again as they were (the layers' draw counts are
- * rewound), so the gradients are those of one backward through the whole graph (tested).
+ * forward of the decoder layers. Frozen low-precision products (an NF4 base, a packed head) are cut from the graph
+ * ({@link ProjectionTape}): their fp32 weights exist one product at a time, never held for backward. LoRA dropout
+ * masks are drawn again as they were (the layers' draw counts are rewound), so the gradients are those of one backward
+ * through the whole graph (tested).
  */
 public final class CheckpointedPass implements TrainingPass {
     private final CausalLM model;
@@ -32,6 +34,8 @@ public final class CheckpointedPass implements TrainingPass {
     private final List<NDArray> inputs = new ArrayList<>();
     private final List<long[]> draws = new ArrayList<>();
     private NDArray top;
+    /** The output head's frozen products (a packed, tied head's fp32 slabs would otherwise stay until its backward). */
+    private ProjectionTape head;
 
     public CheckpointedPass(CausalLM model) {
         this.model = model;
@@ -61,23 +65,29 @@ public final class CheckpointedPass implements TrainingPass {
         try {
             x = stages.embed();
             for (int i = 0; i < loraByLayer.size(); i++) {
-                inputs.add(x);
-                draws.add(loraByLayer.get(i).stream().mapToLong(LoraLinear::dropoutDraws).toArray());
-                x = inLayerScope(step, x, i);
+                if (recording) { // a backward will recompute the layer from here; an evaluation needs nothing kept
+                    inputs.add(x);
+                    draws.add(loraByLayer.get(i).stream().mapToLong(LoraLinear::dropoutDraws).toArray());
+                }
+                x = inLayerScope(step, x, i, recording);
             }
         } finally {
             JniUtils.setGradMode(recording);
         }
         top = x.stopGradient();
         top.setRequiresGradient(true);
-        return stages.head(top, rows);
+        NDArray leaving = top;
+        head = new ProjectionTape();
+        return head.record(() -> stages.head(leaving, rows));
     }
 
     @Override
     public void backward(NDArray logits, NDArray gradient) {
         if (top == null) throw new IllegalStateException("backward without a forward");
         NDManager step = top.getManager();
-        TrainingPass.backpropagate(logits, gradient);
+        head.backward(logits, gradient);
+        logits.close(); // the head's share of memory goes before the decoder layers' backward needs it
+        gradient.close();
         NDArray g = top.getGradient();
         for (int i = loraByLayer.size() - 1; i >= firstTrainable && g != null; i--) {
             List<LoraLinear> loras = loraByLayer.get(i);
@@ -87,7 +97,9 @@ public final class CheckpointedPass implements TrainingPass {
                 NDArray leaf = inputs.get(i).stopGradient();
                 leaf.attach(layer); // every tensor of the recomputation lands in this scope: freed when the layer is done
                 if (below) leaf.setRequiresGradient(true);
-                TrainingPass.backpropagate(stages.layer(i, leaf), g);
+                ProjectionTape tape = new ProjectionTape();
+                int layerIndex = i;
+                tape.backward(tape.record(() -> stages.layer(layerIndex, leaf)), g);
                 NDArray next = below ? leaf.getGradient() : null;
                 if (next != null) next.attach(step);
                 g.close();
@@ -98,12 +110,15 @@ public final class CheckpointedPass implements TrainingPass {
         release();
     }
 
-    /** Decoder layer {@code i} on {@code x}, its intermediate tensors in a scope of their own; the result in {@code step}. */
-    private NDArray inLayerScope(NDManager step, NDArray x, int i) {
+    /**
+     * Decoder layer {@code i} on {@code x}, its intermediate tensors in a scope of their own; the result in {@code step}, and
+     * {@code x} too if {@code keepInput} (else it goes with the scope).
+     */
+    private NDArray inLayerScope(NDManager step, NDArray x, int i, boolean keepInput) {
         try (NDManager layer = step.newSubManager()) {
             x.attach(layer);
             NDArray out = stages.layer(i, x);
-            x.attach(step);
+            if (keepInput) x.attach(step);
             out.attach(step);
             return out;
         }
@@ -119,5 +134,6 @@ public final class CheckpointedPass implements TrainingPass {
         draws.clear();
         stages = null;
         top = null;
+        head = null;
     }
 }

@@ -18,7 +18,7 @@ import java.util.Locale;
  * an out-of-memory error an hour in. Parts: the base's weights as the run holds them (QLoRA: decoder projections in NF4,
  * a bf16 embedding and head kept so; LoRA: everything fp32), LoRA's factors with their gradients and AdamW's two
  * moments, and a micro-step's activations: with gradient checkpointing one hidden state per layer plus one layer
- * recomputed with its dequantised weights, without it every layer's. Measured against it (bench/train-7b): Falcon-7B
+ * recomputed (its frozen weights dequantised a slab at a time), without it every layer's (and one layer's weights). Measured against it (bench/train-7b): Falcon-7B
  * QLoRA with checkpointing at 1,024 tokens.
  */
 public record TrainMemory(long weights, long lora, long activations, long tokens) {
@@ -26,6 +26,10 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
     static final long OVERHEAD = 1L << 30;
     /** Bytes per weight of the trainer's NF4 (codes, double-quantised absmax per 64). */
     static final double NF4_BYTES = 0.516;
+    /** Weights of an NF4 projection dequantised at once outside autograd (Nf4Linear's slabs). */
+    static final long NF4_SLAB = 16L << 20;
+    /** Weights of a packed output head dequantised at once (PackedLinear's scratch). */
+    static final long HEAD_SLAB = 64L << 20;
 
     public long total() {
         return weights + lora + activations + OVERHEAD;
@@ -38,6 +42,7 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
         long weights = 0;
         long loraParams = 0;
         long layerProjections = 0; // weights of the decoder's projections, all layers
+        long largest = 0;          // the largest of them
         for (String name : shards.names()) {
             TensorInfo t = shards.info(name);
             long n = t.elementCount();
@@ -48,6 +53,7 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
             boolean table = name.contains("embed") || name.startsWith("lm_head");
             if (!table) {
                 layerProjections += n;
+                largest = Math.max(largest, n);
                 String module = name.endsWith(".weight") ? name.substring(0, name.length() - ".weight".length()) : name;
                 if (targets.targets(module)) loraParams += (long) c.lora().r() * (t.shape()[0] + t.shape()[1]);
             }
@@ -57,9 +63,13 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
         long h = model.hiddenSize();
         long layer = 4 * tokens * (4 * h + 2L * model.intermediateSize()) * 2   // a layer's activations and their gradients
                 + 4 * (long) model.numHeads() * tokens * tokens * 3;              // attention probabilities, their gradient, the scores'
-        long dequantised = nf4 ? 4 * layerProjections / model.numLayers() : 0;   // one layer's weights in fp32 (QLoRA)
-        long head = 4 * tokens * model.vocabSize() * 2 + (nf4 ? 4 * h * model.vocabSize() : 0);
-        long activations = c.training().gradient_checkpointing()
+        boolean checkpointing = c.training().gradient_checkpointing();
+        // QLoRA's fp32 copies of frozen weights: with checkpointing one slab of one projection at a time (the products
+        // are cut from the graph, ProjectionTape), the head's a slab at a time too; without it, one layer's and the head's
+        long dequantised = !nf4 ? 0 : checkpointing ? 4 * Math.min(largest, NF4_SLAB) : 4 * layerProjections / model.numLayers();
+        long headWeights = !nf4 ? 0 : checkpointing ? 4 * Math.min(h * model.vocabSize(), HEAD_SLAB) : 4 * h * model.vocabSize();
+        long head = 4 * tokens * model.vocabSize() * 2 + headWeights;
+        long activations = checkpointing
                 ? 4 * model.numLayers() * tokens * h + Math.max(layer + dequantised, head)
                 : model.numLayers() * layer + dequantised + head;
         return new TrainMemory(weights, 16 * loraParams, activations, tokens);
