@@ -127,10 +127,10 @@ class LauncherTest {
                 "generate", "--prompt", "two words");
         List<String> args = r.out().lines().filter(l -> l.startsWith("ARG=")).map(l -> l.substring(4)).toList();
         // the launcher's own JVM defaults first, so the user's options (later on the line) win
-        assertThat(args.subList(0, 4)).containsExactly("--add-modules", "jdk.incubator.vector", "-XX:MaxRAMPercentage=75",
-                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0");
-        assertThat(args.get(4)).matches("-XX:MaxDirectMemorySize=\\d+k");
-        assertThat(args.subList(5, args.size())).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
+        assertThat(args.subList(0, 6)).containsExactly("--add-modules", "jdk.incubator.vector", "-XX:MaxRAMPercentage=75",
+                "-Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0", "-XX:MaxHeapFreeRatio=30", "-XX:MinHeapFreeRatio=10");
+        assertThat(args.get(6)).matches("-XX:MaxDirectMemorySize=\\d+k");
+        assertThat(args.subList(7, args.size())).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
                 dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
     }
 
