@@ -1,8 +1,6 @@
 package dev.finadvisor.llm.model;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
@@ -119,14 +117,7 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
                     return Linear.project(x, w, bias);
                 }
             }
-            NDList parts = new NDList();
-            for (int first = 0; first < out; first += slabRows) {
-                try (NDArray w = dequantized(first, Math.min(slabRows, out - first))) {
-                    parts.add(Linear.project(x, w, null));
-                }
-            }
-            NDArray y = NDArrays.concat(parts, -1);
-            parts.close();
+            NDArray y = WeightSlabs.product(x, out, slabRows, this::dequantized);
             return bias == null ? y : y.add(bias);
         }
     }
@@ -137,18 +128,11 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
      */
     private NDArray recorded(NDArray x) {
         int in = weight.cols();
-        int out = weight.rows();
-        int slabRows = scratch.rows(in);
-        NDList parts = new NDList();
-        for (int first = 0; first < out; first += slabRows) {
-            int count = Math.min(slabRows, out - first);
+        NDArray y = WeightSlabs.product(x, weight.rows(), scratch.rows(in), (first, count) -> {
             NDArray w = x.getManager().create(new Shape(count, in));
             weight.dequantize(first, count, EngineMemory.floats(w).asFloatBuffer());
-            parts.add(Linear.project(x, w, null));
-            w.close();
-        }
-        NDArray y = parts.size() == 1 ? parts.get(0) : NDArrays.concat(parts, -1);
-        if (parts.size() > 1) parts.close();
+            return w;
+        });
         return bias == null ? y : y.add(bias);
     }
 
@@ -158,22 +142,8 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
      */
     @Override
     public NDArray inputGradient(NDArray dy) {
-        int out = weight.rows();
         synchronized (scratch) {
-            int slabRows = scratch.rows(weight.cols());
-            NDArray dx = null;
-            for (int first = 0; first < out; first += slabRows) {
-                int count = Math.min(slabRows, out - first);
-                try (NDArray w = dequantized(first, count); NDArray part = dy.get(new NDIndex("..., {}:{}", first, first + count))) {
-                    NDArray product = part.matMul(w);
-                    if (dx == null) {
-                        dx = product;
-                    } else {
-                        dx.addi(product);
-                        product.close();
-                    }
-                }
-            }
+            NDArray dx = WeightSlabs.inputGradient(dy, weight.rows(), scratch.rows(weight.cols()), this::dequantized);
             scratch.release(); // a training step's backward goes on to the decoder layers, which can use this memory
             return dx;
         }

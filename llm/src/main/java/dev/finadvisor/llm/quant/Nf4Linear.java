@@ -1,14 +1,12 @@
 package dev.finadvisor.llm.quant;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
 import dev.finadvisor.llm.model.Linear;
 import dev.finadvisor.llm.model.ProjectionTape;
+import dev.finadvisor.llm.model.WeightSlabs;
 
 /**
  * A frozen linear layer whose weight is held in NF4 (QLoRA's base): each call dequantises the
@@ -61,20 +59,16 @@ public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoClose
 
     /** {@code x W^T + b}, the weight's rows a slab at a time (each slab's outputs are those columns of the result). */
     private NDArray slabbedProduct(NDArray x) {
-        int out = outFeatures();
-        int rows = slabRows();
-        if (rows >= out) return product(x);
-        NDList parts = new NDList();
-        for (int first = 0; first < out; first += rows) {
-            int count = Math.min(rows, out - first);
-            try (NDArray w = x.getManager().create(new Shape(count, inFeatures()), DataType.FLOAT32)) {
-                weight.dequantizeRowsInto(first, count, w);
-                parts.add(Linear.project(x, w, null));
-            }
-        }
-        NDArray y = NDArrays.concat(parts, -1);
-        parts.close();
+        if (slabRows() >= outFeatures()) return product(x);
+        NDArray y = WeightSlabs.product(x, outFeatures(), slabRows(), (first, count) -> rows(x, first, count));
         return bias == null ? y : y.add(bias);
+    }
+
+    /** Rows {@code [first, first + count)} of the weight in fp32, a fresh tensor in x's manager. */
+    private NDArray rows(NDArray x, int first, int count) {
+        NDArray w = x.getManager().create(new Shape(count, inFeatures()), DataType.FLOAT32);
+        weight.dequantizeRowsInto(first, count, w);
+        return w;
     }
 
     private NDArray product(NDArray x) {
@@ -103,24 +97,7 @@ public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoClose
             if (w != buffer) w.close();
             return dx;
         }
-        int out = outFeatures();
-        int rows = slabRows();
-        NDArray dx = null;
-        for (int first = 0; first < out; first += rows) {
-            int count = Math.min(rows, out - first);
-            try (NDArray w = dy.getManager().create(new Shape(count, inFeatures()), DataType.FLOAT32);
-                 NDArray part = dy.get(new NDIndex("..., {}:{}", first, first + count))) {
-                weight.dequantizeRowsInto(first, count, w);
-                NDArray product = part.matMul(w);
-                if (dx == null) {
-                    dx = product;
-                } else {
-                    dx.addi(product);
-                    product.close();
-                }
-            }
-        }
-        return dx;
+        return WeightSlabs.inputGradient(dy, outFeatures(), slabRows(), (first, count) -> rows(dy, first, count));
     }
 
     /** The weight in fp32 (in x's type, for fp64 gradient checks): the shared buffer, or a fresh copy in x's manager. */
