@@ -487,7 +487,6 @@ public final class AdvisorServer implements AutoCloseable {
 
     // ---- plumbing ----
 
-
     private SseStream stream(Context ctx, SseStream[] holder) {
         synchronized (holder) {
             if (holder[0] == null) {

@@ -53,12 +53,20 @@ final class RequestBodies {
                 body.write(buffer, 0, n);
             }
         } catch (IOException e) {
-            if (System.nanoTime() - deadline >= 0) throw timedOut(ctx);
+            // Jetty counts the idle timeout from the connection's last activity, so it can fire a little before the deadline
+            if (System.nanoTime() - deadline >= 0 || idleTimeout(e)) throw timedOut(ctx);
             throw ApiException.invalid("body", "could not be read: " + e.getMessage());
         } finally {
             if (endPoint != null) endPoint.setIdleTimeout(idle);
             slots.release();
         }
+    }
+
+    private static boolean idleTimeout(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.util.concurrent.TimeoutException) return true;
+        }
+        return false;
     }
 
     private static EndPoint endPoint(Context ctx) {
