@@ -30,16 +30,23 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
     static final class Scratch {
         private static final long MAX_FLOATS = 64L << 20;
         private final NDManager manager;
+        private final long maxFloats;
         private NDArray flat;
         private ByteBuffer memory;
 
         Scratch(NDManager manager) {
+            this(manager, MAX_FLOATS);
+        }
+
+        /** At most {@code maxFloats} floats (tests: many slabs on a small weight). */
+        Scratch(NDManager manager, long maxFloats) {
             this.manager = manager;
+            this.maxFloats = maxFloats;
         }
 
         /** Rows of {@code in} floats that fit at once. */
         int rows(int in) {
-            return (int) Math.max(1, MAX_FLOATS / in);
+            return (int) Math.max(1, maxFloats / in);
         }
 
         /** The first {@code count} floats of the tensor, to write. */

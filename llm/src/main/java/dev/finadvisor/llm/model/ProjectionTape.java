@@ -62,18 +62,26 @@ public final class ProjectionTape {
         return y;
     }
 
+    /** Products taped and not yet back-propagated. */
+    public int taped() {
+        return cuts.size();
+    }
+
     /** Back-propagates {@code gradient} from {@code output} of the recorded pass, through every taped product. */
     public void backward(NDArray output, NDArray gradient) {
-        backpropagate(output, gradient);
+        // the output may itself be a cut product's (the head's logits): its gradient is then the one given
+        boolean seeded = cuts.stream().anyMatch(c -> c.output() == output);
+        if (!seeded) backpropagate(output, gradient);
         Map<NDArray, Integer> firstUse = new IdentityHashMap<>();
         for (int k = 0; k < cuts.size(); k++) firstUse.putIfAbsent(cuts.get(k).input(), k);
         Map<NDArray, NDArray> pending = new IdentityHashMap<>();
         for (int k = cuts.size() - 1; k >= 0; k--) {
             Cut cut = cuts.get(k);
-            NDArray dy = JniUtils.getGradient((PtNDArray) cut.output()); // null: nothing after it needed a gradient
+            boolean given = cut.output() == output;
+            NDArray dy = given ? gradient : JniUtils.getGradient((PtNDArray) cut.output()); // null: nothing read it
             if (dy != null) {
                 NDArray dx = unrecorded(() -> cut.projection().inputGradient(dy));
-                dy.close();
+                if (!given) dy.close();
                 NDArray sum = pending.remove(cut.input());
                 if (sum != null) {
                     dx.addi(sum);
@@ -81,7 +89,7 @@ public final class ProjectionTape {
                 }
                 pending.put(cut.input(), dx);
             }
-            cut.output().close(); // read by nothing that has not been back-propagated: its memory can go now
+            cut.output().close(); // this handle; the kept graph may hold the tensor until the pass's tensors are closed
             if (firstUse.get(cut.input()) == k) {
                 NDArray dx = pending.remove(cut.input());
                 if (dx != null) {

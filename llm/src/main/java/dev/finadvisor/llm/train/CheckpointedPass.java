@@ -83,7 +83,7 @@ public final class CheckpointedPass implements TrainingPass {
 
     @Override
     public void backward(NDArray logits, NDArray gradient) {
-        if (top == null) throw new IllegalStateException("backward without a forward");
+        if (top == null || inputs.size() != loraByLayer.size()) throw new IllegalStateException("backward without a recorded forward");
         NDManager step = top.getManager();
         head.backward(logits, gradient);
         logits.close(); // the head's share of memory goes before the decoder layers' backward needs it

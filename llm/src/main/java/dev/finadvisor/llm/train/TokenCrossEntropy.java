@@ -45,7 +45,10 @@ public final class TokenCrossEntropy {
      * of the log-probabilities, one subtraction per row and a scaling in place.
      */
     public static WithGradient sumAndGradient(NDArray logits, NDArray targets, float scale) {
-        NDArray logProbs = logits.stopGradient().logSoftmax(-1);
+        NDArray logProbs;
+        try (NDArray detached = logits.stopGradient()) { // a second handle on the logits' memory: let it go with them
+            logProbs = detached.logSoftmax(-1);
+        }
         double sum = -logProbs.gather(targets.expandDims(-1), -1).sum().toArray()[0].doubleValue(); // any float type
         NDArray gradient = logProbs.exp();
         logProbs.close();

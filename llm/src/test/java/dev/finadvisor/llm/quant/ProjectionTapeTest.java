@@ -83,6 +83,7 @@ class ProjectionTapeTest {
                 return x.add(down.apply(hidden)).add(side.apply(n)).add(n.matMul(t));
             };
             NDArray out = taped ? tape.record(pass) : pass.get();
+            assertThat(tape.taped()).as("frozen products cut").isEqualTo(taped ? 3 : 0);
             NDArray g = m.create(outputGradient, new Shape(2, 5, IN));
             if (taped) tape.backward(out, g);
             else dev.finadvisor.llm.model.TrainingPass.backpropagate(out, g);
