@@ -132,10 +132,14 @@ class LauncherTest {
         assertThat(args.get(6)).matches("-XX:MaxDirectMemorySize=\\d+k");
         assertThat(args.subList(7, args.size())).containsExactly("-Xmx3g", "-Dfoo=bar", "-Dai.djl.offline=true", "-jar",
                 dir.resolve("app/target/finadvisor.jar").toString(), "generate", "--prompt", "two words");
+
+        // a user's heap-ratio option replaces both of the launcher's (Min above the launcher's Max would not start)
+        Run own = launch(Map.of("FINADVISOR_JEMALLOC", "off", "FINADVISOR_JAVA_OPTS", "-XX:MinHeapFreeRatio=40"), "--version");
+        assertThat(own.out()).contains("ARG=-XX:MinHeapFreeRatio=40").doesNotContain("HeapFreeRatio=30").doesNotContain("HeapFreeRatio=10");
     }
 
     @Test
-    void dropsOnlyTheJvmsIncubatorWarningFromStderr() throws Exception {
+    void onATerminalDropsOnlyTheJvmsIncubatorWarningFromStderr() throws Exception {
         // the real JVM, given the launcher's options and a jar whose main class writes one line to stderr
         Manifest manifest = new Manifest();
         manifest.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
@@ -146,24 +150,48 @@ class LauncherTest {
             jar.putNextEntry(new JarEntry(entry));
             bytes.transferTo(jar);
         }
-        Run real = launch(Map.of("FINADVISOR_JEMALLOC", "off", "JAVA_HOME", System.getProperty("java.home")));
-        assertThat(real.code()).isEqualTo(4);
-        assertThat(real.err()).isEqualTo("from main\n");
+        Map<String, String> realJava = Map.of("FINADVISOR_JEMALLOC", "off", "JAVA_HOME", System.getProperty("java.home"));
+        Run onTerminal = launchOnTerminal(realJava);
+        assertThat(onTerminal.code()).isEqualTo(4);
+        assertThat(onTerminal.out()).isEqualTo("from main\n");
+        // redirected (a file, a pipe, a log): the JVM's stderr as it is, byte for byte
+        Run redirected = launch(realJava);
+        assertThat(redirected.code()).isEqualTo(4);
+        assertThat(redirected.err()).isEqualTo("WARNING: Using incubator modules: jdk.incubator.vector\nfrom main\n");
 
-        // everything else passes through byte for byte, a last line without its newline included, and the exit code
-        Files.writeString(javaHome.resolve("bin/java"), "#!/bin/sh\nprintf '%b' \"$STANDIN_ERR\" >&2\nexit 3\n");
+        // on a terminal everything else passes through: other lines, the JVM's "Picked up" notes before the warning, a
+        // last line without its newline; and the exit code
+        // (the stand-in takes a moment to exit, as a JVM does after its last line: script ends the terminal's session when
+        // the launcher's process ends)
+        Files.writeString(javaHome.resolve("bin/java"), "#!/bin/sh\nprintf '%b' \"$STANDIN_ERR\" >&2\nsleep 0.2\nexit 3\n");
         String warning = "WARNING: Using incubator modules: jdk.incubator.vector\n";
-        for (String err : List.of("", "half a line", "one line\n", "WARNING: something else\nsecond\n",
-                "first\n" + warning + "last")) {
-            Run r = launch(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", err));
-            assertThat(r.code()).isEqualTo(3);
-            assertThat(r.err()).as(err).isEqualTo(err);
-            Run warned = launch(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", warning + err));
-            assertThat(warned.err()).as(err).isEqualTo(err);
+        for (String err : List.of("", "half a line", "one line\n", "WARNING: something else\nsecond\n", "first\n" + warning + "last")) {
+            if (!err.equals("half a line")) { // (a first line is whole before the filter knows it is not the warning)
+                Run r = launchOnTerminal(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", err));
+                assertThat(r.code()).isEqualTo(3);
+                assertThat(r.out()).as(err).isEqualTo(err);
+            }
+            assertThat(launchOnTerminal(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", warning + err)).out()).as(err).isEqualTo(err);
+            String pickedUp = "Picked up JAVA_TOOL_OPTIONS: -Dx=1\n";
+            assertThat(launchOnTerminal(Map.of("FINADVISOR_JEMALLOC", "off", "STANDIN_ERR", pickedUp + warning + err)).out())
+                    .as(err).isEqualTo(pickedUp + err);
         }
     }
 
-    /** The main class of the jar {@link #dropsOnlyTheJvmsIncubatorWarningFromStderr} runs on the real JVM. */
+    /** The launcher on a terminal (util-linux's script gives it one): what the terminal shows, line ends as written. */
+    Run launchOnTerminal(Map<String, String> env) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder("script", "-qec", "bash '" + launcher + "'", "/dev/null");
+        pb.environment().keySet().removeIf(k -> k.startsWith("FINADVISOR_") || k.equals("LD_PRELOAD")
+                || k.equals("DJL_OFFLINE") || k.equals("OPT_OUT_TRACKING") || k.equals("MALLOC_CONF"));
+        pb.environment().put("JAVA_HOME", javaHome.toString());
+        pb.environment().putAll(env);
+        pb.redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        Process p = pb.start();
+        String shown = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).replace("\r\n", "\n");
+        return new Run(p.waitFor(), shown, new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8));
+    }
+
+    /** The main class of the jar {@link #onATerminalDropsOnlyTheJvmsIncubatorWarningFromStderr} runs on the real JVM. */
     public static class StderrMain {
         public static void main(String[] args) {
             System.err.println("from main");
