@@ -1,7 +1,6 @@
 package dev.finadvisor.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.training.dataset.PretrainCorpus;
@@ -15,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,15 +44,15 @@ final class DatasetCorpusCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the corpus.")
     Path out;
 
-    @Option(names = "--force", description = "Replace FILE if it exists.")
-    boolean force;
+    @Mixin
+    ReplaceOption replace;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws IOException {
-        if (Files.exists(out) && !force) throw new UserError(out + " exists; pass --force to replace it");
+        replace.check(out);
         PretrainCorpus.Result corpus = PretrainCorpus.build(new PretrainCorpus.Options(synth, writtenNews, seed, samples(qa), samples(heldOut)));
         ObjectMapper json = new ObjectMapper();
         Path parent = out.toAbsolutePath().getParent();

@@ -1,11 +1,10 @@
 package dev.finadvisor.app;
 
-import dev.finadvisor.domain.UserError;
 import dev.finadvisor.training.dataset.NewsSample;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -18,15 +17,15 @@ final class DatasetNewsCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "FILE.jsonl", description = "Where to write the articles.")
     Path out;
 
-    @Option(names = "--force", description = "Replace FILE if it exists.")
-    boolean force;
+    @Mixin
+    ReplaceOption replace;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        if (Files.exists(out) && !force) throw new UserError(out + " exists; pass --force to replace it");
+        replace.check(out);
         NewsSample.writeBundled(out);
         spec.commandLine().getOut().printf("wrote %d articles to %s%n", NewsSample.bundled().size(), out);
         spec.commandLine().getOut().flush();

@@ -1,16 +1,15 @@
 package dev.finadvisor.app;
 
-import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.news.NewsArticle;
 import dev.finadvisor.domain.qa.QaDataset;
 import dev.finadvisor.domain.qa.QaSample;
 import dev.finadvisor.training.dataset.NewsSample;
 import dev.finadvisor.training.dataset.SyntheticQaGenerator;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -32,15 +31,15 @@ final class DatasetSynthCommand implements Callable<Integer> {
     @Option(names = "--news", paramLabel = "FILE.jsonl", description = "Alpaca news objects, one per line, instead of the bundled sample.")
     Path news;
 
-    @Option(names = "--force", description = "Replace FILE if it exists.")
-    boolean force;
+    @Mixin
+    ReplaceOption replace;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() {
-        if (Files.exists(out) && !force) throw new UserError(out + " exists; pass --force to replace it");
+        replace.check(out);
         List<NewsArticle> articles = news == null ? NewsSample.bundled() : NewsSample.load(news);
         List<QaSample> samples = new SyntheticQaGenerator(articles).generate(n, seed);
         QaDataset.write(out, samples);

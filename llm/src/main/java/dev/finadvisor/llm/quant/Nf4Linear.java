@@ -31,16 +31,19 @@ public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoClose
     public NDArray apply(NDArray x) {
         NDArray cut = ProjectionTape.cut(this, x, this::apply); // a training pass's tape: computed unrecorded, below
         if (cut != null) return cut;
-        return bySlabs(x) ? slabbedProduct(x) : product(x);
+        if (!bySlabs(x)) return product(x);
+        NDArray y = WeightSlabs.product(x, outFeatures(), slabRows(), (first, count) -> rows(x, first, count));
+        return bias == null ? y : y.add(bias);
     }
 
     /**
-     * Whether a product with {@code x} can dequantise the weight a slab of rows at a time: nothing records it (autograd
-     * would keep every slab), it is fp32, and rows are whole NF4 blocks. A Falcon-7B MLP weight is 315 MiB in fp32; a
-     * slab is at most {@link #SLAB_FLOATS} floats.
+     * Whether a product with {@code x} dequantises the weight a slab of rows at a time: the weight is larger than a
+     * slab (a Falcon-7B MLP weight is 315 MiB in fp32; a slab at most {@link #SLAB_FLOATS} floats), nothing records
+     * the product (autograd would keep every slab), it is fp32, and rows are whole NF4 blocks.
      */
     private boolean bySlabs(NDArray x) {
-        return buffer == null && !JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32 && weight.rowsByBlocks();
+        return slabRows() < outFeatures() && buffer == null && !JniUtils.isGradMode() && x.getDataType() == DataType.FLOAT32
+                && weight.rowsByBlocks();
     }
 
     /** The most weights dequantised at once by a slabbed product: 16M floats, 64 MiB. */
@@ -55,13 +58,6 @@ public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoClose
 
     private int slabRows() {
         return (int) Math.max(1, Math.min(outFeatures(), slabFloats / inFeatures()));
-    }
-
-    /** {@code x W^T + b}, the weight's rows a slab at a time (each slab's outputs are those columns of the result). */
-    private NDArray slabbedProduct(NDArray x) {
-        if (slabRows() >= outFeatures()) return product(x);
-        NDArray y = WeightSlabs.product(x, outFeatures(), slabRows(), (first, count) -> rows(x, first, count));
-        return bias == null ? y : y.add(bias);
     }
 
     /** Rows {@code [first, first + count)} of the weight in fp32, a fresh tensor in x's manager. */
@@ -91,7 +87,7 @@ public final class Nf4Linear implements Linear, ProjectionTape.Frozen, AutoClose
     /** {@code dy W}, by slabs of the weight's rows (and of dy's columns) where {@link #bySlabs} allows. */
     @Override
     public NDArray inputGradient(NDArray dy) {
-        if (!bySlabs(dy) || slabRows() >= outFeatures()) {
+        if (!bySlabs(dy)) {
             NDArray w = weightFor(dy);
             NDArray dx = dy.matMul(w);
             if (w != buffer) w.close();
