@@ -46,6 +46,11 @@ final class ConnectionsPerClient implements Connection.Listener {
         return refused.get();
     }
 
+    /** Connections {@code client} holds open now. */
+    int openFrom(InetAddress client) {
+        return open.getOrDefault(client, 0);
+    }
+
     /** Client addresses with at least one open connection. */
     int clients() {
         return open.size();

@@ -372,7 +372,10 @@ class AdvisorServerTest {
         try (TestServer s = server("limits.rate_limit_per_minute=0", "server.max_connections_per_client=4")) {
             int port = URI.create(s.base).getPort();
             List<Socket> held = new ArrayList<>();
+            java.net.InetAddress client = java.net.InetAddress.getByName("127.0.0.2");
             for (int i = 0; i < 4; i++) held.add(slowUpload(port, "127.0.0.2", 100));
+            // a socket is connected once the kernel accepts it; Jetty counts it a moment later
+            awaitOpen(s, client, 4);
             try (Socket fifth = new Socket("127.0.0.1", port, java.net.InetAddress.getByName("127.0.0.2"), 0)) {
                 fifth.setSoTimeout(5_000);
                 assertThat(fifth.getInputStream().read()).as("closed as it opens").isEqualTo(-1);
@@ -380,13 +383,19 @@ class AdvisorServerTest {
             assertThat(rawGet(port, "127.0.0.3", "/health")).startsWith("HTTP/1.1 200 ");
             assertThat(s.get("/ready").statusCode()).isEqualTo(200);
             for (Socket socket : held) socket.close();
-            Thread.sleep(300); // the server sees the closes
+            awaitOpen(s, client, 0);
             assertThat(rawGet(port, "127.0.0.2", "/health")).as("its count went down as they closed").startsWith("HTTP/1.1 200 ");
             for (int i = 10; i < 60; i++) assertThat(rawGet(port, "127.0.0." + i, "/health")).startsWith("HTTP/1.1 200 ");
             Thread.sleep(300);
             assertThat(s.server.connections().clients()).as("addresses without connections are forgotten").isLessThanOrEqualTo(1);
             assertThat(s.server.metrics().scrape()).contains("finadvisor_connections_refused_total 1");
         }
+    }
+
+    private static void awaitOpen(TestServer s, java.net.InetAddress client, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (s.server.connections().openFrom(client) != count && System.nanoTime() < deadline) Thread.sleep(10);
+        assertThat(s.server.connections().openFrom(client)).as("connections the server counts from " + client).isEqualTo(count);
     }
 
     /** A POST /v1/advice from {@code from} that promises {@code length} bytes of body and sends one. */
