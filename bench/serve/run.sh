@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Serving benchmark: latency p50/p99, time to first token and requests/s at 1, 4 and 16 clients,
-# where the time goes, and the model alone as reference. Usage: bench/serve/run.sh [requests-per-client] [max-new-tokens]
+# Serving benchmark: continuous batching on (server.max_batch 16) against off (1) in the same run, at 1, 4, 16 and 64
+# streaming clients: requests/s, output tokens/s, latency p50/p99, time to first token, mean decode batch.
+# Usage: bench/serve/run.sh [preset (bench100m)] [requests-per-client (2)] [max-new-tokens (128)] [clients (1,4,16,64)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 cp=inference-pipeline/target/bench.classpath
@@ -11,5 +12,6 @@ jemalloc=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
 shim="$(native/mkl-amd.sh || true)"   # as the launcher: MKL's fast kernels on AMD CPUs
 [[ -n $shim ]] && export LD_PRELOAD="$shim${LD_PRELOAD:+:$LD_PRELOAD}"
 DJL_OFFLINE=true OPT_OUT_TRACKING=true exec java --add-modules jdk.incubator.vector -Dai.djl.offline=true \
+    -Djdk.incubator.vector.VECTOR_ACCESS_OOB_CHECK=0 \
     -cp "inference-pipeline/target/test-classes:inference-pipeline/target/classes:$(cat "$cp")" \
     dev.finadvisor.inference.bench.ServeBenchmark "$@"

@@ -85,14 +85,24 @@ public final class AdviceChain implements AutoCloseable {
         return template.render(QaSample.forInference(aboutMe, context, question, history), false).text();
     }
 
+    /** Generations the model runs at once. */
+    public int maxBatch() {
+        return generator.maxBatch();
+    }
+
+    /** The model's continuous batching, for metrics (null: none). */
+    public dev.finadvisor.llm.BatchedGenerator batching() {
+        return generator.batching();
+    }
+
     public Generation generate(PreparedAdvice prepared, TokenSink sink, BooleanSupplier cancelled) {
         return generator.generate(prepared.prompt(), prepared.sampling(), sink, cancelled);
     }
 
     private Sampling sampling(AdviceOptions options) {
         var g = config.generation();
-        long seed = g.seed() >= 0 ? g.seed() : ThreadLocalRandom.current().nextLong(Long.MAX_VALUE);
-        return new Sampling(options.maxNewTokens(), options.temperature(), g.top_k(), g.top_p(), g.repetition_penalty(), seed,
+        long seed = options.seed() != null ? options.seed() : g.seed() >= 0 ? g.seed() : ThreadLocalRandom.current().nextLong(Long.MAX_VALUE);
+        return new Sampling(options.maxNewTokens(), options.temperature(), g.top_k(), options.topP(), g.repetition_penalty(), seed,
                 List.of(template.endOfAnswer()));
     }
 

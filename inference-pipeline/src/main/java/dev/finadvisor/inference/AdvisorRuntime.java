@@ -44,7 +44,8 @@ public final class AdvisorRuntime implements AutoCloseable {
             }
             embedder = MiniLmEmbedder.load("quantized".equals(config.retrieval().embedder())
                     ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.TRUNCATE);
-            generator = LanguageModelGenerator.load(checkpoint, adapter == null ? null : adapter.adapter(), config.model().format());
+            generator = LanguageModelGenerator.load(checkpoint, adapter == null ? null : adapter.adapter(), config.model().format(),
+                    config.server().batching());
             Supplier<Set<String>> symbols = symbols(store, config);
             if (symbols != null) symbols.get(); // read once now, so the first question does not wait for it
             NewsRetriever retriever = new NewsRetriever(embedder, store, symbols, new SymbolDetector(config.retrieval().company_names()),

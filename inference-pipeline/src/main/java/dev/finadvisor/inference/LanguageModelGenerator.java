@@ -2,6 +2,7 @@ package dev.finadvisor.inference;
 
 import ai.djl.ndarray.NDArray;
 import dev.finadvisor.domain.UserError;
+import dev.finadvisor.llm.BatchedGenerator;
 import dev.finadvisor.llm.GenerationConfig;
 import dev.finadvisor.llm.GenerationResult;
 import dev.finadvisor.llm.LanguageModel;
@@ -19,24 +20,34 @@ import java.util.function.BooleanSupplier;
 /**
  * The served model: a checkpoint from llm's runtime, its weights held as {@code model.weights} says, with a LoRA
  * adapter folded into fp32 weights ({@code W + scale * B A}, once at load, so serving costs nothing extra per token)
- * or applied beside low-precision ones, unmerged (folding it into 4 or 8 bits would round most of it away).
+ * or applied beside low-precision ones, unmerged (folding it into 4 or 8 bits would round most of it away). Requests
+ * from many threads decode together ({@link BatchedGenerator}: {@code server.max_batch}, {@code server.kv_cache_mb}).
  */
 public final class LanguageModelGenerator implements TextGenerator {
+    /** One generation at a time, whole prompts, no cache budget beyond the model's context. */
+    public static final BatchedGenerator.Limits ONE_AT_A_TIME = new BatchedGenerator.Limits(1, Long.MAX_VALUE, 0);
+
     private final LanguageModel model;
     private final String modelId;
+    private final BatchedGenerator batcher;
 
     public LanguageModelGenerator(LanguageModel model, String modelId) {
+        this(model, modelId, ONE_AT_A_TIME);
+    }
+
+    public LanguageModelGenerator(LanguageModel model, String modelId, BatchedGenerator.Limits limits) {
         this.model = model;
         this.modelId = modelId;
+        this.batcher = new BatchedGenerator(model, limits);
     }
 
     /** Loads {@code checkpointDir} in fp32 and, when {@code adapter} is not null, merges it. */
     public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter) {
-        return load(checkpointDir, adapter, WeightFormat.FP32);
+        return load(checkpointDir, adapter, WeightFormat.FP32, ONE_AT_A_TIME);
     }
 
     /** Loads {@code checkpointDir} with its weights held as {@code weights} and applies {@code adapter} (may be null). */
-    public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter, WeightFormat weights) {
+    public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter, WeightFormat weights, BatchedGenerator.Limits limits) {
         LanguageModel model = LanguageModel.load(checkpointDir, weights);
         try {
             if (adapter != null && packed(model, adapter)) LoraLayers.apply(adapter, model.model());
@@ -45,7 +56,7 @@ public final class LanguageModelGenerator implements TextGenerator {
             model.close();
             throw e;
         }
-        return new LanguageModelGenerator(model, checkpointDir.toAbsolutePath().normalize().getFileName().toString());
+        return new LanguageModelGenerator(model, checkpointDir.toAbsolutePath().normalize().getFileName().toString(), limits);
     }
 
     /** Whether a module the adapter targets is held in low precision (then the adapter stays unmerged). */
@@ -94,9 +105,20 @@ public final class LanguageModelGenerator implements TextGenerator {
         return model.tokenizer().encode(text, false).length;
     }
 
+    /** The model's context, or less when the KV cache budget cannot hold a whole one. */
     @Override
     public int maxSequenceLength() {
-        return model.config().maxPositions();
+        return batcher.maxPositions();
+    }
+
+    @Override
+    public int maxBatch() {
+        return batcher.limits().maxBatch();
+    }
+
+    @Override
+    public BatchedGenerator batching() {
+        return batcher;
     }
 
     @Override
@@ -106,7 +128,7 @@ public final class LanguageModelGenerator implements TextGenerator {
                 s.seed(), s.stopStrings());
         long t0 = System.nanoTime();
         long[] first = {-1};
-        GenerationResult r = model.generate(ids, config, (id, delta) -> {
+        GenerationResult r = batcher.generate(ids, config, (id, delta) -> {
             if (first[0] < 0) first[0] = System.nanoTime();
             if (!delta.isEmpty()) sink.onDelta(delta);
         }, cancelled);
@@ -120,6 +142,7 @@ public final class LanguageModelGenerator implements TextGenerator {
 
     @Override
     public void close() {
+        batcher.close();
         model.close();
     }
 }

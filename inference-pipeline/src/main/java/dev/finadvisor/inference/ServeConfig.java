@@ -26,7 +26,12 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
 
     /** Where and how the HTTP server listens. */
     public record Server(String host, int port, int max_body_bytes, int body_timeout_s, int max_connections_per_client,
-                         int request_timeout_s, boolean web_ui) {}
+                         int request_timeout_s, boolean web_ui, int max_batch, int kv_cache_mb, int prefill_chunk_tokens) {
+        /** The model's continuous batching as configured. */
+        public dev.finadvisor.llm.BatchedGenerator.Limits batching() {
+            return new dev.finadvisor.llm.BatchedGenerator.Limits(max_batch, (long) kv_cache_mb << 20, prefill_chunk_tokens);
+        }
+    }
 
     /** What one client may send and how much work the server accepts. */
     public record Limits(int max_new_tokens_cap, int about_me_max_chars, int question_max_chars, int history_max_items,
@@ -66,6 +71,9 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
         p.requireRange("server.body_timeout_s", server.body_timeout_s(), 1, 3_600);
         p.requireRange("server.max_connections_per_client", server.max_connections_per_client(), 1, 1_000_000);
         p.requireRange("server.request_timeout_s", server.request_timeout_s(), 1, 86_400);
+        p.requireRange("server.max_batch", server.max_batch(), 1, 1024);
+        p.requireRange("server.kv_cache_mb", server.kv_cache_mb(), 1, 1 << 24);
+        p.requireRange("server.prefill_chunk_tokens", server.prefill_chunk_tokens(), 0, 1 << 20);
         p.requireRange("limits.max_new_tokens_cap", limits.max_new_tokens_cap(), 1, 1 << 16);
         p.requireRange("limits.about_me_max_chars", limits.about_me_max_chars(), 1, 1 << 20);
         p.requireRange("limits.question_max_chars", limits.question_max_chars(), 1, 1 << 20);

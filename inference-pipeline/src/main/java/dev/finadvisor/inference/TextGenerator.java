@@ -1,8 +1,12 @@
 package dev.finadvisor.inference;
 
+import dev.finadvisor.llm.BatchedGenerator;
 import java.util.function.BooleanSupplier;
 
-/** The served model as the chain sees it: count tokens, generate a continuation of a prompt. */
+/**
+ * The served model as the chain sees it: count tokens, generate a continuation of a prompt. {@link #generate} may be
+ * called from {@link #maxBatch} threads at once: a batching generator runs them together.
+ */
 public interface TextGenerator extends AutoCloseable {
     /** The base model's id (e.g. its folder name). */
     String modelId();
@@ -15,6 +19,16 @@ public interface TextGenerator extends AutoCloseable {
 
     /** Generates until end-of-sequence, the token limit or {@code cancelled}; calls {@code sink} per decoded piece. */
     Generation generate(String prompt, Sampling sampling, TokenSink sink, BooleanSupplier cancelled);
+
+    /** Generations it runs at once (the server queues the rest). */
+    default int maxBatch() {
+        return 1;
+    }
+
+    /** Its continuous batching, for metrics; null when it runs one generation at a time on its own. */
+    default BatchedGenerator batching() {
+        return null;
+    }
 
     @Override
     default void close() {}

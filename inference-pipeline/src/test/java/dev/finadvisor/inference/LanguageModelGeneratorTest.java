@@ -88,12 +88,12 @@ class LanguageModelGeneratorTest {
     void onLowPrecisionWeightsTheAdapterStaysUnmergedAndGivesTheMergedModelsTokens() throws Exception {
         Path checkpoint = new RandomCheckpoint("LlamaForCausalLM", 64, 96, 2, 4, 2, 384, 2048, false, Map.of(), Dtype.BF16, 0.08, 11)
                 .write(dir.resolve("tiny-bf16"));
-        try (LanguageModelGenerator fp32 = LanguageModelGenerator.load(checkpoint, null, WeightFormat.FP32)) {
+        try (LanguageModelGenerator fp32 = LanguageModelGenerator.load(checkpoint, null, WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME)) {
             randomAdapter(fp32.model(), 5).write(dir.resolve("adapter"));
         }
         PeftAdapter adapter = PeftAdapter.read(dir.resolve("adapter"));
-        try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.FP32);
-             LanguageModelGenerator unmerged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.BF16)) {
+        try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME);
+             LanguageModelGenerator unmerged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.BF16, LanguageModelGenerator.ONE_AT_A_TIME)) {
             String q = "model.layers.0.self_attn.q_proj";
             assertThat(merged.model().model().linears().get(q)).isInstanceOf(DenseLinear.class);
             assertThat(unmerged.model().model().linears().get(q)).isInstanceOf(LowRankLinear.class);

@@ -10,11 +10,9 @@ import dev.finadvisor.llm.model.CausalLM;
 import dev.finadvisor.llm.model.KvCache;
 import dev.finadvisor.llm.model.ModelConfig;
 import dev.finadvisor.llm.model.ProjectionLoader;
-import dev.finadvisor.llm.tokenizer.StreamingDecoder;
 import dev.finadvisor.llm.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.function.BooleanSupplier;
 
 /** A checkpoint loaded for generation: the model (fp32, or packed bf16/int8/NF4, on the CPU), its tokenizer, and the prefill/decode loop. */
@@ -82,6 +80,22 @@ public final class LanguageModel implements AutoCloseable {
      * {@code cancelled}. A prompt plus max_new_tokens longer than the model's context is an error.
      */
     public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled) {
+        SequenceGeneration s = sequence(promptIds, config, onToken, cancelled);
+        try (KvCache cache = model.newCache(1, s.cachePositions())) {
+            long t0 = System.nanoTime();
+            float[] logits = prefill(promptIds, 0, promptIds.length, cache);
+            s.prefilled(System.nanoTime() - t0);
+            for (int next; !s.finished() && (next = s.next(logits)) >= 0; ) {
+                long t1 = System.nanoTime();
+                logits = model.decode(next, cache);
+                s.decoded(System.nanoTime() - t1);
+            }
+        }
+        return s.result();
+    }
+
+    /** A checked prompt's generation, to be run by {@link #generate} or a {@link BatchedGenerator}. */
+    SequenceGeneration sequence(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled) {
         int vocab = model.config().vocabSize();
         int context = model.config().maxPositions();
         if (promptIds.length == 0) throw new UserError("the prompt is empty: give at least one token");
@@ -95,57 +109,23 @@ public final class LanguageModel implements AutoCloseable {
                     + ": together more than the model's context of " + context + " tokens; shorten the prompt or lower max_new_tokens to at most "
                     + Math.max(0, context - promptIds.length));
         }
-        Sampler sampler = new Sampler(config);
-        boolean[] seen = new boolean[vocab];
-        for (int id : promptIds) seen[id] = true;
-        StreamingDecoder decoder = tokenizer.streamingDecoder();
-        StopStrings stops = new StopStrings(config.stopStrings(), onToken);
-        int[] generated = new int[config.maxNewTokens()];
-        int count = 0;
-        String finish = "length";
-        long prefillNanos;
-        long decodeNanos = 0;
-        int decodeSteps = 0;
-        try (KvCache cache = model.newCache(1, promptIds.length + Math.max(1, config.maxNewTokens()))) {
-            long t0 = System.nanoTime();
-            float[] logits = step(promptIds, cache);
-            prefillNanos = System.nanoTime() - t0;
-            while (count < config.maxNewTokens()) {
-                if (cancelled.getAsBoolean()) {
-                    finish = "cancelled";
-                    break;
-                }
-                int next = sampler.next(logits, seen);
-                generated[count++] = next;
-                seen[next] = true;
-                if (tokenizer.specialTokens().isEos(next)) {
-                    onToken.onToken(next, "");
-                    finish = "eos";
-                    break;
-                }
-                if (stops.add(next, decoder.add(next))) {
-                    finish = "stop";
-                    break;
-                }
-                if (count == config.maxNewTokens()) break;
-                long t1 = System.nanoTime();
-                logits = model.decode(next, cache);
-                decodeNanos += System.nanoTime() - t1;
-                decodeSteps++;
-            }
-        }
-        if (!finish.equals("stop")) stops.finish(decoder.flush());
-        int[] ids = Arrays.copyOf(generated, count);
-        double decodeRate = decodeSteps == 0 ? 0 : decodeSteps / (decodeNanos / 1e9);
-        return new GenerationResult(promptIds.clone(), ids, stops.text(), finish, prefillNanos / 1_000_000, decodeRate);
+        return new SequenceGeneration(promptIds, config, tokenizer, vocab, onToken, cancelled);
     }
 
-    /** One forward pass over new positions in its own memory scope; returns the last position's logits. */
-    private float[] step(int[] ids, KvCache cache) {
+    /** Bytes of fp32 keys and values a sequence of {@code positions} holds in its KV cache. */
+    public long kvCacheBytes(int positions) {
+        return KvCache.bytes(model.config(), positions);
+    }
+
+    /**
+     * One engine forward pass over prompt positions {@code [from, to)} after those already in {@code cache}, in its own
+     * memory scope; returns the last position's logits.
+     */
+    float[] prefill(int[] ids, int from, int to, KvCache cache) {
         try (NDManager scope = manager.newSubManager()) {
-            long[] l = new long[ids.length];
-            for (int i = 0; i < ids.length; i++) l[i] = ids[i];
-            NDArray input = scope.create(l, new Shape(1, ids.length));
+            long[] l = new long[to - from];
+            for (int i = from; i < to; i++) l[i - from] = ids[i];
+            NDArray input = scope.create(l, new Shape(1, l.length));
             return model.forward(input, cache, true).toFloatArray();
         }
     }

@@ -14,7 +14,7 @@ import java.util.List;
 public final class AdviceRequestParser {
     private static final List<String> FIELDS = List.of("about_me", "question", "history", "options");
     private static final List<String> HISTORY_FIELDS = List.of("question", "answer");
-    private static final List<String> OPTION_FIELDS = List.of("max_new_tokens", "temperature", "k", "since");
+    private static final List<String> OPTION_FIELDS = List.of("max_new_tokens", "temperature", "top_p", "seed", "k", "since");
 
     private final ObjectMapper json;
     private final ServeConfig config;
@@ -62,15 +62,17 @@ public final class AdviceRequestParser {
         Integer maxNew = JsonFields.optionalInt(node, "max_new_tokens", "options.max_new_tokens", 1,
                 config.limits().max_new_tokens_cap(), "the server's cap (limits.max_new_tokens_cap)");
         Double temperature = JsonFields.optionalNumber(node, "temperature", "options.temperature", 0.0, 5.0);
+        Double topP = JsonFields.optionalNumber(node, "top_p", "options.top_p", 0.0, 1.0);
+        Long seed = JsonFields.optionalLong(node, "seed", "options.seed");
         Integer k = JsonFields.optionalInt(node, "k", "options.k", 0, config.retrieval().max_k(), "the server's maximum (retrieval.max_k)");
         Duration since = JsonFields.optionalWindow(node, "since", "options.since");
         return new AdviceOptions(maxNew != null ? maxNew : d.maxNewTokens(), temperature != null ? temperature : d.temperature(),
-                k != null ? k : d.k(), since != null ? since : d.since());
+                topP != null ? topP : d.topP(), seed, k != null ? k : d.k(), since != null ? since : d.since());
     }
 
     /** The options of a request that sets none. */
     public AdviceOptions defaults() {
-        return new AdviceOptions(config.generation().max_new_tokens(), config.generation().temperature(),
-                config.retrieval().k(), config.since());
+        return new AdviceOptions(config.generation().max_new_tokens(), config.generation().temperature(), config.generation().top_p(),
+                null, config.retrieval().k(), config.since());
     }
 }

@@ -81,7 +81,7 @@ public final class AdvisorServer implements AutoCloseable {
         this.queue = new GenerationQueue(config.limits().queue_capacity());
         this.rateLimiter = new RateLimiter(config.limits().rate_limit_per_minute(), config.limits().rate_limit_burst(), System::nanoTime);
         this.connections = new ConnectionsPerClient(config.server().max_connections_per_client());
-        this.metrics = new Metrics(queue::depth, connections::refused);
+        this.metrics = new Metrics(queue::depth, connections::refused, () -> chain == null ? null : chain.batching());
         this.bodies = new RequestBodies(config.server().max_body_bytes(), config.server().body_timeout_s() * 1_000_000_000L);
         this.started = clock.instant();
     }
@@ -98,6 +98,7 @@ public final class AdvisorServer implements AutoCloseable {
 
     /** Serves this chain from now on; {@code /ready} turns 200. */
     public void ready(AdviceChain chain) {
+        queue.start(chain.maxBatch());
         this.chain = chain;
     }
 
@@ -548,7 +549,6 @@ public final class AdvisorServer implements AutoCloseable {
     @Override
     public void close() {
         if (app != null) app.stop();
-        queue.close();
         if (promptLog != null) promptLog.close();
     }
 }

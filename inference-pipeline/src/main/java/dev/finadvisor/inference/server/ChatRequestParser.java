@@ -84,6 +84,8 @@ final class ChatRequestParser {
                     "the server's cap (limits.max_new_tokens_cap)");
         }
         Double temperature = JsonFields.optionalNumber(root, "temperature", "temperature", 0.0, 2.0);
+        Double topP = JsonFields.optionalNumber(root, "top_p", "top_p", 0.0, 1.0);
+        Long seed = JsonFields.optionalLong(root, "seed", "seed");
         Integer n = JsonFields.optionalInt(root, "n", "n", 1, 1, "the only supported value");
         assert n == null || n == 1;
         Boolean stream = JsonFields.optionalBoolean(root, "stream", "stream");
@@ -95,7 +97,7 @@ final class ChatRequestParser {
             includeUsage = u != null && u;
         }
         AdviceOptions options = new AdviceOptions(maxTokens != null ? maxTokens : d.maxNewTokens(),
-                temperature != null ? temperature : d.temperature(), d.k(), d.since());
+                temperature != null ? temperature : d.temperature(), topP != null ? topP : d.topP(), seed, d.k(), d.since());
         return new ChatRequest(model, new AdviceRequest(aboutMe, question, history, options), stream != null && stream, includeUsage);
     }
 

@@ -1,10 +1,7 @@
 package dev.finadvisor.inference.server;
 
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -12,64 +9,54 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
- * One model, one thread: generations run one at a time; at most {@code capacity} more wait. A request
- * takes its place ({@link #admit}) before any retrieval work, so a full queue answers 503 at once.
+ * Admission to the model: {@code atOnce} generations run together (the generator's batch: see
+ * {@code TextGenerator.maxBatch}), at most {@code capacity} more wait, in arrival order. A request takes its place
+ * ({@link #admit}) before any retrieval work, so a full queue answers 503 at once. Sizes are set when the model is
+ * ready ({@link #start}).
  */
-public final class GenerationQueue implements AutoCloseable {
-    private final Semaphore places;
-    private final int size;
-    private final ExecutorService model = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "model");
-        t.setDaemon(true);
-        return t;
-    });
-    /** Exponential moving average of a generation's duration, for Retry-After. */
+public final class GenerationQueue {
+    private final int capacity;
+    private volatile Semaphore places = new Semaphore(0);
+    private volatile Semaphore running = new Semaphore(0);
+    private volatile int atOnce = 1;
+    private volatile int size;
+    /** Exponential moving average of the time a request holds its place, for Retry-After. */
     private final AtomicLong averageMillis = new AtomicLong(1000);
 
     public GenerationQueue(int capacity) {
-        this.size = capacity + 1;
-        this.places = new Semaphore(size, true);
+        this.capacity = capacity;
+    }
+
+    /** Opens the queue for a generator that runs {@code atOnce} generations together. */
+    public void start(int atOnce) {
+        this.atOnce = atOnce;
+        this.running = new Semaphore(atOnce, true);
+        this.places = new Semaphore(atOnce + capacity, true);
+        this.size = atOnce + capacity;
     }
 
     /** A place in the queue; close it to give the place back. */
     public final class Ticket implements AutoCloseable {
+        private final Semaphore places = GenerationQueue.this.places;
+        private final Semaphore running = GenerationQueue.this.running;
+        private final long admitted = System.nanoTime();
         private boolean released;
 
         /**
-         * Runs {@code work} on the model thread and waits for it. While waiting, {@code disconnected} is
-         * polled: the work is expected to watch the same signal and stop early.
+         * Waits for one of the {@code atOnce} running slots, then runs {@code work} on this thread. While waiting,
+         * {@code disconnected} is polled: a client that left gets {@link CancellationException}; after
+         * {@code timeoutMillis} of waiting, {@link TimeoutException}. The work is expected to watch the same signal.
          */
         public <T> T run(Callable<T> work, BooleanSupplier disconnected, long timeoutMillis) throws Exception {
-            long start = System.nanoTime();
-            java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
-            Future<T> f = model.submit(() -> {
-                started.set(true);
-                long t0 = System.nanoTime();
-                try {
-                    return work.call();
-                } finally {
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    averageMillis.updateAndGet(avg -> (avg * 7 + ms) / 8);
-                }
-            });
-            while (true) {
-                try {
-                    return f.get(50, TimeUnit.MILLISECONDS);
-                } catch (TimeoutException e) {
-                    if (disconnected.getAsBoolean() && !started.get()) {
-                        // Not yet started: drop it from the model's queue. Running: it watches the same signal
-                        // and stops within a token, and its partial result is still worth logging.
-                        f.cancel(false);
-                    }
-                    if ((System.nanoTime() - start) / 1_000_000 > timeoutMillis + 60_000) {
-                        f.cancel(false);
-                        throw new TimeoutException("generation did not finish in " + timeoutMillis + " ms");
-                    }
-                    if (f.isCancelled()) throw new java.util.concurrent.CancellationException("client disconnected");
-                } catch (ExecutionException e) {
-                    if (e.getCause() instanceof Exception ex) throw ex;
-                    throw e;
-                }
+            long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+            while (!running.tryAcquire(50, TimeUnit.MILLISECONDS)) {
+                if (disconnected.getAsBoolean()) throw new CancellationException("client disconnected");
+                if (System.nanoTime() > deadline) throw new TimeoutException("no model slot within " + timeoutMillis + " ms");
+            }
+            try {
+                return work.call();
+            } finally {
+                running.release();
             }
         }
 
@@ -77,15 +64,18 @@ public final class GenerationQueue implements AutoCloseable {
         public synchronized void close() {
             if (!released) {
                 released = true;
+                long ms = (System.nanoTime() - admitted) / 1_000_000;
+                averageMillis.updateAndGet(avg -> (avg * 7 + ms) / 8);
                 places.release();
             }
         }
     }
 
-    /** A place, or 503 with Retry-After when every place is taken. */
+    /** A place, or 503 with Retry-After (the places ahead, run {@code atOnce} at a time) when every place is taken. */
     public Ticket admit() {
         if (!places.tryAcquire()) {
-            long seconds = Math.max(1, (averageMillis.get() * size + 999) / 1000);
+            long rounds = (size + atOnce - 1) / atOnce;
+            long seconds = Math.max(1, (averageMillis.get() * rounds + 999) / 1000);
             throw new ApiException(503, "server_overloaded", null,
                     "the generation queue is full (" + size + " requests running or waiting); retry after " + seconds + " s",
                     java.util.Map.of("Retry-After", Long.toString(seconds)));
@@ -96,10 +86,5 @@ public final class GenerationQueue implements AutoCloseable {
     /** Requests running or waiting. */
     public int depth() {
         return size - places.availablePermits();
-    }
-
-    @Override
-    public void close() {
-        model.shutdownNow();
     }
 }

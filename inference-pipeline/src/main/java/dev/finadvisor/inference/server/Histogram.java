@@ -16,10 +16,15 @@ final class Histogram {
     }
 
     void observe(double value) {
+        observe(value, 1);
+    }
+
+    /** {@code times} observations of {@code value}. */
+    void observe(double value, long times) {
         int i = 0;
         while (i < bounds.length && value > bounds[i]) i++;
-        counts.incrementAndGet(i);
-        sum.add(value);
+        counts.addAndGet(i, times);
+        sum.add(value * times);
     }
 
     /** Appends the bucket, sum and count lines; {@code labels} is "" or {@code key="v",} pairs ending in a comma. */

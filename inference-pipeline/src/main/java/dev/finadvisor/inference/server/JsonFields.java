@@ -81,6 +81,14 @@ final class JsonFields {
         return v;
     }
 
+    static Long optionalLong(JsonNode parent, String name, String path) {
+        JsonNode node = parent.get(name);
+        if (absent(node)) return null;
+        if (!node.isIntegralNumber()) throw ApiException.invalid(path, "must be a whole number, got " + kind(node));
+        if (!node.canConvertToLong()) throw ApiException.invalid(path, "is " + node.asText() + "; it must fit in 64 bits");
+        return node.longValue();
+    }
+
     static Double optionalNumber(JsonNode parent, String name, String path, double min, double max) {
         JsonNode node = parent.get(name);
         if (absent(node)) return null;

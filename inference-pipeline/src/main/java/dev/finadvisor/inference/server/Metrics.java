@@ -1,5 +1,6 @@
 package dev.finadvisor.inference.server;
 
+import dev.finadvisor.llm.BatchedGenerator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -9,11 +10,13 @@ import java.util.concurrent.atomic.DoubleAdder;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 
 /** The server's Prometheus metrics (text exposition format 0.0.4), kept in process without a client library. */
 public final class Metrics {
     private static final double[] LATENCY = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
     private static final double[] HITS = {0, 1, 2, 3, 5, 10};
+    private static final double[] BATCH = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
     private final Map<List<String>, LongAdder> requests = new ConcurrentHashMap<>();
     private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
@@ -30,10 +33,13 @@ public final class Metrics {
     private final LongAdder queueRejected = new LongAdder();
     private final IntSupplier queueDepth;
     private final LongSupplier connectionsRefused;
+    /** The model's continuous batching, read at scrape time (null: not loaded, or none). */
+    private final Supplier<BatchedGenerator> batching;
 
-    public Metrics(IntSupplier queueDepth, LongSupplier connectionsRefused) {
+    public Metrics(IntSupplier queueDepth, LongSupplier connectionsRefused, Supplier<BatchedGenerator> batching) {
         this.queueDepth = queueDepth;
         this.connectionsRefused = connectionsRefused;
+        this.batching = batching;
     }
 
     public void request(String route, String method, int status, double seconds) {
@@ -94,9 +100,27 @@ public final class Metrics {
         out.append("finadvisor_queue_depth ").append(queueDepth.getAsInt()).append('\n');
         header(out, "finadvisor_queue_rejected_total", "counter", "Requests turned away with 503 because the generation queue was full.");
         out.append("finadvisor_queue_rejected_total ").append(queueRejected.sum()).append('\n');
+        BatchedGenerator b = batching.get();
+        if (b != null) writeBatching(out, b);
         header(out, "finadvisor_connections_refused_total", "counter", "Connections closed as they opened because their client address already held server.max_connections_per_client.");
         out.append("finadvisor_connections_refused_total ").append(connectionsRefused.getAsLong()).append('\n');
         return out.toString();
+    }
+
+    private static void writeBatching(StringBuilder out, BatchedGenerator b) {
+        header(out, "finadvisor_decode_batch_size", "histogram", "Sequences decoded together in each decode step (continuous batching).");
+        Histogram sizes = new Histogram(BATCH);
+        long[] steps = b.stepsBySize();
+        for (int n = 1; n < steps.length; n++) sizes.observe(n, steps[n]);
+        sizes.write(out, "finadvisor_decode_batch_size", "");
+        header(out, "finadvisor_sequences_running", "gauge", "Generations decoding or reading their prompt now (at most server.max_batch).");
+        out.append("finadvisor_sequences_running ").append(b.running()).append('\n');
+        header(out, "finadvisor_kv_cache_bytes", "gauge", "KV cache the running generations hold.");
+        out.append("finadvisor_kv_cache_bytes ").append(b.kvCacheBytesInUse()).append('\n');
+        header(out, "finadvisor_kv_cache_peak_bytes", "gauge", "The most KV cache the running generations held at once.");
+        out.append("finadvisor_kv_cache_peak_bytes ").append(b.kvCacheBytesPeak()).append('\n');
+        header(out, "finadvisor_kv_cache_budget_bytes", "gauge", "KV cache all generations may hold together (server.kv_cache_mb).");
+        out.append("finadvisor_kv_cache_budget_bytes ").append(b.limits().kvCacheBytes()).append('\n');
     }
 
     private static void header(StringBuilder out, String name, String type, String help) {

@@ -54,7 +54,7 @@ class AdvisorServerTest {
 
     @AfterAll
     static void close() {
-        model.close();
+        tiny.close(); // and its model
         store.close();
         embedder.close();
     }
@@ -184,7 +184,10 @@ class AdvisorServerTest {
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"temperature\": -1}}", "options.temperature");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"k\": 11}}", "options.k");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"since\": \"yesterday\"}}", "options.since");
-            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"top_p\": 1}}", "options.top_p");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"beam_width\": 1}}", "options.beam_width");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"top_p\": 1.5}}", "options.top_p");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"seed\": 1.5}}", "options.seed");
+            cases.put("{\"about_me\": \"a\", \"question\": \"q\", \"options\": {\"seed\": 99999999999999999999}}", "options.seed");
             // one JSON object and nothing else: trailing garbage, a second object, a key given twice
             cases.put("{\"about_me\": \"a\", \"question\": \"q\"} trailing", "body");
             cases.put("{\"about_me\": \"a\", \"question\": \"q\"}{\"about_me\": \"b\", \"question\": \"r\"}", "body");
@@ -396,6 +399,45 @@ class AdvisorServerTest {
         long deadline = System.nanoTime() + 5_000_000_000L;
         while (s.server.connections().openFrom(client) != count && System.nanoTime() < deadline) Thread.sleep(10);
         assertThat(s.server.connections().openFrom(client)).as("connections the server counts from " + client).isEqualTo(count);
+    }
+
+    @Test
+    void sixteenClientsAtOnceAreDecodedTogetherAndEachGetsTheAnswerItsSeedGivesAlone() throws Exception {
+        LanguageModel own = LanguageModel.load(TinyModel.write(dir.resolve("tiny-batched")));
+        try (LanguageModelGenerator batched = new LanguageModelGenerator(own, "tiny-llama", new dev.finadvisor.llm.BatchedGenerator.Limits(16, 1 << 30, 32));
+             TestServer s = new TestServer(dir, batched, embedder, store, NOW, Map.of(), "limits.rate_limit_per_minute=0")) {
+            int clients = 16;
+            java.util.function.IntFunction<String> request = i -> "{\"about_me\": \"I am " + (20 + i) + " and saving for a house\", "
+                    + "\"question\": \"Should I buy Apple shares, question " + i + "?\", "
+                    + "\"options\": {\"temperature\": 0.9, \"top_p\": 0.9, \"seed\": " + (1000 + i) + ", \"max_new_tokens\": " + (12 + i) + "}}";
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+            List<java.util.concurrent.Future<HttpResponse<String>>> together = new ArrayList<>();
+            try {
+                for (int i = 0; i < clients; i++) {
+                    int n = i;
+                    together.add(pool.submit(() -> s.post("/v1/advice", request.apply(n))));
+                }
+                for (int i = 0; i < clients; i++) {
+                    HttpResponse<String> r = together.get(i).get();
+                    assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                    HttpResponse<String> alone = s.post("/v1/advice", request.apply(i));
+                    assertThat(TestServer.json(r).get("answer").asText()).as("client %d", i).isEqualTo(TestServer.json(alone).get("answer").asText());
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            String metrics = s.get("/metrics").body();
+            long steps = metric(metrics, "finadvisor_decode_batch_size_count");
+            long alone = metric(metrics, "finadvisor_decode_batch_size_bucket{le=\"1\"}");
+            assertThat(steps - alone).as("decode steps with more than one sequence").isPositive();
+            assertThat(metric(metrics, "finadvisor_kv_cache_peak_bytes")).isPositive();
+            assertThat(metric(metrics, "finadvisor_kv_cache_bytes")).isZero();
+        }
+    }
+
+    private static long metric(String scrape, String name) {
+        return scrape.lines().filter(l -> l.startsWith(name + " ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 1).strip()))
+                .findFirst().orElseThrow(() -> new AssertionError(name + " is not in the metrics"));
     }
 
     /** A POST /v1/advice from {@code from} that promises {@code length} bytes of body and sends one. */

@@ -95,15 +95,26 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
         return stages(inputIds, cache).run((layer, hidden) -> hidden, lastPositionOnly, null);
     }
 
-    /**
-     * Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one
-     * decode step. Models with fp32 weights (LoRA updates included) run it in Java SIMD loops (see JavaDecode).
-     */
+    /** Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one decode step. */
     default float[] decode(int token, KvCache cache) {
-        try (NDManager scope = manager().newSubManager()) {
-            NDArray input = scope.create(new long[] {token}, new Shape(1, 1));
-            return forward(input, cache, true).toFloatArray();
+        return decode(new int[] {token}, new KvCache[] {cache})[0];
+    }
+
+    /**
+     * One decode step for each of a batch of sequences, each with its own batch-1 cache: appends {@code tokens[b]} to
+     * {@code caches[b]} and returns the logits for the position after it. Models whose projections are fp32 or packed
+     * (LoRA updates included) run it in Java SIMD loops that read each weight once for the whole batch (see JavaDecode);
+     * otherwise each sequence takes an engine step. A sequence's logits do not depend on the others in its batch.
+     */
+    default float[][] decode(int[] tokens, KvCache[] caches) {
+        float[][] logits = new float[tokens.length][];
+        for (int b = 0; b < tokens.length; b++) {
+            try (NDManager scope = manager().newSubManager()) {
+                NDArray input = scope.create(new long[] {tokens[b]}, new Shape(1, 1));
+                logits[b] = forward(input, caches[b], true).toFloatArray();
+            }
         }
+        return logits;
     }
 
     /** An empty cache for up to {@code capacity} positions (prompt plus new tokens). */

@@ -8,9 +8,10 @@ import java.util.function.Supplier;
  * replaced, closed with the model (waiting for a step in progress, whose weights are about to be freed).
  */
 final class DecoderSlot {
-    /** One decode step over the model's weights in Java loops. */
+    /** One decode step of a batch of sequences over the model's weights in Java loops. */
     interface StepDecoder extends AutoCloseable {
-        float[] step(int token, KvCache cache);
+        /** Appends {@code tokens[b]} at the next position of {@code caches[b]} and returns the logits after each. */
+        float[][] step(int[] tokens, KvCache[] caches);
 
         @Override
         void close();

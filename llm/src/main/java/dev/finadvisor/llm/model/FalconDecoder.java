@@ -22,13 +22,15 @@ final class FalconDecoder implements DecoderSlot.StepDecoder {
     private final double eps;
     private final boolean newArchitecture;
     private final boolean parallel;
-    private final float[] x;
-    private final float[] attnIn;
-    private final float[] mlpIn;
-    private final float[] fused;
-    private final float[] attnOut;
-    private final float[] inner;
-    private final float[] mlpOut;
+    private final int intermediate;
+    /** Per sequence of the batch. */
+    private float[][] x = new float[0][];
+    private float[][] attnIn = new float[0][];
+    private float[][] mlpIn = new float[0][];
+    private float[][] fused = new float[0][];
+    private float[][] attnOut = new float[0][];
+    private float[][] inner = new float[0][];
+    private float[][] mlpOut = new float[0][];
 
     FalconDecoder(JavaDecode d, ModelConfig c, Norm finalNorm, List<Layer> layers, Projection lmHead) {
         this.d = d;
@@ -38,82 +40,93 @@ final class FalconDecoder implements DecoderSlot.StepDecoder {
         this.eps = c.normEps();
         this.newArchitecture = c.newDecoderArchitecture();
         this.parallel = c.parallelAttention();
-        x = new float[d.hidden];
-        attnIn = new float[d.hidden];
-        mlpIn = new float[d.hidden];
-        fused = new float[(d.heads + 2 * d.kvHeads) * d.headDim];
-        attnOut = new float[d.hidden];
-        inner = new float[c.intermediateSize()];
-        mlpOut = new float[d.hidden];
+        this.intermediate = c.intermediateSize();
     }
 
-    /** Appends {@code token} at the cache's next position and returns the logits after it. */
+    /** Appends {@code tokens[b]} at the next position of {@code caches[b]} and returns the logits after each. */
     @Override
-    public synchronized float[] step(int token, KvCache cache) {
+    public synchronized float[][] step(int[] tokens, KvCache[] caches) {
         if (closed) throw new IllegalStateException("the model was closed");
-        int pos = d.begin(token, cache, x);
+        int n = tokens.length;
+        x = JavaDecode.room(x, n, d.hidden);
+        attnIn = JavaDecode.room(attnIn, n, d.hidden);
+        mlpIn = JavaDecode.room(mlpIn, n, d.hidden);
+        fused = JavaDecode.room(fused, n, (d.heads + 2 * d.kvHeads) * d.headDim);
+        attnOut = JavaDecode.room(attnOut, n, d.hidden);
+        inner = JavaDecode.room(inner, n, intermediate);
+        mlpOut = JavaDecode.room(mlpOut, n, d.hidden);
+        int[] pos = d.begin(tokens, caches, x);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            layerNorm(x, l.attnNorm, attnIn);
-            d.project(attnIn, l.qkv, fused);
-            split();
-            d.attend(i, cache, pos);
-            d.project(d.attended, l.dense, attnOut);
-            float[] in = attnIn;
+            for (int b = 0; b < n; b++) layerNorm(x[b], l.attnNorm, attnIn[b]);
+            d.project(attnIn, n, l.qkv, fused);
+            for (int b = 0; b < n; b++) split(fused[b], d.q[b], d.k[b], d.v[b]);
+            d.attend(i, caches, pos, n);
+            d.project(d.attended, n, l.dense, attnOut);
+            float[][] in = attnIn;
             if (newArchitecture) {
-                layerNorm(x, l.mlpNorm, mlpIn);
+                for (int b = 0; b < n; b++) layerNorm(x[b], l.mlpNorm, mlpIn[b]);
                 in = mlpIn;
             } else if (!parallel) {
-                for (int j = 0; j < x.length; j++) x[j] += attnOut[j];
-                layerNorm(x, l.mlpNorm, mlpIn);
+                for (int b = 0; b < n; b++) add(x[b], attnOut[b]);
+                for (int b = 0; b < n; b++) layerNorm(x[b], l.mlpNorm, mlpIn[b]);
                 in = mlpIn;
             }
-            d.project(in, l.up, inner);
-            for (int j = 0; j < inner.length; j++) inner[j] = gelu(inner[j]);
-            d.project(inner, l.down, mlpOut);
-            if (newArchitecture || parallel) {
-                for (int j = 0; j < x.length; j++) x[j] += mlpOut[j] + attnOut[j];
-            } else {
-                for (int j = 0; j < x.length; j++) x[j] += mlpOut[j];
+            d.project(in, n, l.up, inner);
+            for (int b = 0; b < n; b++) {
+                for (int j = 0; j < intermediate; j++) inner[b][j] = gelu(inner[b][j]);
+            }
+            d.project(inner, n, l.down, mlpOut);
+            for (int b = 0; b < n; b++) {
+                if (newArchitecture || parallel) {
+                    for (int j = 0; j < d.hidden; j++) x[b][j] += mlpOut[b][j] + attnOut[b][j];
+                } else {
+                    add(x[b], mlpOut[b]);
+                }
             }
         }
-        cache.advance(1);
-        layerNorm(x, finalNorm, attnIn);
-        return d.logits(attnIn, lmHead);
+        for (KvCache cache : caches) cache.advance(1);
+        for (int b = 0; b < n; b++) layerNorm(x[b], finalNorm, attnIn[b]);
+        return d.logits(attnIn, n, lmHead);
+    }
+
+    private void add(float[] x, float[] delta) {
+        for (int j = 0; j < d.hidden; j++) x[j] += delta[j];
     }
 
     /** The fused projection into query, key and value heads, in FalconModel's layouts. */
-    private void split() {
+    private void split(float[] fused, float[] q, float[] k, float[] v) {
         int hd = d.headDim;
         if (newArchitecture || d.kvHeads == 1) {
             // per kv group: its query heads, then one key head, then one value head
             int perGroup = d.heads / d.kvHeads;
             int stride = perGroup + 2;
             for (int g = 0; g < d.kvHeads; g++) {
-                System.arraycopy(fused, g * stride * hd, d.q, g * perGroup * hd, perGroup * hd);
-                System.arraycopy(fused, (g * stride + perGroup) * hd, d.k, g * hd, hd);
-                System.arraycopy(fused, (g * stride + perGroup + 1) * hd, d.v, g * hd, hd);
+                System.arraycopy(fused, g * stride * hd, q, g * perGroup * hd, perGroup * hd);
+                System.arraycopy(fused, (g * stride + perGroup) * hd, k, g * hd, hd);
+                System.arraycopy(fused, (g * stride + perGroup + 1) * hd, v, g * hd, hd);
             }
         } else {
             // full multi-head: per head (q, k, v)
             for (int h = 0; h < d.heads; h++) {
-                System.arraycopy(fused, 3 * h * hd, d.q, h * hd, hd);
-                System.arraycopy(fused, (3 * h + 1) * hd, d.k, h * hd, hd);
-                System.arraycopy(fused, (3 * h + 2) * hd, d.v, h * hd, hd);
+                System.arraycopy(fused, 3 * h * hd, q, h * hd, hd);
+                System.arraycopy(fused, (3 * h + 1) * hd, k, h * hd, hd);
+                System.arraycopy(fused, (3 * h + 2) * hd, v, h * hd, hd);
             }
         }
     }
 
     /** (x - mean) / sqrt(var + eps) * weight + bias, biased variance, as torch's layer_norm. */
     private void layerNorm(float[] in, Norm n, float[] out) {
+        int length = d.hidden;
         double sum = 0;
-        for (float f : in) sum += f;
-        double mean = sum / in.length;
+        for (int j = 0; j < length; j++) sum += in[j];
+        double mean = sum / length;
         double squares = 0;
-        for (float f : in) squares += (f - mean) * (f - mean);
-        float rstd = (float) (1.0 / Math.sqrt(squares / in.length + eps));
+        for (int j = 0; j < length; j++) squares += (in[j] - mean) * (in[j] - mean);
+        float rstd = (float) (1.0 / Math.sqrt(squares / length + eps));
         float m = (float) mean;
-        for (int j = 0; j < in.length; j++) out[j] = (in[j] - m) * rstd * n.weight[j] + n.bias[j];
+        for (int j = 0; j < length; j++) out[j] = (in[j] - m) * rstd * n.weight[j] + n.bias[j];
     }
 
     /** Exact GELU, x * Phi(x), as torch's gelu without approximation. */

@@ -7,31 +7,38 @@ import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
- * What the Java decoders ({@link LlamaDecoder}, {@link FalconDecoder}) share: one decode step (batch 1,
- * one new position) reads every weight once for two FLOPs per weight, so its speed is memory bandwidth,
- * and the engine's GEMV reached a quarter of it on this CPU. These loops read the engine's weight and
- * KV-cache memory in place (no second copy of the weights) with the Vector API, split across a few
- * threads. Same math as the engine forward pass in the same fp32 order of operations except summation
- * order (logits agree to ~1e-6); prefill and training stay on the engine.
+ * What the Java decoders ({@link LlamaDecoder}, {@link FalconDecoder}) share: one decode step (one new position for each
+ * of a batch of sequences) reads every weight once for two FLOPs per weight and sequence, so its speed is memory
+ * bandwidth, and the engine's GEMV reached a quarter of it on this CPU. These loops read the engine's weight and KV-cache
+ * memory in place (no second copy of the weights) with the Vector API, split across a few threads; a batch's sequences
+ * are multiplied by each weight row while it is in cache, so n sequences cost one read of the weights (continuous
+ * batching). Each sequence has its own KV cache and position. Same math as the engine forward pass in the same fp32
+ * order of operations except summation order (logits agree to ~1e-6), and a sequence's results do not depend on the
+ * others in its batch; prefill and training stay on the engine.
  */
 public final class JavaDecode implements AutoCloseable {
     /**
-     * A weight {@code [rows, in]}: fp32 in engine memory, or packed (bf16, int8, NF4) with room for the input as its
-     * rows read it; its bias (null: none) and a LoRA update (null: none), applied unmerged beside the weight.
+     * A weight {@code [rows, in]}: fp32 in engine memory, or packed (bf16, int8, NF4); its bias (null: none) and a LoRA
+     * update (null: none), applied unmerged beside the weight.
      */
-    record Projection(ByteBuffer weight, PackedWeight packed, float[] prepared, float[] bias, int rows, int in, Lora lora) {
+    record Projection(ByteBuffer weight, PackedWeight packed, float[] bias, int rows, int in, Lora lora) {
         static Projection fp32(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {
-            return new Projection(weight, null, null, bias, rows, in, lora);
+            return new Projection(weight, null, bias, rows, in, lora);
         }
 
         static Projection packed(PackedLinear linear, Lora lora) {
             PackedWeight w = linear.weight();
-            return new Projection(null, w, new float[w.preparedLength()], linear.biasValues(), w.rows(), w.cols(), lora);
+            return new Projection(null, w, linear.biasValues(), w.rows(), w.cols(), lora);
+        }
+
+        /** The length of an input as the rows read it (a packed weight pads and arranges it). */
+        int preparedLength() {
+            return packed != null ? packed.preparedLength() : in;
         }
     }
 
-    /** LoRA factors A {@code [r, in]} and B {@code [rows, r]} in engine memory (live: training updates show), and room for A x. */
-    record Lora(ByteBuffer a, ByteBuffer b, int r, float scale, float[] low) {}
+    /** LoRA factors A {@code [r, in]} and B {@code [rows, r]} in engine memory (live: training updates show). */
+    record Lora(ByteBuffer a, ByteBuffer b, int r, float scale) {}
 
     private final ModelConfig config;
     private final Rotary rotary;
@@ -42,12 +49,15 @@ public final class JavaDecode implements AutoCloseable {
     final int kvHeads;
     final int headDim;
     private final float scale;
-    /** The current position's query, key and value heads, and the attention output: filled by the decoder, then by attend. */
-    final float[] q;
-    final float[] k;
-    final float[] v;
-    final float[] attended;
-    private float[] scores = new float[0];
+    /** Per sequence of the batch: the current position's query, key and value heads, and the attention output: filled by the decoder, then by attend. */
+    float[][] q = new float[0][];
+    float[][] k = new float[0][];
+    float[][] v = new float[0][];
+    float[][] attended = new float[0][];
+    private float[][] scores = new float[0][];
+    /** Per projection of one {@link #project} call (up to three) and sequence: the input as its rows read it, LoRA's low-rank product. */
+    private final float[][][] prepared = new float[3][0][];
+    private final float[][][] low = new float[3][0][];
 
     JavaDecode(ModelConfig c, Rotary rotary, TokenEmbedding embed, int threads) {
         this.config = c;
@@ -58,10 +68,6 @@ public final class JavaDecode implements AutoCloseable {
         this.kvHeads = c.numKvHeads();
         this.headDim = c.headDim();
         this.scale = (float) (1.0 / Math.sqrt(headDim));
-        q = new float[heads * headDim];
-        k = new float[kvHeads * headDim];
-        v = new float[kvHeads * headDim];
-        attended = new float[heads * headDim];
         pool = new RowPool(threads);
     }
 
@@ -70,7 +76,7 @@ public final class JavaDecode implements AutoCloseable {
         return EngineMemory.VECTOR_API && !"engine".equals(System.getProperty("finadvisor.decode"));
     }
 
-    /** What decodes batch-1 steps in this JVM, for {@code doctor}. */
+    /** What runs decode steps in this JVM, for {@code doctor}. */
     public static String describe() {
         if (!EngineMemory.VECTOR_API) return "engine ops (start Java with --add-modules jdk.incubator.vector, as ./finadvisor does, for Java SIMD decoding)";
         if (!enabled()) return "engine ops (-Dfinadvisor.decode=engine)";
@@ -101,7 +107,7 @@ public final class JavaDecode implements AutoCloseable {
             ByteBuffer b = EngineMemory.floats(lowRank.b());
             if (a == null || b == null) return null;
             int r = (int) lowRank.a().getShape().get(0);
-            lora = new Lora(a, b, r, (float) lowRank.scale(), new float[r]);
+            lora = new Lora(a, b, r, (float) lowRank.scale());
             linear = lowRank.base();
         }
         if (linear instanceof PackedLinear packed) return Projection.packed(packed, lora);
@@ -122,111 +128,158 @@ public final class JavaDecode implements AutoCloseable {
         return p;
     }
 
-    /** Checks there is room for one more position and returns it; writes the token's embedding into {@code x}. */
-    int begin(int token, KvCache cache, float[] x) {
-        int pos = cache.length();
-        if (pos + 1 > config.maxPositions()) {
-            throw new UserError("sequence of " + (pos + 1) + " tokens exceeds the model's context of " + config.maxPositions());
+    /** Grows {@code rows} to at least {@code n} rows of {@code length} values (kept when large enough). */
+    static float[][] room(float[][] rows, int n, int length) {
+        if (rows.length < n) rows = Arrays.copyOf(rows, n);
+        for (int b = 0; b < n; b++) if (rows[b] == null || rows[b].length < length) rows[b] = new float[length];
+        return rows;
+    }
+
+    /**
+     * Checks each sequence has room for one more position and returns its position; makes room for a batch of
+     * {@code tokens.length}; writes each token's embedding into {@code x[b]}.
+     */
+    int[] begin(int[] tokens, KvCache[] caches, float[][] x) {
+        int n = tokens.length;
+        int[] pos = new int[n];
+        for (int b = 0; b < n; b++) {
+            pos[b] = caches[b].length();
+            if (pos[b] + 1 > config.maxPositions()) {
+                throw new UserError("sequence of " + (pos[b] + 1) + " tokens exceeds the model's context of " + config.maxPositions());
+            }
+            caches[b].checkRoom(1);
+            embed.row(tokens[b], x[b]);
         }
-        cache.checkRoom(1);
-        if (scores.length < heads * cache.capacity()) scores = new float[heads * cache.capacity()];
-        embed.row(token, x);
+        q = room(q, n, heads * headDim);
+        k = room(k, n, kvHeads * headDim);
+        v = room(v, n, kvHeads * headDim);
+        attended = room(attended, n, heads * headDim);
+        if (scores.length < n) scores = Arrays.copyOf(scores, n);
+        for (int b = 0; b < n; b++) {
+            if (scores[b] == null || scores[b].length < heads * caches[b].capacity()) scores[b] = new float[heads * caches[b].capacity()];
+        }
         return pos;
     }
 
-    /** Up to three projections of the same input in one parallel loop over their rows together (null: absent). */
-    void project(float[] input, Projection p1, float[] out1, Projection p2, float[] out2, Projection p3, float[] out3) {
+    /**
+     * Up to three projections (null: absent) of the same inputs {@code in[0..n)}, in one parallel loop over their rows
+     * together; each row is multiplied by all n inputs while it is in cache.
+     */
+    void project(float[][] in, int n, Projection p1, float[][] out1, Projection p2, float[][] out2, Projection p3, float[][] out3) {
         int r1 = p1.rows();
         int r2 = p2 == null ? 0 : p2.rows();
         int r3 = p3 == null ? 0 : p3.rows();
-        prepare(p1, input);
-        prepare(p2, input);
-        prepare(p3, input);
+        prepare(0, p1, in, n);
+        prepare(1, p2, in, n);
+        prepare(2, p3, in, n);
         pool.run(r1 + r2 + r3, (from, to) -> {
-            if (from < r1) rows(p1, input, out1, from, Math.min(to, r1));
-            if (to > r1 && from < r1 + r2) rows(p2, input, out2, Math.max(from, r1) - r1, Math.min(to, r1 + r2) - r1);
-            if (to > r1 + r2) rows(p3, input, out3, Math.max(from, r1 + r2) - r1 - r2, to - r1 - r2);
+            if (from < r1) rows(0, p1, in, n, out1, from, Math.min(to, r1));
+            if (to > r1 && from < r1 + r2) rows(1, p2, in, n, out2, Math.max(from, r1) - r1, Math.min(to, r1 + r2) - r1);
+            if (to > r1 + r2) rows(2, p3, in, n, out3, Math.max(from, r1 + r2) - r1 - r2, to - r1 - r2);
         });
     }
 
-    void project(float[] input, Projection p, float[] out) {
-        project(input, p, out, null, null, null, null);
+    void project(float[][] in, int n, Projection p, float[][] out) {
+        project(in, n, p, out, null, null, null, null);
     }
 
-    /** What a projection's rows need of the input before they run: a packed weight's arrangement of it, LoRA's low-rank product. */
-    private static void prepare(Projection p, float[] input) {
+    /**
+     * What projection {@code slot}'s rows need of each input before they run: a packed weight's arrangement of it, and
+     * LoRA's {@code (x A^T) * scale} (r values; the order of operations of LoraLinear).
+     */
+    private void prepare(int slot, Projection p, float[][] in, int n) {
         if (p == null) return;
-        if (p.packed() != null) p.packed().prepare(input, p.prepared());
-        lowRank(p, input);
+        if (p.packed() != null) {
+            prepared[slot] = room(prepared[slot], n, p.preparedLength());
+            for (int b = 0; b < n; b++) p.packed().prepare(in[b], prepared[slot][b]);
+        }
+        Lora l = p.lora();
+        if (l == null) return;
+        low[slot] = room(low[slot], n, l.r());
+        for (int b = 0; b < n; b++) {
+            for (int j = 0; j < l.r(); j++) low[slot][b][j] = VectorKernels.dot(l.a(), (long) j * p.in(), in[b], p.in()) * l.scale();
+        }
     }
 
-    /** LoRA's {@code (x A^T) * scale} (r values), before the rows that need it: the order of operations of LoraLinear. */
-    private static void lowRank(Projection p, float[] input) {
-        if (p.lora() == null) return;
+    private void rows(int slot, Projection p, float[][] in, int n, float[][] out, int from, int to) {
         Lora l = p.lora();
-        for (int j = 0; j < l.r(); j++) l.low()[j] = VectorKernels.dot(l.a(), (long) j * p.in(), input, p.in()) * l.scale();
-    }
-
-    private static void rows(Projection p, float[] input, float[] out, int from, int to) {
-        Lora l = p.lora();
+        float[] sums = new float[n];
         for (int r = from; r < to; r++) {
-            float y = p.packed() != null ? p.packed().dot(r, p.prepared()) : VectorKernels.dot(p.weight(), (long) r * p.in(), input, p.in());
-            if (p.bias() != null) y += p.bias()[r];
-            if (l != null) y += VectorKernels.dot(l.b(), (long) r * l.r(), l.low(), l.r());
-            out[r] = y;
+            if (p.packed() != null) {
+                for (int b = 0; b < n; b++) sums[b] = p.packed().dot(r, prepared[slot][b]);
+            } else {
+                VectorKernels.dots(p.weight(), (long) r * p.in(), in, n, p.in(), sums);
+            }
+            for (int b = 0; b < n; b++) {
+                float y = sums[b];
+                if (p.bias() != null) y += p.bias()[r];
+                if (l != null) y += VectorKernels.dot(l.b(), (long) r * l.r(), low[slot][b], l.r());
+                out[b][r] = y;
+            }
         }
     }
 
     /**
-     * Rotates {@link #q} and {@link #k} to position {@code pos}, stores k and v in layer {@code layer}'s cache and
-     * writes the attention of every query head over positions {@code 0..pos} (a windowed layer: its last window) into
-     * {@link #attended}.
+     * For each sequence b: rotates {@code q[b]} and {@code k[b]} to position {@code pos[b]}, stores k and v in layer
+     * {@code layer} of its cache and writes the attention of every query head over its positions {@code 0..pos[b]} (a
+     * windowed layer: its last window) into {@code attended[b]}.
      */
-    void attend(int layer, KvCache cache, int pos) {
-        rotary.rotate(q, heads, pos);
-        rotary.rotate(k, kvHeads, pos);
-        ByteBuffer keys = cache.buffer(layer, false);
-        ByteBuffer values = cache.buffer(layer, true);
-        int capacity = cache.capacity();
-        for (int g = 0; g < kvHeads; g++) {
-            int at = (g * capacity + pos) * headDim;
-            keys.asFloatBuffer().put(at, k, g * headDim, headDim);
-            values.asFloatBuffer().put(at, v, g * headDim, headDim);
+    void attend(int layer, KvCache[] caches, int[] pos, int n) {
+        ByteBuffer[] keys = new ByteBuffer[n];
+        ByteBuffer[] values = new ByteBuffer[n];
+        for (int b = 0; b < n; b++) {
+            rotary.rotate(q[b], heads, pos[b]);
+            rotary.rotate(k[b], kvHeads, pos[b]);
+            keys[b] = caches[b].buffer(layer, false);
+            values[b] = caches[b].buffer(layer, true);
+            int capacity = caches[b].capacity();
+            for (int g = 0; g < kvHeads; g++) {
+                int at = (g * capacity + pos[b]) * headDim;
+                keys[b].asFloatBuffer().put(at, k[b], g * headDim, headDim);
+                values[b].asFloatBuffer().put(at, v[b], g * headDim, headDim);
+            }
         }
-        int first = config.windowed(layer) ? Math.max(0, pos + 1 - config.slidingWindow()) : 0;
-        pool.run(heads, (from, to) -> attendHeads(from, to, keys, values, capacity, first, pos + 1));
+        boolean windowed = config.windowed(layer);
+        pool.run(n * heads, (from, to) -> {
+            for (int i = from; i < to; i++) {
+                int b = i / heads;
+                int first = windowed ? Math.max(0, pos[b] + 1 - config.slidingWindow()) : 0;
+                attendHead(b, i % heads, keys[b], values[b], caches[b].capacity(), first, pos[b] + 1);
+            }
+        });
     }
 
-    /** Attention of query heads {@code [from, to)} over cached positions {@code [first, length)}. */
-    private void attendHeads(int from, int to, ByteBuffer keys, ByteBuffer values, int capacity, int first, int length) {
+    /** Attention of sequence b's query head h over its cached positions {@code [first, length)}. */
+    private void attendHead(int b, int h, ByteBuffer keys, ByteBuffer values, int capacity, int first, int length) {
         int perKv = heads / kvHeads; // kv head g serves query heads g*perKv .. g*perKv+perKv-1
-        for (int h = from; h < to; h++) {
-            long base = (long) (h / perKv) * capacity * headDim;
-            int s0 = h * capacity;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int t = first; t < length; t++) {
-                float s = VectorKernels.dot(keys, base + (long) t * headDim, q, h * headDim, headDim) * scale;
-                scores[s0 + t] = s;
-                if (s > max) max = s;
-            }
-            float sum = 0;
-            for (int t = first; t < length; t++) {
-                float e = (float) Math.exp(scores[s0 + t] - max);
-                scores[s0 + t] = e;
-                sum += e;
-            }
-            int o = h * headDim;
-            Arrays.fill(attended, o, o + headDim, 0f);
-            for (int t = first; t < length; t++) {
-                VectorKernels.axpy(scores[s0 + t] / sum, values, base + (long) t * headDim, attended, o, headDim);
-            }
+        long base = (long) (h / perKv) * capacity * headDim;
+        float[] scores = this.scores[b];
+        float[] q = this.q[b];
+        float[] attended = this.attended[b];
+        int s0 = h * capacity;
+        float max = Float.NEGATIVE_INFINITY;
+        for (int t = first; t < length; t++) {
+            float s = VectorKernels.dot(keys, base + (long) t * headDim, q, h * headDim, headDim) * scale;
+            scores[s0 + t] = s;
+            if (s > max) max = s;
+        }
+        float sum = 0;
+        for (int t = first; t < length; t++) {
+            float e = (float) Math.exp(scores[s0 + t] - max);
+            scores[s0 + t] = e;
+            sum += e;
+        }
+        int o = h * headDim;
+        Arrays.fill(attended, o, o + headDim, 0f);
+        for (int t = first; t < length; t++) {
+            VectorKernels.axpy(scores[s0 + t] / sum, values, base + (long) t * headDim, attended, o, headDim);
         }
     }
 
-    /** The output head's logits for the final normed hidden state. */
-    float[] logits(float[] normed, Projection head) {
-        float[] logits = new float[head.rows()];
-        project(normed, head, logits);
+    /** The output head's logits for each sequence's final normed hidden state. */
+    float[][] logits(float[][] normed, int n, Projection head) {
+        float[][] logits = new float[n][head.rows()];
+        project(normed, n, head, logits);
         return logits;
     }
 

@@ -43,6 +43,11 @@ public final class KvCache implements AutoCloseable {
         }
     }
 
+    /** Bytes of fp32 keys and values a batch-1 cache of {@code positions} holds for {@code config}'s model. */
+    public static long bytes(ModelConfig config, int positions) {
+        return 2L * config.numLayers() * layerBytes(1, config.numKvHeads(), positions, config.headDim());
+    }
+
     /** Bytes of one layer's keys (or values) in fp32. */
     static long layerBytes(int batch, int kvHeads, int capacity, int headDim) {
         return 4L * batch * kvHeads * capacity * headDim;

@@ -14,11 +14,13 @@ final class LlamaDecoder implements DecoderSlot.StepDecoder {
     private final List<Layer> layers;
     private final Projection lmHead;
     private final float eps;
-    private final float[] x;
-    private final float[] normed;
-    private final float[] projected;
-    private final float[] gate;
-    private final float[] up;
+    private final int intermediate;
+    /** Per sequence of the batch. */
+    private float[][] x = new float[0][];
+    private float[][] normed = new float[0][];
+    private float[][] projected = new float[0][];
+    private float[][] gate = new float[0][];
+    private float[][] up = new float[0][];
 
     LlamaDecoder(JavaDecode d, ModelConfig c, float[] finalNorm, List<Layer> layers, Projection lmHead) {
         this.d = d;
@@ -26,43 +28,50 @@ final class LlamaDecoder implements DecoderSlot.StepDecoder {
         this.layers = layers;
         this.lmHead = lmHead;
         this.eps = (float) c.normEps();
-        x = new float[d.hidden];
-        normed = new float[d.hidden];
-        projected = new float[d.hidden];
-        gate = new float[c.intermediateSize()];
-        up = new float[c.intermediateSize()];
+        this.intermediate = c.intermediateSize();
     }
 
-    /** Appends {@code token} at the cache's next position and returns the logits after it. */
+    /** Appends {@code tokens[b]} at the next position of {@code caches[b]} and returns the logits after each. */
     @Override
-    public synchronized float[] step(int token, KvCache cache) {
+    public synchronized float[][] step(int[] tokens, KvCache[] caches) {
         if (closed) throw new IllegalStateException("the model was closed");
-        int pos = d.begin(token, cache, x);
+        int n = tokens.length;
+        x = JavaDecode.room(x, n, d.hidden);
+        normed = JavaDecode.room(normed, n, d.hidden);
+        projected = JavaDecode.room(projected, n, d.hidden);
+        gate = JavaDecode.room(gate, n, intermediate);
+        up = JavaDecode.room(up, n, intermediate);
+        int[] pos = d.begin(tokens, caches, x);
         for (int i = 0; i < layers.size(); i++) {
             Layer l = layers.get(i);
-            rmsNorm(x, l.inputNorm, normed);
-            d.project(normed, l.q, d.q, l.k, d.k, l.v, d.v);
-            d.attend(i, cache, pos);
-            d.project(d.attended, l.o, projected);
-            for (int j = 0; j < x.length; j++) x[j] += projected[j];
-            rmsNorm(x, l.postNorm, normed);
-            d.project(normed, l.gate, gate, l.up, up, null, null);
-            for (int j = 0; j < gate.length; j++) {
-                float g = gate[j];
-                gate[j] = g * (float) (1.0 / (1.0 + Math.exp(-g))) * up[j]; // silu(gate) * up
+            for (int b = 0; b < n; b++) rmsNorm(x[b], l.inputNorm, normed[b]);
+            d.project(normed, n, l.q, d.q, l.k, d.k, l.v, d.v);
+            d.attend(i, caches, pos, n);
+            d.project(d.attended, n, l.o, projected);
+            for (int b = 0; b < n; b++) add(x[b], projected[b]);
+            for (int b = 0; b < n; b++) rmsNorm(x[b], l.postNorm, normed[b]);
+            d.project(normed, n, l.gate, gate, l.up, up, null, null);
+            for (int b = 0; b < n; b++) {
+                float[] g = gate[b];
+                for (int j = 0; j < intermediate; j++) g[j] = g[j] * (float) (1.0 / (1.0 + Math.exp(-g[j]))) * up[b][j]; // silu(gate) * up
             }
-            d.project(gate, l.down, projected);
-            for (int j = 0; j < x.length; j++) x[j] += projected[j];
+            d.project(gate, n, l.down, projected);
+            for (int b = 0; b < n; b++) add(x[b], projected[b]);
         }
-        cache.advance(1);
-        rmsNorm(x, finalNorm, normed);
-        return d.logits(normed, lmHead);
+        for (KvCache cache : caches) cache.advance(1);
+        for (int b = 0; b < n; b++) rmsNorm(x[b], finalNorm, normed[b]);
+        return d.logits(normed, n, lmHead);
+    }
+
+    private void add(float[] x, float[] delta) {
+        for (int j = 0; j < d.hidden; j++) x[j] += delta[j];
     }
 
     /** x * (mean(x^2) + eps)^-1/2 * weight, as {@link LlamaModel}'s rmsNorm computes it. */
     private void rmsNorm(float[] in, float[] weight, float[] out) {
-        float inverseRms = (float) (1.0 / Math.sqrt(VectorKernels.sumOfSquares(in, in.length) / in.length + eps));
-        for (int j = 0; j < in.length; j++) out[j] = in[j] * inverseRms * weight[j];
+        int n = d.hidden;
+        float inverseRms = (float) (1.0 / Math.sqrt(VectorKernels.sumOfSquares(in, n) / n + eps));
+        for (int j = 0; j < n; j++) out[j] = in[j] * inverseRms * weight[j];
     }
 
     /** Waits for a step in progress: the weights it reads are freed right after. */

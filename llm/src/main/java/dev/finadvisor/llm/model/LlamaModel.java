@@ -108,9 +108,10 @@ public final class LlamaModel implements CausalLM {
     }
 
     @Override
-    public float[] decode(int token, KvCache cache) {
-        DecoderSlot.StepDecoder d = cache.batch() == 1 && cache.javaAddressable() ? decoder() : null;
-        return d == null ? CausalLM.super.decode(token, cache) : d.step(token, cache);
+    public float[][] decode(int[] tokens, KvCache[] caches) {
+        boolean inJava = java.util.Arrays.stream(caches).allMatch(c -> c.batch() == 1 && c.javaAddressable());
+        DecoderSlot.StepDecoder d = inJava ? decoder() : null;
+        return d == null ? CausalLM.super.decode(tokens, caches) : d.step(tokens, caches);
     }
 
     /** The Java decoder, or null when it cannot run here (no Vector API) or some projection is neither fp32 dense nor packed (+ LoRA). */

@@ -55,6 +55,75 @@ class JavaDecodeTest {
         assertThat(three).containsExactly(one);
     }
 
+    /**
+     * Continuous batching: sequences at different positions decoded together, joining and leaving the batch, get
+     * exactly the logits each gets decoded alone.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama:fp32", "mistral:fp32", "qwen2:bf16", "falcon:nf4", "falcon-new:int8", "falcon-seq:fp32"})
+    void aBatchOfSequencesDecodesExactlyAsEachAlone(String familyAndFormat) throws Exception {
+        String family = familyAndFormat.split(":")[0];
+        dev.finadvisor.llm.lowbit.WeightFormat format = dev.finadvisor.llm.lowbit.WeightFormat.parse(familyAndFormat.split(":")[1], "format");
+        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        int[] prompts = {3, 11, 6, 4, 9}; // batches of four or more share each load of a row (VectorKernels.dots)
+        int steps = 5;
+        // which sequences take a step together at each step: they join and leave
+        int[][] batches = {{0, 1}, {0, 1, 2, 3, 4}, {2, 0}, {1}, {1, 2, 0}, {4, 3, 2, 1, 0}, {0, 2}, {2, 1, 3}, {0, 1}, {3, 4},
+            {2}, {1}, {2}, {0, 1, 2, 4}, {3, 4}, {3, 4, 0, 1, 2}};
+        try (NDManager root = NDManager.newBaseManager();
+             CausalLM model = CausalLM.load(ckpt, root, ProjectionLoader.DENSE, format)) {
+            assertThat(model instanceof LlamaModel llama ? llama.decoder() : ((FalconModel) model).decoder()).isNotNull();
+            long[][] ids = new long[prompts.length][];
+            for (int s = 0; s < ids.length; s++) ids[s] = randomIds(prompts[s] + steps, 384, 100 + s);
+            float[][][] alone = new float[ids.length][][];
+            for (int s = 0; s < ids.length; s++) alone[s] = stepLogits(model, root, ids[s], prompts[s]);
+
+            KvCache[] caches = new KvCache[ids.length];
+            int[] next = new int[ids.length];
+            float[][][] together = new float[ids.length][steps][];
+            try {
+                for (int s = 0; s < ids.length; s++) {
+                    caches[s] = model.newCache(1, ids[s].length);
+                    prefill(model, root, ids[s], prompts[s], caches[s]);
+                    next[s] = prompts[s];
+                }
+                for (int[] scheduled : batches) {
+                    int[] batch = Arrays.stream(scheduled).filter(s -> next[s] < ids[s].length).toArray();
+                    int[] tokens = new int[batch.length];
+                    KvCache[] in = new KvCache[batch.length];
+                    for (int b = 0; b < batch.length; b++) {
+                        tokens[b] = (int) ids[batch[b]][next[batch[b]]];
+                        in[b] = caches[batch[b]];
+                    }
+                    float[][] logits = model.decode(tokens, in);
+                    for (int b = 0; b < batch.length; b++) together[batch[b]][next[batch[b]]++ - prompts[batch[b]]] = logits[b];
+                }
+            } finally {
+                for (KvCache c : caches) if (c != null) c.close();
+            }
+            for (int s = 0; s < ids.length; s++) {
+                assertThat(next[s]).as("sequence %d took every step", s).isEqualTo(ids[s].length);
+                for (int t = 0; t < steps; t++) assertThat(together[s][t]).as("sequence %d step %d", s, t).containsExactly(alone[s][t]);
+            }
+        }
+    }
+
+    /** The logits of each decode step after a prefill of {@code prefill} tokens, the sequence alone in its batch. */
+    private static float[][] stepLogits(CausalLM model, NDManager root, long[] ids, int prefill) {
+        float[][] out = new float[ids.length - prefill][];
+        try (KvCache cache = model.newCache(1, ids.length)) {
+            prefill(model, root, ids, prefill, cache);
+            for (int pos = prefill; pos < ids.length; pos++) out[pos - prefill] = model.decode((int) ids[pos], cache);
+        }
+        return out;
+    }
+
+    private static void prefill(CausalLM model, NDManager root, long[] ids, int prefill, KvCache cache) {
+        try (NDManager scope = root.newSubManager()) {
+            model.forward(scope.create(Arrays.copyOf(ids, prefill), new Shape(1, prefill)), cache, true);
+        }
+    }
+
     @Test
     void loraUpdatesDecodeInJavaAsTheEngineComputesThem() throws Exception {
         Path ckpt = RandomCheckpoint.tiny("qwen2").write(dir.resolve("qwen2"));
