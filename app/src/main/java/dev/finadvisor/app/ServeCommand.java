@@ -35,9 +35,9 @@ final class ServeCommand implements Callable<Integer> {
             description = "Base checkpoint: a Hugging Face folder, or a hub id org/name[@revision] (fetched once into the model cache, as by generate; HF_HUB_OFFLINE=1: cache only).")
     String model;
 
-    @Option(names = "--adapter", paramLabel = "DIR|registry:NAME@ALIAS",
-            description = "LoRA adapter applied to the model (folded into fp32 weights, beside bf16/int8/nf4 ones): a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Default: the base model alone.")
-    String adapter;
+    @Option(names = "--adapter", paramLabel = "[NAME=]DIR|registry:NAME@ALIAS",
+            description = "LoRA adapter applied to the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Repeat it to serve several adapters on one copy of the base, all unmerged and decoded in the same batches; a request picks one by NAME (`adapter` in /v1/advice, `model` in /v1/chat/completions; GET /v1/models lists them and the base), the first named is the default. One adapter alone is folded into fp32 weights (beside bf16/int8/nf4 ones). Default: the base model alone.")
+    List<String> adapters = new ArrayList<>();
 
     @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",
             description = "Model registry folder for registry: references (default: ${DEFAULT-VALUE}).")
@@ -74,8 +74,10 @@ final class ServeCommand implements Callable<Integer> {
 
         // Everything that can be wrong with the arguments fails here, before the port opens.
         Path checkpoint = ModelLocator.fromEnvironment().resolve(model);
-        ServedAdapter served = adapter == null ? null : ServedAdapter.resolve(adapter, registry);
-        ServedAdapter.chooseTemplate(cfg.generation().template(), served);
+        List<ServedAdapter.Named> served = new ArrayList<>();
+        for (String a : adapters) served.add(ServedAdapter.resolveNamed(a, registry));
+        if (served.isEmpty()) ServedAdapter.chooseTemplate(cfg.generation().template(), null);
+        for (ServedAdapter.Named a : served) ServedAdapter.chooseTemplate(cfg.generation().template(), a.adapter());
         var logCfg = cfg.prompt_log();
         PromptLog promptLog = logCfg.path() == null || logCfg.path().isBlank() ? null
                 : new PromptLog(Path.of(logCfg.path()), logCfg.max_bytes(), logCfg.keep_files(), logCfg.redact(), AdvisorServer.mapper());
@@ -98,9 +100,9 @@ final class ServeCommand implements Callable<Integer> {
             out.printf("listening on http://%s:%d (GET /ready turns 200 once the model and store are loaded)%n", cfg.server().host(), bound);
             out.flush();
             try (AdvisorRuntime runtime = AdvisorRuntime.load(cfg, checkpoint, served, Clock.systemUTC())) {
-                server.ready(runtime.chain());
-                out.printf("ready: %s, template %s; prompt log %s%n", runtime.chain().servedModelName(),
-                        runtime.chain().templateName(), promptLog == null ? "off" : promptLog.file());
+                server.ready(runtime.models());
+                out.printf("ready: %s, template %s; prompt log %s%n", String.join(", ", runtime.models().names()),
+                        runtime.models().byDefault().templateName(), promptLog == null ? "off" : promptLog.file());
                 out.flush();
                 try {
                     stop.await();

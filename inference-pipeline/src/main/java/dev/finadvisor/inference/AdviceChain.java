@@ -22,13 +22,21 @@ public final class AdviceChain implements AutoCloseable {
     private final NewsRetriever retriever;
     private final ServeConfig config;
     private final String adapterId;
+    private final String name;
 
     public AdviceChain(TextGenerator generator, PromptTemplate template, NewsRetriever retriever, ServeConfig config, String adapterId) {
+        this(generator, template, retriever, config, adapterId, null);
+    }
+
+    /** {@code name}: what clients call it ({@code model} in chat completions, {@code adapter} in advice); null: the default name. */
+    public AdviceChain(TextGenerator generator, PromptTemplate template, NewsRetriever retriever, ServeConfig config, String adapterId,
+                       String name) {
         this.generator = generator;
         this.template = template;
         this.retriever = retriever;
         this.config = config;
         this.adapterId = adapterId;
+        this.name = name;
     }
 
     public String modelId() {
@@ -40,8 +48,9 @@ public final class AdviceChain implements AutoCloseable {
         return adapterId;
     }
 
-    /** The name clients see in /v1/models: base model plus adapter. */
+    /** The name clients see in /v1/models: the name it was served under, else base model plus adapter. */
     public String servedModelName() {
+        if (name != null) return name;
         return adapterId == null ? modelId() : modelId() + "+" + adapterId;
     }
 

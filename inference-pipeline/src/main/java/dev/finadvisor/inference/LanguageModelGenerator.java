@@ -14,6 +14,7 @@ import dev.finadvisor.llm.model.DenseLinear;
 import dev.finadvisor.llm.model.Linear;
 import dev.finadvisor.llm.model.PackedLinear;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
@@ -43,15 +44,20 @@ public final class LanguageModelGenerator implements TextGenerator {
 
     /** Loads {@code checkpointDir} in fp32 and, when {@code adapter} is not null, merges it. */
     public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter) {
-        return load(checkpointDir, adapter, WeightFormat.FP32, ONE_AT_A_TIME);
+        return load(checkpointDir, adapter == null ? List.of() : List.of(adapter), WeightFormat.FP32, ONE_AT_A_TIME);
     }
 
-    /** Loads {@code checkpointDir} with its weights held as {@code weights} and applies {@code adapter} (may be null). */
-    public static LanguageModelGenerator load(Path checkpointDir, PeftAdapter adapter, WeightFormat weights, BatchedGenerator.Limits limits) {
+    /**
+     * Loads {@code checkpointDir} with its weights held as {@code weights} and {@code adapters}: one is folded into fp32
+     * weights (beside low-precision ones); several are all applied unmerged, each generation with the one it asks for
+     * ({@link #forAdapter}: adapter i + 1 is {@code adapters.get(i)}, 0 the base alone).
+     */
+    public static LanguageModelGenerator load(Path checkpointDir, List<PeftAdapter> adapters, WeightFormat weights, BatchedGenerator.Limits limits) {
         LanguageModel model = LanguageModel.load(checkpointDir, weights);
         try {
-            if (adapter != null && packed(model, adapter)) LoraLayers.apply(adapter, model.model());
-            else if (adapter != null) merge(model, adapter);
+            if (adapters.size() > 1) LoraLayers.applyAll(adapters, model.model());
+            else if (adapters.size() == 1 && packed(model, adapters.get(0))) LoraLayers.apply(adapters.get(0), model.model());
+            else if (adapters.size() == 1) merge(model, adapters.get(0));
         } catch (RuntimeException e) {
             model.close();
             throw e;
@@ -123,6 +129,49 @@ public final class LanguageModelGenerator implements TextGenerator {
 
     @Override
     public Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled) {
+        return generate(prompt, s, sink, cancelled, 0);
+    }
+
+    /**
+     * This model generating with served adapter {@code adapter} (see {@link #load(Path, List, WeightFormat, BatchedGenerator.Limits)};
+     * 0: the model as loaded), for a chain of its own; closing it leaves the model open.
+     */
+    public TextGenerator forAdapter(int adapter) {
+        LanguageModelGenerator owner = this;
+        return new TextGenerator() {
+            @Override
+            public String modelId() {
+                return owner.modelId();
+            }
+
+            @Override
+            public int countTokens(String text) {
+                return owner.countTokens(text);
+            }
+
+            @Override
+            public int maxSequenceLength() {
+                return owner.maxSequenceLength();
+            }
+
+            @Override
+            public Generation generate(String prompt, Sampling sampling, TokenSink sink, BooleanSupplier cancelled) {
+                return owner.generate(prompt, sampling, sink, cancelled, adapter);
+            }
+
+            @Override
+            public int maxBatch() {
+                return owner.maxBatch();
+            }
+
+            @Override
+            public BatchedGenerator batching() {
+                return owner.batching();
+            }
+        };
+    }
+
+    private Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled, int adapter) {
         int[] ids = model.tokenizer().encode(prompt, true); // the tokenizer's own template (BOS for Llama), as in training
         GenerationConfig config = new GenerationConfig(s.maxNewTokens(), s.temperature(), s.topK(), s.topP(), s.repetitionPenalty(),
                 s.seed(), s.stopStrings());
@@ -131,7 +180,7 @@ public final class LanguageModelGenerator implements TextGenerator {
         GenerationResult r = batcher.generate(ids, config, (id, delta) -> {
             if (first[0] < 0) first[0] = System.nanoTime();
             if (!delta.isEmpty()) sink.onDelta(delta);
-        }, cancelled);
+        }, cancelled, adapter);
         long totalMs = (System.nanoTime() - t0) / 1_000_000;
         // The count excludes an ending end-of-sequence token, which is no part of the answer.
         int completion = r.generatedIds().length;

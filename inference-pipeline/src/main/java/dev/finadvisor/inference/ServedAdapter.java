@@ -22,6 +22,18 @@ import java.nio.file.Path;
  */
 public record ServedAdapter(Path dir, String id, PeftAdapter adapter, String template, String baseModel) {
 
+    /** An adapter served under {@code name} (what requests pick it by; null: the default name, base model + adapter id). */
+    public record Named(String name, ServedAdapter adapter) {}
+
+    private static final java.util.regex.Pattern NAMED = java.util.regex.Pattern.compile("([A-Za-z0-9][A-Za-z0-9._-]{0,63})=(.+)");
+
+    /** Resolves {@code NAME=REF} or a plain {@code REF} (see {@link #resolve}). */
+    public static Named resolveNamed(String argument, Path registryRoot) {
+        java.util.regex.Matcher m = NAMED.matcher(argument);
+        if (m.matches()) return new Named(m.group(1), resolve(m.group(2), registryRoot));
+        return new Named(null, resolve(argument, registryRoot));
+    }
+
     /** Resolves {@code argument}: {@code registry:NAME@ALIAS}, {@code registry:NAME:VERSION} or a PEFT folder. */
     public static ServedAdapter resolve(String argument, Path registryRoot) {
         Path dir;

@@ -33,20 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LanguageModelGeneratorTest {
     @TempDir Path dir;
 
-    /** A random adapter on q_proj and v_proj of the model's linears (B non-zero, so it changes the output). */
     static PeftAdapter randomAdapter(LanguageModel model, long seed) {
-        LoraConfig config = new LoraConfig(4, 8, 0, List.of("q_proj", "v_proj"), "tiny-llama", "falcon");
-        SplittableRandom random = new SplittableRandom(seed);
-        Map<String, LoraWeights> modules = new LinkedHashMap<>();
-        model.model().linears().forEach((path, linear) -> {
-            if (!config.targets(path)) return;
-            float[] a = new float[4 * linear.inFeatures()];
-            float[] b = new float[linear.outFeatures() * 4];
-            for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian() * 0.1f;
-            for (int i = 0; i < b.length; i++) b[i] = (float) random.nextGaussian() * 0.1f;
-            modules.put(path, new LoraWeights(4, linear.inFeatures(), linear.outFeatures(), a, b));
-        });
-        return new PeftAdapter(config, modules);
+        return TinyModel.randomAdapter(model, seed);
     }
 
     @Test
@@ -88,12 +76,12 @@ class LanguageModelGeneratorTest {
     void onLowPrecisionWeightsTheAdapterStaysUnmergedAndGivesTheMergedModelsTokens() throws Exception {
         Path checkpoint = new RandomCheckpoint("LlamaForCausalLM", 64, 96, 2, 4, 2, 384, 2048, false, Map.of(), Dtype.BF16, 0.08, 11)
                 .write(dir.resolve("tiny-bf16"));
-        try (LanguageModelGenerator fp32 = LanguageModelGenerator.load(checkpoint, null, WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME)) {
+        try (LanguageModelGenerator fp32 = LanguageModelGenerator.load(checkpoint, List.of(), WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME)) {
             randomAdapter(fp32.model(), 5).write(dir.resolve("adapter"));
         }
         PeftAdapter adapter = PeftAdapter.read(dir.resolve("adapter"));
-        try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME);
-             LanguageModelGenerator unmerged = LanguageModelGenerator.load(checkpoint, adapter, WeightFormat.BF16, LanguageModelGenerator.ONE_AT_A_TIME)) {
+        try (LanguageModelGenerator merged = LanguageModelGenerator.load(checkpoint, List.of(adapter), WeightFormat.FP32, LanguageModelGenerator.ONE_AT_A_TIME);
+             LanguageModelGenerator unmerged = LanguageModelGenerator.load(checkpoint, List.of(adapter), WeightFormat.BF16, LanguageModelGenerator.ONE_AT_A_TIME)) {
             String q = "model.layers.0.self_attn.q_proj";
             assertThat(merged.model().model().linears().get(q)).isInstanceOf(DenseLinear.class);
             assertThat(unmerged.model().model().linears().get(q)).isInstanceOf(LowRankLinear.class);

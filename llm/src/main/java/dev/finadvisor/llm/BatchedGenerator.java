@@ -35,14 +35,16 @@ public final class BatchedGenerator implements AutoCloseable {
     private static final class Job {
         final SequenceGeneration sequence;
         final long kvBytes;
+        final int adapter;
         final CompletableFuture<GenerationResult> done = new CompletableFuture<>();
         KvCache cache;
         int prefilled;
         int pending = -1;
 
-        Job(SequenceGeneration sequence, long kvBytes) {
+        Job(SequenceGeneration sequence, long kvBytes, int adapter) {
             this.sequence = sequence;
             this.kvBytes = kvBytes;
+            this.adapter = adapter;
         }
     }
 
@@ -75,6 +77,11 @@ public final class BatchedGenerator implements AutoCloseable {
      * is called on the model thread: it must not block.
      */
     public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled) {
+        return generate(promptIds, config, onToken, cancelled, 0);
+    }
+
+    /** The same with served adapter {@code adapter} (0: the base alone; see {@code LoraLayers.applyAll}). */
+    public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled, int adapter) {
         SequenceGeneration sequence = model.sequence(promptIds, config, onToken, cancelled);
         long bytes = model.kvCacheBytes(sequence.cachePositions());
         if (bytes > limits.kvCacheBytes()) {
@@ -82,7 +89,7 @@ public final class BatchedGenerator implements AutoCloseable {
                     + mib(bytes) + " MiB of KV cache, more than the " + mib(limits.kvCacheBytes()) + " MiB all sequences share; "
                     + "shorten the prompt or lower max_new_tokens to at most " + Math.max(0, maxPositions() - promptIds.length));
         }
-        Job job = new Job(sequence, bytes);
+        Job job = new Job(sequence, bytes, adapter);
         synchronized (this) {
             if (closed) throw new IllegalStateException("the model was closed");
             waiting.add(job);
@@ -199,7 +206,7 @@ public final class BatchedGenerator implements AutoCloseable {
                 finish(job, null);
                 return;
             }
-            if (job.cache == null) job.cache = model.model().newCache(1, s.cachePositions());
+            if (job.cache == null) job.cache = model.model().newCache(1, s.cachePositions()).useAdapter(job.adapter);
             int length = s.prompt().length;
             int to = limits.prefillChunk() == 0 ? length : Math.min(length, job.prefilled + limits.prefillChunk());
             long t0 = System.nanoTime();

@@ -12,7 +12,7 @@ import java.util.List;
 
 /** Turns a {@code POST /v1/advice} body into an {@link AdviceRequest}, or a 400 naming the field. */
 public final class AdviceRequestParser {
-    private static final List<String> FIELDS = List.of("about_me", "question", "history", "options");
+    private static final List<String> FIELDS = List.of("about_me", "question", "history", "options", "adapter");
     private static final List<String> HISTORY_FIELDS = List.of("question", "answer");
     private static final List<String> OPTION_FIELDS = List.of("max_new_tokens", "temperature", "top_p", "seed", "k", "since");
 
@@ -31,7 +31,8 @@ public final class AdviceRequestParser {
         String aboutMe = JsonFields.requiredText(root, "about_me", "about_me", limits.about_me_max_chars());
         String question = JsonFields.requiredText(root, "question", "question", limits.question_max_chars());
         List<Exchange> history = history(root.get("history"));
-        return new AdviceRequest(aboutMe, question, history, options(root.get("options")));
+        String adapter = JsonFields.absent(root.get("adapter")) ? null : JsonFields.text(root.get("adapter"), "adapter", 500);
+        return new AdviceRequest(aboutMe, question, history, options(root.get("options")), adapter);
     }
 
     private List<Exchange> history(JsonNode node) {

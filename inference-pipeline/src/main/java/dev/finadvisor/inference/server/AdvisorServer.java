@@ -8,6 +8,7 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.inference.AdviceAnswer;
 import dev.finadvisor.inference.AdviceChain;
+import dev.finadvisor.inference.ServedModels;
 import dev.finadvisor.inference.AdviceRequest;
 import dev.finadvisor.inference.Generation;
 import dev.finadvisor.inference.PreparedAdvice;
@@ -26,6 +27,7 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -67,7 +69,7 @@ public final class AdvisorServer implements AutoCloseable {
     private final RequestBodies bodies;
     private final ConnectionsPerClient connections;
     private final Instant started;
-    private volatile AdviceChain chain;
+    private volatile ServedModels models;
     private Javalin app;
 
     public AdvisorServer(ServeConfig config, Secrets secrets, PromptLog promptLog, Clock clock) {
@@ -81,7 +83,7 @@ public final class AdvisorServer implements AutoCloseable {
         this.queue = new GenerationQueue(config.limits().queue_capacity());
         this.rateLimiter = new RateLimiter(config.limits().rate_limit_per_minute(), config.limits().rate_limit_burst(), System::nanoTime);
         this.connections = new ConnectionsPerClient(config.server().max_connections_per_client());
-        this.metrics = new Metrics(queue::depth, connections::refused, () -> chain == null ? null : chain.batching());
+        this.metrics = new Metrics(queue::depth, connections::refused, () -> models == null ? null : models.byDefault().batching());
         this.bodies = new RequestBodies(config.server().max_body_bytes(), config.server().body_timeout_s() * 1_000_000_000L);
         this.started = clock.instant();
     }
@@ -98,8 +100,13 @@ public final class AdvisorServer implements AutoCloseable {
 
     /** Serves this chain from now on; {@code /ready} turns 200. */
     public void ready(AdviceChain chain) {
-        queue.start(chain.maxBatch());
-        this.chain = chain;
+        ready(ServedModels.of(chain));
+    }
+
+    /** Serves these models (one generator, one chain each) from now on; {@code /ready} turns 200. */
+    public void ready(ServedModels served) {
+        queue.start(served.byDefault().maxBatch());
+        this.models = served;
     }
 
     /** Starts listening; returns the bound port (useful with port 0). */
@@ -219,15 +226,17 @@ public final class AdvisorServer implements AutoCloseable {
     }
 
     private void readiness(Context ctx) {
-        AdviceChain c = chain;
-        if (c == null) {
+        ServedModels m = models;
+        if (m == null) {
             respond(ctx, 503, Map.of("status", "loading", "message", "the model and the news store are still loading"));
         } else {
+            AdviceChain c = m.byDefault();
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("status", "ready");
             body.put("model", c.modelId());
             body.put("adapter", c.adapterId());
             body.put("template", c.templateName());
+            body.put("models", m.names());
             respond(ctx, 200, body);
         }
     }
@@ -236,7 +245,7 @@ public final class AdvisorServer implements AutoCloseable {
 
     private void advice(Context ctx) {
         AdviceRequest request = adviceParser.parse(bodies.read(ctx));
-        Completed done = run(ctx, "/v1/advice", request, TokenSink.NONE, () -> false);
+        Completed done = run(ctx, "/v1/advice", requireChain(request.adapter(), "adapter"), request, TokenSink.NONE, () -> false);
         if (done == null) return;
         respond(ctx, 200, done.answer());
     }
@@ -247,7 +256,7 @@ public final class AdvisorServer implements AutoCloseable {
         TokenSink sink = delta -> stream(ctx, sse).send("token", write(Map.of("delta", delta)));
         Completed done;
         try {
-            done = run(ctx, "/v1/advice/stream", request, sink, () -> sse[0] != null && sse[0].gone());
+            done = run(ctx, "/v1/advice/stream", requireChain(request.adapter(), "adapter"), request, sink, () -> sse[0] != null && sse[0].gone());
         } catch (ApiException e) {
             if (sse[0] == null) throw e; // nothing sent yet: a plain JSON error with its status
             sse[0].send("error", write(errorBody(e)));
@@ -261,16 +270,12 @@ public final class AdvisorServer implements AutoCloseable {
 
     private void chatCompletions(Context ctx) {
         ChatRequest request = chatParser.parse(bodies.read(ctx));
-        AdviceChain c = requireChain();
-        if (!request.model().equals(c.servedModelName()) && !request.model().equals(c.modelId())) {
-            throw new ApiException(404, "invalid_request_error", "model", "model '" + request.model()
-                    + "' is not served here; GET /v1/models lists '" + c.servedModelName() + "'");
-        }
+        AdviceChain c = requireChain(request.model(), "model");
         String id = "chatcmpl-" + ((String) ctx.attribute("request_id")).substring(4);
         long created = clock.instant().getEpochSecond();
         String model = c.servedModelName();
         if (!request.stream()) {
-            Completed done = run(ctx, "/v1/chat/completions", request.advice(), TokenSink.NONE, () -> false);
+            Completed done = run(ctx, "/v1/chat/completions", c, request.advice(), TokenSink.NONE, () -> false);
             if (done == null) return;
             Map<String, Object> body = new LinkedHashMap<>();
             body.put("id", id);
@@ -295,7 +300,7 @@ public final class AdvisorServer implements AutoCloseable {
         };
         Completed done;
         try {
-            done = run(ctx, "/v1/chat/completions", request.advice(), sink, () -> sse[0] != null && sse[0].gone());
+            done = run(ctx, "/v1/chat/completions", c, request.advice(), sink, () -> sse[0] != null && sse[0].gone());
         } catch (ApiException e) {
             if (sse[0] == null) throw e;
             sse[0].send(null, write(errorBody(e)));
@@ -316,15 +321,20 @@ public final class AdvisorServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
-        AdviceChain c = requireChain();
-        Map<String, Object> entry = new LinkedHashMap<>();
-        entry.put("id", c.servedModelName());
-        entry.put("object", "model");
-        entry.put("created", started.getEpochSecond());
-        entry.put("owned_by", "finadvisor");
-        entry.put("base_model", c.modelId());
-        entry.put("adapter", c.adapterId());
-        respond(ctx, 200, Map.of("object", "list", "data", List.of(entry)));
+        requireChain(null, null);
+        List<Map<String, Object>> data = new ArrayList<>();
+        for (AdviceChain c : models.all()) {
+            Map<String, Object> entry = new LinkedHashMap<>();
+            entry.put("id", c.servedModelName());
+            entry.put("object", "model");
+            entry.put("created", started.getEpochSecond());
+            entry.put("owned_by", "finadvisor");
+            entry.put("base_model", c.modelId());
+            entry.put("adapter", c.adapterId());
+            entry.put("template", c.templateName());
+            data.add(entry);
+        }
+        respond(ctx, 200, Map.of("object", "list", "data", data));
     }
 
     private static Map<String, Object> chunk(String id, long created, String model, Map<String, Object> delta, String finish) {
@@ -359,8 +369,7 @@ public final class AdvisorServer implements AutoCloseable {
      * Admits, retrieves, generates (streaming deltas to {@code sink}) and logs one request. Returns null
      * when the client disconnected (nothing more to send).
      */
-    private Completed run(Context ctx, String route, AdviceRequest request, TokenSink sink, BooleanSupplier streamGone) {
-        AdviceChain c = requireChain();
+    private Completed run(Context ctx, String route, AdviceChain c, AdviceRequest request, TokenSink sink, BooleanSupplier streamGone) {
         String requestId = ctx.attribute("request_id");
         long t0 = ctx.attribute("t0");
         try (GenerationQueue.Ticket ticket = admit()) {
@@ -401,7 +410,7 @@ public final class AdvisorServer implements AutoCloseable {
             }
             long generationMs = (System.nanoTime() - g0) / 1_000_000;
             double ttft = firstToken.get() < 0 ? -1 : (firstToken.get() - t0) / 1e9;
-            metrics.generation(g.promptTokens(), g.completionTokens(), g.prefillMs() / 1000.0, g.decodeMs() / 1000.0, ttft, g.finishReason());
+            metrics.generation(c.servedModelName(), g.promptTokens(), g.completionTokens(), g.prefillMs() / 1000.0, g.decodeMs() / 1000.0, ttft, g.finishReason());
             boolean gone = clientGone.getAsBoolean() || g.finishReason().equals("cancelled") && System.nanoTime() <= deadline;
             AdviceAnswer answer = new AdviceAnswer(g.text(), prepared.sources(),
                     AdviceAnswer.RetrievalSummary.of(prepared.retrieval(), prepared.sources().size()), new Usage(g.promptTokens(), g.completionTokens()),
@@ -427,10 +436,20 @@ public final class AdvisorServer implements AutoCloseable {
         }
     }
 
-    private AdviceChain requireChain() {
-        AdviceChain c = chain;
-        if (c == null) {
+    /**
+     * The chain serving {@code name} (null: the default), or 503 while loading, 404 naming {@code param} when no served
+     * model has that name.
+     */
+    private AdviceChain requireChain(String name, String param) {
+        ServedModels m = models;
+        if (m == null) {
             throw new ApiException(503, "server_loading", null, "the model is still loading; see GET /ready", Map.of("Retry-After", "5"));
+        }
+        if (name == null) return m.byDefault();
+        AdviceChain c = m.find(name);
+        if (c == null) {
+            throw new ApiException(404, "invalid_request_error", param, param + " '" + name + "' is not served here; GET /v1/models lists "
+                    + String.join(", ", m.names().stream().map(n -> "'" + n + "'").toList()));
         }
         return c;
     }

@@ -12,6 +12,7 @@ import dev.finadvisor.inference.PromptLog;
 import dev.finadvisor.inference.ServeConfig;
 import dev.finadvisor.inference.StoreSymbols;
 import dev.finadvisor.inference.SymbolDetector;
+import dev.finadvisor.inference.TextGenerator;
 import dev.finadvisor.inference.server.AdvisorServer;
 import dev.finadvisor.llm.EngineCheck;
 import dev.finadvisor.llm.LanguageModel;
@@ -80,59 +81,23 @@ public final class ServeBenchmark {
 
         Instant now = Instant.now();
         try (MiniLmEmbedder embedder = MiniLmEmbedder.load(MiniLmEmbedder.Variant.QUANTIZED, MiniLmEmbedder.OverLength.TRUNCATE);
-             LuceneVectorStore store = LuceneVectorStore.open(dir.resolve("store"), MiniLmEmbedder.DIMENSION);
-             LanguageModel model = LanguageModel.load(checkpoint, dev.finadvisor.llm.lowbit.WeightFormat.AUTO)) {
+             LuceneVectorStore store = LuceneVectorStore.open(dir.resolve("store"), MiniLmEmbedder.DIMENSION)) {
             fillStore(store, embedder, now, 240);
+            Bench bench = new Bench(embedder, store, dir, perClient, maxNew);
             Map<Integer, Map<Integer, Row>> rows = new java.util.TreeMap<>();
-            for (int maxBatch : new int[] {16, 1}) {
-                ServeConfig config = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, null, List.of("server.port=0",
-                        "server.max_batch=" + maxBatch, "limits.queue_capacity=64", "limits.rate_limit_per_minute=0",
-                        "limits.max_new_tokens_cap=" + Math.max(512, maxNew), "generation.template=falcon", "retrieval.embedder=quantized",
-                        "retrieval.context_tokens=256", "retrieval.k=2")).value();
-                Clock clock = Clock.systemUTC();
-                NewsRetriever retriever = new NewsRetriever(embedder, store, new StoreSymbols(store, Duration.ofMinutes(1)),
-                        new SymbolDetector(Map.of()), config.retrieval().candidates(), true, clock);
-                LanguageModelGenerator generator = new LanguageModelGenerator(model, preset, config.server().batching());
-                AdviceChain chain = new AdviceChain(generator, PromptTemplates.byName("falcon", null), retriever, config, null);
-                Path log = dir.resolve("prompts-" + maxBatch + ".jsonl");
-                try (AdvisorServer server = new AdvisorServer(config, new Secrets(Map.of()),
-                        new PromptLog(log, 1L << 30, 1, List.of(), AdvisorServer.mapper()), clock)) {
-                    String base = "http://127.0.0.1:" + server.start();
-                    server.ready(chain);
-                    run(base, 1, 2, maxNew); // warm-up: JIT, libtorch, first allocations
-                    Files.deleteIfExists(log);
-                    System.out.printf(Locale.ROOT, "%nserver.max_batch %d:%n", maxBatch);
-                    System.out.println("| clients | requests | req/s | output tok/s | latency p50 | p99 | first token p50 | p99 | mean decode batch | retrieval | waiting | prefill | decode | prompt tokens |");
-                    System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-                    for (int clients : levels) {
-                        long logStart = Files.exists(log) ? Files.readAllLines(log).size() : 0;
-                        long[] stepsBefore = generator.batching().stepsBySize();
-                        // A single client sends at least 3 requests, so its percentiles mean something.
-                        Result r = run(base, clients, clients == 1 ? Math.max(3, perClient) : perClient, maxNew);
-                        long[] steps = generator.batching().stepsBySize();
-                        double stepCount = 0, sequenceSteps = 0;
-                        for (int n = 1; n < steps.length; n++) {
-                            stepCount += steps[n] - stepsBefore[n];
-                            sequenceSteps += n * (steps[n] - stepsBefore[n]);
-                        }
-                        List<String> lines = Files.readAllLines(log);
-                        List<JsonNode> recs = new ArrayList<>();
-                        for (String l : lines.subList((int) logStart, lines.size())) recs.add(JSON.readTree(l));
-                        double retrieval = mean(recs, "retrieval_ms"), prefill = mean(recs, "prefill_ms"), decode = mean(recs, "decode_ms");
-                        // generation_ms runs from admission to the model to the last token: what is not prefill or decode is waiting.
-                        double waiting = mean(recs, "generation_ms") - prefill - decode;
-                        double promptTokens = recs.stream().mapToDouble(n -> n.get("usage").get("prompt_tokens").asDouble()).average().orElse(0);
-                        long tokens = recs.stream().mapToLong(n -> n.get("usage").get("completion_tokens").asLong()).sum();
-                        Row row = new Row(r.latencies.size() / r.seconds, tokens / r.seconds, pct(r.firstTokens, 99));
-                        rows.computeIfAbsent(maxBatch, k -> new java.util.TreeMap<>()).put(clients, row);
-                        System.out.printf(Locale.ROOT, "| %d | %d | %.2f | %.1f | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.1f | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f |%n",
-                                clients, r.latencies.size(), row.requestsPerSecond, row.tokensPerSecond, pct(r.latencies, 50), pct(r.latencies, 99),
-                                pct(r.firstTokens, 50), row.firstTokenP99, stepCount == 0 ? 0 : sequenceSteps / stepCount, retrieval,
-                                Math.max(0, waiting), prefill, decode, promptTokens);
+            List<dev.finadvisor.llm.lora.PeftAdapter> adapters;
+            try (LanguageModel model = LanguageModel.load(checkpoint, dev.finadvisor.llm.lowbit.WeightFormat.AUTO)) {
+                for (int maxBatch : new int[] {16, 1}) {
+                    LanguageModelGenerator generator = new LanguageModelGenerator(model, preset, bench.config(maxBatch).server().batching());
+                    try {
+                        System.out.printf(Locale.ROOT, "%nserver.max_batch %d:%n", maxBatch);
+                        rows.put(maxBatch, bench.measure(maxBatch, List.of(generator), List.of(), levels));
+                    } finally {
+                        generator.batching().close(); // the model stays open for the next configuration
                     }
-                } finally {
-                    generator.batching().close(); // the model stays open for the next configuration
                 }
+                adapters = new ArrayList<>();
+                for (int i = 0; i < 4; i++) adapters.add(dev.finadvisor.inference.TinyModel.randomAdapter(model, i + 1, 16));
             }
             System.out.println();
             Map<Integer, Row> on = rows.get(16);
@@ -144,6 +109,81 @@ public final class ServeBenchmark {
                         clients, on.get(clients).tokensPerSecond / off.get(clients).tokensPerSecond,
                         on.get(clients).firstTokenP99 / on.get(1).firstTokenP99, off.get(clients).firstTokenP99 / off.get(1).firstTokenP99);
             }
+            // Four adapters (rank 16 on q_proj and v_proj), unmerged on the one base, the clients spread over them.
+            int clients = java.util.Arrays.stream(levels).filter(c -> c == 16).findFirst().orElse(levels[levels.length - 1]);
+            try (LanguageModelGenerator many = LanguageModelGenerator.load(checkpoint, adapters, dev.finadvisor.llm.lowbit.WeightFormat.AUTO,
+                    bench.config(16).server().batching())) {
+                List<TextGenerator> views = List.of(many.forAdapter(1), many.forAdapter(2), many.forAdapter(3), many.forAdapter(4));
+                System.out.printf(Locale.ROOT, "%nserver.max_batch 16, four adapters (a1..a4, rank 16, unmerged), client c asks a(c %% 4 + 1):%n");
+                Row four = bench.measure(16, views, List.of("a1", "a2", "a3", "a4"), new int[] {clients}).get(clients);
+                System.out.printf(Locale.ROOT, "%n%d clients over four adapters: output tokens/s %.2fx of one model's (target: within 15%%)%n",
+                        clients, four.tokensPerSecond / on.get(clients).tokensPerSecond);
+            }
+        }
+    }
+
+    /** The store and settings every configuration is served with. */
+    record Bench(MiniLmEmbedder embedder, LuceneVectorStore store, Path dir, int perClient, int maxNew) {
+        ServeConfig config(int maxBatch) {
+            return new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, null, List.of("server.port=0",
+                    "server.max_batch=" + maxBatch, "server.max_connections_per_client=1000", "server.request_timeout_s=3600", "limits.queue_capacity=64",
+                    "limits.rate_limit_per_minute=0", "limits.max_new_tokens_cap=" + Math.max(512, maxNew), "generation.template=falcon",
+                    "retrieval.embedder=quantized", "retrieval.context_tokens=256", "retrieval.k=2")).value();
+        }
+
+        /**
+         * Serves {@code generators} (one model each, named {@code names}; none: the default) with {@code server.max_batch}
+         * {@code maxBatch}, sends each level of concurrent clients and prints a table row per level.
+         */
+        Map<Integer, Row> measure(int maxBatch, List<TextGenerator> generators, List<String> names, int[] levels) throws Exception {
+            ServeConfig config = config(maxBatch);
+            Clock clock = Clock.systemUTC();
+            NewsRetriever retriever = new NewsRetriever(embedder, store, new StoreSymbols(store, Duration.ofMinutes(1)),
+                    new SymbolDetector(Map.of()), config.retrieval().candidates(), true, clock);
+            List<AdviceChain> chains = new ArrayList<>();
+            for (int i = 0; i < generators.size(); i++) {
+                chains.add(new AdviceChain(generators.get(i), PromptTemplates.byName("falcon", null), retriever, config,
+                        names.isEmpty() ? null : names.get(i), names.isEmpty() ? null : names.get(i)));
+            }
+            dev.finadvisor.llm.BatchedGenerator batching = generators.get(0).batching();
+            Path log = dir.resolve("prompts-" + System.nanoTime() + ".jsonl");
+            Map<Integer, Row> rows = new java.util.TreeMap<>();
+            try (AdvisorServer server = new AdvisorServer(config, new Secrets(Map.of()),
+                    new PromptLog(log, 1L << 30, 1, List.of(), AdvisorServer.mapper()), clock)) {
+                String base = "http://127.0.0.1:" + server.start();
+                server.ready(new dev.finadvisor.inference.ServedModels(chains, null));
+                run(base, 1, 2, maxNew, names); // warm-up: JIT, libtorch, first allocations
+                Files.deleteIfExists(log);
+                System.out.println("| clients | requests | req/s | output tok/s | latency p50 | p99 | first token p50 | p99 | mean decode batch | retrieval | waiting | prefill | decode | prompt tokens |");
+                System.out.println("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+                for (int clients : levels) {
+                    long logStart = Files.exists(log) ? Files.readAllLines(log).size() : 0;
+                    long[] stepsBefore = batching.stepsBySize();
+                    // A single client sends at least 3 requests, so its percentiles mean something.
+                    Result r = run(base, clients, clients == 1 ? Math.max(3, perClient) : perClient, maxNew, names);
+                    long[] steps = batching.stepsBySize();
+                    double stepCount = 0, sequenceSteps = 0;
+                    for (int n = 1; n < steps.length; n++) {
+                        stepCount += steps[n] - stepsBefore[n];
+                        sequenceSteps += n * (steps[n] - stepsBefore[n]);
+                    }
+                    List<String> lines = Files.readAllLines(log);
+                    List<JsonNode> recs = new ArrayList<>();
+                    for (String l : lines.subList((int) logStart, lines.size())) recs.add(JSON.readTree(l));
+                    double retrieval = mean(recs, "retrieval_ms"), prefill = mean(recs, "prefill_ms"), decode = mean(recs, "decode_ms");
+                    // generation_ms runs from admission to the model to the last token: what is not prefill or decode is waiting.
+                    double waiting = mean(recs, "generation_ms") - prefill - decode;
+                    double promptTokens = recs.stream().mapToDouble(n -> n.get("usage").get("prompt_tokens").asDouble()).average().orElse(0);
+                    long tokens = recs.stream().mapToLong(n -> n.get("usage").get("completion_tokens").asLong()).sum();
+                    Row row = new Row(r.latencies.size() / r.seconds, tokens / r.seconds, pct(r.firstTokens, 99));
+                    rows.put(clients, row);
+                    System.out.printf(Locale.ROOT, "| %d | %d | %.2f | %.1f | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.1f | %.0f ms | %.0f ms | %.0f ms | %.0f ms | %.0f |%n",
+                            clients, r.latencies.size(), row.requestsPerSecond, row.tokensPerSecond, pct(r.latencies, 50), pct(r.latencies, 99),
+                            pct(r.firstTokens, 50), row.firstTokenP99, stepCount == 0 ? 0 : sequenceSteps / stepCount, retrieval,
+                            Math.max(0, waiting), prefill, decode, promptTokens);
+                }
+            }
+            return rows;
         }
     }
 
@@ -152,6 +192,11 @@ public final class ServeBenchmark {
     record Result(List<Double> latencies, List<Double> firstTokens, double seconds) {}
 
     static Result run(String base, int clients, int perClient, int maxNew) throws Exception {
+        return run(base, clients, perClient, maxNew, List.of());
+    }
+
+    /** Client c asks adapter {@code adapters[c % n]} (none: the default model). */
+    static Result run(String base, int clients, int perClient, int maxNew, List<String> adapters) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
         List<Double> firsts = Collections.synchronizedList(new ArrayList<>());
@@ -165,7 +210,8 @@ public final class ServeBenchmark {
                 for (int i = 0; i < perClient; i++) {
                     int t = random.nextInt(TOPICS.length);
                     String body = "{\"about_me\": \"I am " + (25 + random.nextInt(40)) + " and invest monthly.\", \"question\": \"What does the news on "
-                            + TOPICS[t] + " mean for my portfolio?\", \"options\": {\"max_new_tokens\": " + maxNew + "}}";
+                            + TOPICS[t] + " mean for my portfolio?\", \"options\": {\"max_new_tokens\": " + maxNew + "}"
+                            + (adapters.isEmpty() ? "" : ", \"adapter\": \"" + adapters.get(client % adapters.size()) + "\"") + "}";
                     long s = System.nanoTime();
                     HttpResponse<java.io.InputStream> r = http.send(HttpRequest.newBuilder(URI.create(base + "/v1/advice/stream")).header("Content-Type", "application/json")
                             .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofInputStream());

@@ -435,6 +435,62 @@ class AdvisorServerTest {
         }
     }
 
+    @Test
+    void severalAdaptersOnOneBaseAnswerSideBySideEachAsItDoesAlone() throws Exception {
+        Path checkpoint = TinyModel.write(dir.resolve("tiny-adapters"));
+        List<dev.finadvisor.llm.lora.PeftAdapter> adapters = List.of(TinyModel.randomAdapter(model, 1), TinyModel.randomAdapter(model, 2));
+        List<String> names = java.util.Arrays.asList("one", "two", null);
+        String body = "{\"about_me\": \"I am 40\", \"question\": \"Should I buy Apple shares?\", \"options\": {\"temperature\": 0, \"max_new_tokens\": 16}";
+        java.util.Map<String, String> alone = new java.util.HashMap<>();
+        var oneAtATime = new dev.finadvisor.llm.BatchedGenerator.Limits(1, 1 << 30, 32);
+        try (LanguageModelGenerator g = LanguageModelGenerator.load(checkpoint, adapters, dev.finadvisor.llm.lowbit.WeightFormat.FP32, oneAtATime);
+             TestServer s = new TestServer(dir, g.forAdapter(0), embedder, store, NOW, Map.of(), "limits.rate_limit_per_minute=0")) {
+            s.serve(names, List.of(g.forAdapter(1), g.forAdapter(2), g.forAdapter(0)), null);
+            for (String name : List.of("one", "two", "tiny-adapters")) {
+                HttpResponse<String> r = s.post("/v1/advice", body + ", \"adapter\": \"" + name + "\"}");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                alone.put(name, TestServer.json(r).get("answer").asText());
+            }
+        }
+        assertThat(new java.util.HashSet<>(alone.values())).as("each adapter answers its own way").hasSize(3);
+        var batched = new dev.finadvisor.llm.BatchedGenerator.Limits(8, 1 << 30, 32);
+        LanguageModelGenerator g = LanguageModelGenerator.load(checkpoint, adapters, dev.finadvisor.llm.lowbit.WeightFormat.FP32, batched);
+        try (TestServer s = new TestServer(dir, g.forAdapter(0), embedder, store, NOW, Map.of(), "limits.rate_limit_per_minute=0");
+             var served = s.serve(names, List.of(g.forAdapter(1), g.forAdapter(2), g.forAdapter(0)), g)) {
+            JsonNode listed = TestServer.json(s.get("/v1/models")).get("data");
+            assertThat(listed).extracting(n -> n.get("id").asText()).containsExactly("one", "two", "tiny-adapters");
+            List<String> asked = List.of("one", "two", "tiny-adapters", "one", "two", "tiny-adapters");
+            List<CompletableFuture<HttpResponse<String>>> together = new ArrayList<>();
+            for (String name : asked) {
+                together.add(CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return s.post("/v1/advice", body + ", \"adapter\": \"" + name + "\"}");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            for (int i = 0; i < asked.size(); i++) {
+                HttpResponse<String> r = together.get(i).get();
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(TestServer.json(r).get("answer").asText()).as(asked.get(i)).isEqualTo(alone.get(asked.get(i)));
+            }
+            // the default is the first adapter; chat completions pick by model; an unknown name is 404 naming the field
+            HttpResponse<String> byDefault = s.post("/v1/advice", body + "}");
+            assertThat(TestServer.json(byDefault).get("answer").asText()).isEqualTo(alone.get("one"));
+            HttpResponse<String> chat = s.post("/v1/chat/completions", "{\"model\": \"two\", \"temperature\": 0, \"max_tokens\": 16, "
+                    + "\"messages\": [{\"role\": \"system\", \"content\": \"I am 40\"}, {\"role\": \"user\", \"content\": \"Should I buy Apple shares?\"}]}");
+            assertThat(chat.statusCode()).as(chat.body()).isEqualTo(200);
+            assertThat(TestServer.json(chat).get("model").asText()).isEqualTo("two");
+            HttpResponse<String> unknown = s.post("/v1/advice", body + ", \"adapter\": \"three\"}");
+            assertThat(unknown.statusCode()).isEqualTo(404);
+            assertThat(TestServer.json(unknown).get("error").get("param").asText()).isEqualTo("adapter");
+            assertThat(TestServer.json(unknown).get("error").get("message").asText()).contains("'one', 'two', 'tiny-adapters'");
+            String metrics = s.get("/metrics").body();
+            assertThat(metrics).contains("finadvisor_model_generations_total{model=\"one\"} 3", "finadvisor_model_generations_total{model=\"two\"} 3");
+        }
+    }
+
     private static long metric(String scrape, String name) {
         return scrape.lines().filter(l -> l.startsWith(name + " ")).mapToLong(l -> Long.parseLong(l.substring(name.length() + 1).strip()))
                 .findFirst().orElseThrow(() -> new AssertionError(name + " is not in the metrics"));

@@ -35,15 +35,17 @@ final class TestServer implements AutoCloseable {
     final Path promptLog;
     final HttpClient http = HttpClient.newHttpClient();
     final String base;
+    final ServeConfig config;
+    final NewsRetriever retriever;
 
     TestServer(Path dir, TextGenerator generator, Embedder embedder, VectorStore store, Instant now, Map<String, String> env,
                String... sets) {
         List<String> all = new ArrayList<>(List.of("server.port=0", "prompt_log.path=" + dir.resolve("prompts.jsonl"),
                 "generation.template=falcon", "generation.seed=7", "generation.max_new_tokens=48"));
         all.addAll(List.of(sets));
-        ServeConfig config = config(all);
+        config = config(all);
         Clock clock = Clock.fixed(now, java.time.ZoneOffset.UTC);
-        NewsRetriever retriever = new NewsRetriever(embedder, store, new StoreSymbols(store, java.time.Duration.ofMinutes(1)),
+        retriever = new NewsRetriever(embedder, store, new StoreSymbols(store, java.time.Duration.ofMinutes(1)),
                 new SymbolDetector(config.retrieval().company_names()), config.retrieval().candidates(),
                 config.retrieval().symbol_filter(), clock);
         chain = new AdviceChain(generator, PromptTemplates.byName(config.generation().template(), null), retriever, config, "advisor-adapter");
@@ -52,6 +54,18 @@ final class TestServer implements AutoCloseable {
                 config.prompt_log().keep_files(), config.prompt_log().redact(), AdvisorServer.mapper()), clock);
         base = "http://127.0.0.1:" + server.start();
         server.ready(chain);
+    }
+
+    /** Serves {@code generators} instead, one chain each, named {@code names} (null: the default name), the first the default. */
+    dev.finadvisor.inference.ServedModels serve(List<String> names, List<TextGenerator> generators, AutoCloseable shared) {
+        List<AdviceChain> chains = new ArrayList<>();
+        for (int i = 0; i < generators.size(); i++) {
+            chains.add(new AdviceChain(generators.get(i), PromptTemplates.byName(config.generation().template(), null), retriever, config,
+                    names.get(i) == null ? null : "adapter-" + names.get(i), names.get(i)));
+        }
+        var models = new dev.finadvisor.inference.ServedModels(chains, shared);
+        server.ready(models);
+        return models;
     }
 
     static ServeConfig config(List<String> sets) {

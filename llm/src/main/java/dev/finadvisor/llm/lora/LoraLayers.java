@@ -10,7 +10,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import dev.finadvisor.llm.model.AdapterLinear;
 import dev.finadvisor.llm.model.CausalLM;
+import dev.finadvisor.llm.model.LowRankLinear;
 import dev.finadvisor.llm.model.Linear;
 
 /**
@@ -99,6 +101,34 @@ public final class LoraLayers implements AutoCloseable {
         LoraLayers lora = new LoraLayers(c, layers);
         lora.installed = model;
         return lora;
+    }
+
+    /**
+     * Serves several trained adapters on one base, none merged: each module any of them targets becomes an
+     * {@link AdapterLinear} with adapter i's update at index i + 1 (index 0 is the base alone). Each adapter is checked
+     * against the model as {@link #apply} checks one.
+     */
+    public static void applyAll(List<PeftAdapter> adapters, CausalLM model) {
+        Map<String, Linear> linears = model.linears();
+        Map<String, LowRankLinear[]> updates = new LinkedHashMap<>();
+        for (int i = 0; i < adapters.size(); i++) {
+            PeftAdapter adapter = adapters.get(i);
+            LoraConfig c = adapter.config();
+            for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+                Linear base = linears.get(e.getKey());
+                LoraWeights w = e.getValue();
+                if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
+                    throw new UserError("adapter " + (i + 1) + "'s module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
+                            + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
+                            + "; was the adapter trained on " + c.baseModel() + "?");
+                }
+                LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
+                l.load(w);
+                l.setTraining(false);
+                updates.computeIfAbsent(e.getKey(), k -> new LowRankLinear[adapters.size() + 1])[i + 1] = l;
+            }
+        }
+        updates.forEach((path, u) -> model.replaceLinear(path, new AdapterLinear(linears.get(path), u)));
     }
 
     /** Puts the frozen base layers back into {@code model} (e.g. to compare against the base model). */

@@ -57,6 +57,42 @@ final class PackedKernels {
         return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
     }
 
+    /** {@link #bf16} for four inputs at once, each with its own four accumulators: the same sums, bit for bit, into out[at..at+3]. */
+    static void bf16x4(int[] w, int off, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out, int at) {
+        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
+        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
+        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
+        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 4 * L) {
+            IntVector p = IntVector.fromArray(I, w, off + i / 2);
+            IntVector q = IntVector.fromArray(I, w, off + i / 2 + L);
+            FloatVector w0 = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w1 = p.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector w2 = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector w3 = q.and(0xFFFF0000).reinterpretAsFloats();
+            a00 = w0.fma(FloatVector.fromArray(F, x0, i), a00);
+            a01 = w1.fma(FloatVector.fromArray(F, x0, i + L), a01);
+            a02 = w2.fma(FloatVector.fromArray(F, x0, i + 2 * L), a02);
+            a03 = w3.fma(FloatVector.fromArray(F, x0, i + 3 * L), a03);
+            a10 = w0.fma(FloatVector.fromArray(F, x1, i), a10);
+            a11 = w1.fma(FloatVector.fromArray(F, x1, i + L), a11);
+            a12 = w2.fma(FloatVector.fromArray(F, x1, i + 2 * L), a12);
+            a13 = w3.fma(FloatVector.fromArray(F, x1, i + 3 * L), a13);
+            a20 = w0.fma(FloatVector.fromArray(F, x2, i), a20);
+            a21 = w1.fma(FloatVector.fromArray(F, x2, i + L), a21);
+            a22 = w2.fma(FloatVector.fromArray(F, x2, i + 2 * L), a22);
+            a23 = w3.fma(FloatVector.fromArray(F, x2, i + 3 * L), a23);
+            a30 = w0.fma(FloatVector.fromArray(F, x3, i), a30);
+            a31 = w1.fma(FloatVector.fromArray(F, x3, i + L), a31);
+            a32 = w2.fma(FloatVector.fromArray(F, x3, i + 2 * L), a32);
+            a33 = w3.fma(FloatVector.fromArray(F, x3, i + 3 * L), a33);
+        }
+        out[at] = a00.add(a01).add(a02.add(a03)).reduceLanes(VectorOperators.ADD);
+        out[at + 1] = a10.add(a11).add(a12.add(a13)).reduceLanes(VectorOperators.ADD);
+        out[at + 2] = a20.add(a21).add(a22.add(a23)).reduceLanes(VectorOperators.ADD);
+        out[at + 3] = a30.add(a31).add(a32.add(a33)).reduceLanes(VectorOperators.ADD);
+    }
+
     /** x as {@link #bf16} reads it: in each run of 2L values, the even ones first, then the odd ones. */
     static void interleave(float[] x, int n, float[] xp) {
         for (int c = 0; c < n; c += 2 * L) {
@@ -84,6 +120,42 @@ final class PackedKernels {
         return total.reduceLanes(VectorOperators.ADD);
     }
 
+    /** {@link #int8} for four inputs at once: each group's codes widened once; the same sums, bit for bit, into out[at..at+3]. */
+    static void int8x4(byte[] w, int off, float[] scales, int so, float[] x0, float[] x1, float[] x2, float[] x3, int groups, float[] out, int at) {
+        FloatVector t0 = FloatVector.zero(F), t1 = FloatVector.zero(F), t2 = FloatVector.zero(F), t3 = FloatVector.zero(F);
+        for (int g = 0; g < groups; g++) {
+            int q = off + g * PackedWeight.GROUP;
+            int xi = g * PackedWeight.GROUP;
+            FloatVector w0 = (FloatVector) ByteVector.fromArray(B, w, q).castShape(F, 0);
+            FloatVector w1 = (FloatVector) ByteVector.fromArray(B, w, q + L).castShape(F, 0);
+            FloatVector a00 = w0.mul(FloatVector.fromArray(F, x0, xi)), a01 = w1.mul(FloatVector.fromArray(F, x0, xi + L));
+            FloatVector a10 = w0.mul(FloatVector.fromArray(F, x1, xi)), a11 = w1.mul(FloatVector.fromArray(F, x1, xi + L));
+            FloatVector a20 = w0.mul(FloatVector.fromArray(F, x2, xi)), a21 = w1.mul(FloatVector.fromArray(F, x2, xi + L));
+            FloatVector a30 = w0.mul(FloatVector.fromArray(F, x3, xi)), a31 = w1.mul(FloatVector.fromArray(F, x3, xi + L));
+            for (int i = 2 * L; i < PackedWeight.GROUP; i += 2 * L) {
+                w0 = (FloatVector) ByteVector.fromArray(B, w, q + i).castShape(F, 0);
+                w1 = (FloatVector) ByteVector.fromArray(B, w, q + i + L).castShape(F, 0);
+                a00 = w0.fma(FloatVector.fromArray(F, x0, xi + i), a00);
+                a01 = w1.fma(FloatVector.fromArray(F, x0, xi + i + L), a01);
+                a10 = w0.fma(FloatVector.fromArray(F, x1, xi + i), a10);
+                a11 = w1.fma(FloatVector.fromArray(F, x1, xi + i + L), a11);
+                a20 = w0.fma(FloatVector.fromArray(F, x2, xi + i), a20);
+                a21 = w1.fma(FloatVector.fromArray(F, x2, xi + i + L), a21);
+                a30 = w0.fma(FloatVector.fromArray(F, x3, xi + i), a30);
+                a31 = w1.fma(FloatVector.fromArray(F, x3, xi + i + L), a31);
+            }
+            FloatVector scale = FloatVector.broadcast(F, scales[so + g]);
+            t0 = a00.add(a01).fma(scale, t0);
+            t1 = a10.add(a11).fma(scale, t1);
+            t2 = a20.add(a21).fma(scale, t2);
+            t3 = a30.add(a31).fma(scale, t3);
+        }
+        out[at] = t0.reduceLanes(VectorOperators.ADD);
+        out[at + 1] = t1.reduceLanes(VectorOperators.ADD);
+        out[at + 2] = t2.reduceLanes(VectorOperators.ADD);
+        out[at + 3] = t3.reduceLanes(VectorOperators.ADD);
+    }
+
     /**
      * NF4 row of {@code groups} blocks of 32 bytes from byte {@code off} of {@code w} (byte j of a block holds weight j in its
      * low nibble and weight j + 32 in its high one), block g scaled by its absmax {@code scales[so + g]}; each nibble
@@ -107,6 +179,34 @@ final class PackedKernels {
             total = a0.add(a1).fma(FloatVector.broadcast(F, scales[so + g]), total);
         }
         return total.reduceLanes(VectorOperators.ADD);
+    }
+
+    /** {@link #nf4} (16 lanes) for four inputs at once: each block's nibbles looked up once; the same sums, bit for bit, into out[at..at+3]. */
+    static void nf4x4(byte[] w, int off, float[] scales, int so, float[] x0, float[] x1, float[] x2, float[] x3, int groups, float[] out, int at) {
+        FloatVector t0 = FloatVector.zero(F), t1 = FloatVector.zero(F), t2 = FloatVector.zero(F), t3 = FloatVector.zero(F);
+        for (int g = 0; g < groups; g++) {
+            int q = off + g * PackedWeight.GROUP / 2;
+            int xi = g * PackedWeight.GROUP;
+            IntVector iv = (IntVector) ByteVector.fromArray(B, w, q).castShape(I, 0);
+            IntVector iw = (IntVector) ByteVector.fromArray(B, w, q + 16).castShape(I, 0);
+            FloatVector c0 = CODES_LOW.rearrange(iv.and(15).toShuffle()).reinterpretAsFloats();
+            FloatVector c1 = CODES_LOW.rearrange(iv.lanewise(VectorOperators.LSHR, 4).and(15).toShuffle()).reinterpretAsFloats();
+            FloatVector c2 = CODES_LOW.rearrange(iw.and(15).toShuffle()).reinterpretAsFloats();
+            FloatVector c3 = CODES_LOW.rearrange(iw.lanewise(VectorOperators.LSHR, 4).and(15).toShuffle()).reinterpretAsFloats();
+            FloatVector scale = FloatVector.broadcast(F, scales[so + g]);
+            t0 = c2.fma(FloatVector.fromArray(F, x0, xi + 16), c0.mul(FloatVector.fromArray(F, x0, xi)))
+                    .add(c3.fma(FloatVector.fromArray(F, x0, xi + 48), c1.mul(FloatVector.fromArray(F, x0, xi + 32)))).fma(scale, t0);
+            t1 = c2.fma(FloatVector.fromArray(F, x1, xi + 16), c0.mul(FloatVector.fromArray(F, x1, xi)))
+                    .add(c3.fma(FloatVector.fromArray(F, x1, xi + 48), c1.mul(FloatVector.fromArray(F, x1, xi + 32)))).fma(scale, t1);
+            t2 = c2.fma(FloatVector.fromArray(F, x2, xi + 16), c0.mul(FloatVector.fromArray(F, x2, xi)))
+                    .add(c3.fma(FloatVector.fromArray(F, x2, xi + 48), c1.mul(FloatVector.fromArray(F, x2, xi + 32)))).fma(scale, t2);
+            t3 = c2.fma(FloatVector.fromArray(F, x3, xi + 16), c0.mul(FloatVector.fromArray(F, x3, xi)))
+                    .add(c3.fma(FloatVector.fromArray(F, x3, xi + 48), c1.mul(FloatVector.fromArray(F, x3, xi + 32)))).fma(scale, t3);
+        }
+        out[at] = t0.reduceLanes(VectorOperators.ADD);
+        out[at + 1] = t1.reduceLanes(VectorOperators.ADD);
+        out[at + 2] = t2.reduceLanes(VectorOperators.ADD);
+        out[at + 3] = t3.reduceLanes(VectorOperators.ADD);
     }
 
     /** {@link #nf4} a block at a time, L lanes at a time (any L of 8 or 16): what AVX2 machines run. */

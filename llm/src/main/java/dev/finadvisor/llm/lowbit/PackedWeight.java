@@ -279,6 +279,32 @@ public final class PackedWeight {
         }
     }
 
+    /**
+     * Row {@code row} times each of the inputs {@code x[0..n)} ({@link #prepare prepared}) into {@code out[at + b]}, each
+     * bit for bit as {@link #dot} computes it alone; four inputs at a time share the row's widening to fp32 (and its
+     * loads), which a decode batch would otherwise repeat per sequence.
+     */
+    public void dots(int row, float[][] x, int n, float[] out, int at) {
+        int b = 0;
+        if (SIMD && (format != WeightFormat.NF4 || PackedKernels.L == 16)) {
+            int s = slab(row);
+            int start = start(s, row);
+            int sc = scaleBase[s] + group(row);
+            for (; b + 4 <= n; b += 4) {
+                for (int j = 0; j < 4; j++) {
+                    if (x[b + j].length < stride) throw new IllegalArgumentException("an input of " + x[b + j].length + " values for rows of " + stride);
+                }
+                switch (format) {
+                    case BF16 -> PackedKernels.bf16x4(pairs[s], start, x[b], x[b + 1], x[b + 2], x[b + 3], stride, out, at + b);
+                    case INT8 -> PackedKernels.int8x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
+                    case NF4 -> PackedKernels.nf4x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
+                    default -> throw new AssertionError(format);
+                }
+            }
+        }
+        for (; b < n; b++) out[at + b] = dot(row, x[b]);
+    }
+
     /** Row {@code row} times the input {@link #prepare prepared} in {@code x}. */
     public float dot(int row, float[] x) {
         int s = slab(row); // checks row: the SIMD loops do not check each access

@@ -92,7 +92,15 @@ public sealed interface CausalLM extends AutoCloseable permits LlamaModel, Falco
      * appends their keys and values, and returns logits for all new positions or only the last one.
      */
     default NDArray forward(NDArray inputIds, KvCache cache, boolean lastPositionOnly) {
+        if (cache != null) selectAdapter(cache.adapter());
         return stages(inputIds, cache).run((layer, hidden) -> hidden, lastPositionOnly, null);
+    }
+
+    /** Makes every {@link AdapterLinear} apply adapter {@code adapter} (0: the base alone) in engine passes. */
+    default void selectAdapter(int adapter) {
+        for (Linear l : linears().values()) {
+            if (l instanceof AdapterLinear a) a.select(adapter);
+        }
     }
 
     /** Appends {@code token} to the batch-1 {@code cache} and returns the logits for the position after it: one decode step. */

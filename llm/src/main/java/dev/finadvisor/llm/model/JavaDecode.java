@@ -18,17 +18,24 @@ import java.util.Arrays;
  */
 public final class JavaDecode implements AutoCloseable {
     /**
-     * A weight {@code [rows, in]}: fp32 in engine memory, or packed (bf16, int8, NF4); its bias (null: none) and a LoRA
-     * update (null: none), applied unmerged beside the weight.
+     * A weight {@code [rows, in]}: fp32 in engine memory, or packed (bf16, int8, NF4); its bias (null: none) and LoRA
+     * updates applied unmerged beside the weight: {@code lora} for every sequence (null: none), or each sequence's
+     * adapter's from {@code byAdapter} (null: no served adapters; see {@link AdapterLinear}).
      */
-    record Projection(ByteBuffer weight, PackedWeight packed, float[] bias, int rows, int in, Lora lora) {
-        static Projection fp32(ByteBuffer weight, float[] bias, int rows, int in, Lora lora) {
-            return new Projection(weight, null, bias, rows, in, lora);
+    record Projection(ByteBuffer weight, PackedWeight packed, float[] bias, int rows, int in, Lora lora, Lora[] byAdapter) {
+        static Projection fp32(ByteBuffer weight, float[] bias, int rows, int in, Lora lora, Lora[] byAdapter) {
+            return new Projection(weight, null, bias, rows, in, lora, byAdapter);
         }
 
-        static Projection packed(PackedLinear linear, Lora lora) {
+        static Projection packed(PackedLinear linear, Lora lora, Lora[] byAdapter) {
             PackedWeight w = linear.weight();
-            return new Projection(null, w, linear.biasValues(), w.rows(), w.cols(), lora);
+            return new Projection(null, w, linear.biasValues(), w.rows(), w.cols(), lora, byAdapter);
+        }
+
+        /** The update a sequence generated with {@code adapter} gets (null: none). */
+        Lora loraFor(int adapter) {
+            if (lora != null) return lora;
+            return byAdapter != null && adapter > 0 && adapter < byAdapter.length ? byAdapter[adapter] : null;
         }
 
         /** The length of an input as the rows read it (a packed weight pads and arranges it). */
@@ -55,6 +62,8 @@ public final class JavaDecode implements AutoCloseable {
     float[][] v = new float[0][];
     float[][] attended = new float[0][];
     private float[][] scores = new float[0][];
+    /** Per sequence of the batch: its adapter (see {@link AdapterLinear}). */
+    private int[] adapters = new int[0];
     /** Per projection of one {@link #project} call (up to three) and sequence: the input as its rows read it, LoRA's low-rank product. */
     private final float[][][] prepared = new float[3][0][];
     private final float[][][] low = new float[3][0][];
@@ -101,21 +110,34 @@ public final class JavaDecode implements AutoCloseable {
      * nor a fp32 LoRA update of one (the trainer's NF4 bases, float64 factors: the engine decodes those).
      */
     static Projection projection(Linear linear) {
+        Lora[] byAdapter = null;
+        if (linear instanceof AdapterLinear served) {
+            byAdapter = new Lora[served.adapters() + 1];
+            for (int i = 1; i < byAdapter.length; i++) {
+                LowRankLinear u = served.update(i);
+                if (u != null && (byAdapter[i] = lora(u)) == null) return null;
+            }
+            linear = served.base();
+        }
         Lora lora = null;
         if (linear instanceof LowRankLinear lowRank) {
-            ByteBuffer a = EngineMemory.floats(lowRank.a());
-            ByteBuffer b = EngineMemory.floats(lowRank.b());
-            if (a == null || b == null) return null;
-            int r = (int) lowRank.a().getShape().get(0);
-            lora = new Lora(a, b, r, (float) lowRank.scale());
+            if ((lora = lora(lowRank)) == null) return null;
             linear = lowRank.base();
         }
-        if (linear instanceof PackedLinear packed) return Projection.packed(packed, lora);
+        if (linear instanceof PackedLinear packed) return Projection.packed(packed, lora, byAdapter);
         if (!(linear instanceof DenseLinear dense)) return null;
         ByteBuffer w = EngineMemory.floats(dense.weight());
         if (w == null) return null;
         float[] bias = dense.bias() == null ? null : dense.bias().toFloatArray();
-        return Projection.fp32(w, bias, dense.outFeatures(), dense.inFeatures(), lora);
+        return Projection.fp32(w, bias, dense.outFeatures(), dense.inFeatures(), lora, byAdapter);
+    }
+
+    /** A LoRA update's factors in place, or null when they are not fp32 engine memory. */
+    private static Lora lora(LowRankLinear lowRank) {
+        ByteBuffer a = EngineMemory.floats(lowRank.a());
+        ByteBuffer b = EngineMemory.floats(lowRank.b());
+        if (a == null || b == null) return null;
+        return new Lora(a, b, (int) lowRank.a().getShape().get(0), (float) lowRank.scale());
     }
 
     /** The projections at {@code paths} in {@code linears}, or null when any of them cannot decode in Java. */
@@ -150,6 +172,8 @@ public final class JavaDecode implements AutoCloseable {
             caches[b].checkRoom(1);
             embed.row(tokens[b], x[b]);
         }
+        if (adapters.length < n) adapters = new int[n];
+        for (int b = 0; b < n; b++) adapters[b] = caches[b].adapter();
         q = room(q, n, heads * headDim);
         k = room(k, n, kvHeads * headDim);
         v = room(v, n, kvHeads * headDim);
@@ -193,26 +217,28 @@ public final class JavaDecode implements AutoCloseable {
             prepared[slot] = room(prepared[slot], n, p.preparedLength());
             for (int b = 0; b < n; b++) p.packed().prepare(in[b], prepared[slot][b]);
         }
-        Lora l = p.lora();
-        if (l == null) return;
-        low[slot] = room(low[slot], n, l.r());
+        if (p.lora() == null && p.byAdapter() == null) return;
         for (int b = 0; b < n; b++) {
+            Lora l = p.loraFor(adapters[b]);
+            if (l == null) continue;
+            if (low[slot].length < n) low[slot] = Arrays.copyOf(low[slot], n);
+            if (low[slot][b] == null || low[slot][b].length < l.r()) low[slot][b] = new float[l.r()];
             for (int j = 0; j < l.r(); j++) low[slot][b][j] = VectorKernels.dot(l.a(), (long) j * p.in(), in[b], p.in()) * l.scale();
         }
     }
 
     private void rows(int slot, Projection p, float[][] in, int n, float[][] out, int from, int to) {
-        Lora l = p.lora();
-        float[] sums = new float[n];
+        float[] sums = new float[(to - from) * n]; // row r's result for input b at (r - from) * n + b
+        if (p.packed() != null) {
+            for (int r = from; r < to; r++) p.packed().dots(r, prepared[slot], n, sums, (r - from) * n);
+        } else {
+            VectorKernels.dots(p.weight(), (long) from * p.in(), to - from, in, n, p.in(), sums);
+        }
         for (int r = from; r < to; r++) {
-            if (p.packed() != null) {
-                for (int b = 0; b < n; b++) sums[b] = p.packed().dot(r, prepared[slot][b]);
-            } else {
-                VectorKernels.dots(p.weight(), (long) r * p.in(), in, n, p.in(), sums);
-            }
             for (int b = 0; b < n; b++) {
-                float y = sums[b];
+                float y = sums[(r - from) * n + b];
                 if (p.bias() != null) y += p.bias()[r];
+                Lora l = p.loraFor(adapters[b]);
                 if (l != null) y += VectorKernels.dot(l.b(), (long) r * l.r(), low[slot][b], l.r());
                 out[b][r] = y;
             }

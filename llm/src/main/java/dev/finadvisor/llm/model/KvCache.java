@@ -24,6 +24,8 @@ public final class KvCache implements AutoCloseable {
     private final ByteBuffer[] valueBuffers;
     private int length;
     private boolean closed;
+    /** The adapter its sequence is generated with (0: the base model alone), see {@link AdapterLinear}. */
+    private int adapter;
     /** Whether one layer's keys (or values) fit a Java buffer (2 GiB), so {@link JavaDecode} can read them in place. */
     private final boolean javaAddressable;
 
@@ -68,6 +70,17 @@ public final class KvCache implements AutoCloseable {
     /** Positions already cached. */
     public int length() {
         return length;
+    }
+
+    /** The adapter its sequence is generated with (0: none). */
+    public int adapter() {
+        return adapter;
+    }
+
+    /** Generates its sequence with adapter {@code adapter} of the model's {@link AdapterLinear}s (0: none). */
+    public KvCache useAdapter(int adapter) {
+        this.adapter = adapter;
+        return this;
     }
 
     public int batch() {

@@ -108,6 +108,74 @@ class JavaDecodeTest {
         }
     }
 
+    /**
+     * Many adapters on one base: sequences with different adapters (and none) in one batch get exactly the logits each
+     * gets alone on a model with only its own adapter applied, engine prefill and Java decode alike.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"llama:fp32", "falcon:nf4"})
+    void sequencesWithDifferentAdaptersDecodeTogetherAsEachAloneOnItsOwnAdaptedModel(String familyAndFormat) throws Exception {
+        String family = familyAndFormat.split(":")[0];
+        dev.finadvisor.llm.lowbit.WeightFormat format = dev.finadvisor.llm.lowbit.WeightFormat.parse(familyAndFormat.split(":")[1], "format");
+        Path ckpt = RandomCheckpoint.tiny(family).write(dir.resolve(family));
+        boolean llama = family.equals("llama");
+        int[] adapterOf = {1, 2, 0, 1, 2};
+        int prompt = 6;
+        int steps = 4;
+        try (NDManager root = NDManager.newBaseManager()) {
+            CausalLM served = CausalLM.load(ckpt, root, ProjectionLoader.DENSE, format);
+            var one = randomAdapter(served, llama ? List.of("q_proj", "v_proj") : List.of("query_key_value"), 1);
+            var two = randomAdapter(served, llama ? List.of("v_proj", "down_proj") : List.of("query_key_value", "dense_4h_to_h"), 2);
+            dev.finadvisor.llm.lora.LoraLayers.applyAll(List.of(one, two), served);
+            CausalLM[] alone = new CausalLM[3];
+            for (int a = 0; a < 3; a++) alone[a] = CausalLM.load(ckpt, root, ProjectionLoader.DENSE, format);
+            dev.finadvisor.llm.lora.LoraLayers.apply(one, alone[1]);
+            dev.finadvisor.llm.lora.LoraLayers.apply(two, alone[2]);
+            long[][] ids = new long[adapterOf.length][];
+            KvCache[] caches = new KvCache[ids.length];
+            for (int s = 0; s < ids.length; s++) {
+                ids[s] = randomIds(prompt + steps, 384, 200 + s);
+                caches[s] = served.newCache(1, ids[s].length).useAdapter(adapterOf[s]);
+                prefill(served, root, ids[s], prompt, caches[s]);
+            }
+            float[][][] together = new float[ids.length][steps][];
+            for (int t = 0; t < steps; t++) {
+                int[] tokens = new int[ids.length];
+                for (int s = 0; s < ids.length; s++) tokens[s] = (int) ids[s][prompt + t];
+                float[][] logits = served.decode(tokens, caches);
+                for (int s = 0; s < ids.length; s++) together[s][t] = logits[s];
+            }
+            for (KvCache c : caches) c.close();
+            float[][] base = stepLogits(alone[0], root, ids[2], prompt);
+            float[][] withOne = stepLogits(alone[1], root, ids[2], prompt);
+            assertThat(GoldenLogitsTest.maxAbsDiff(withOne[0], base[0])).as("the adapter matters").isGreaterThan(1e-3f);
+            for (int s = 0; s < ids.length; s++) {
+                float[][] want = stepLogits(alone[adapterOf[s]], root, ids[s], prompt);
+                for (int t = 0; t < steps; t++) {
+                    assertThat(together[s][t]).as("sequence %d (adapter %d) step %d", s, adapterOf[s], t).containsExactly(want[t]);
+                }
+            }
+            served.close();
+            for (CausalLM m : alone) m.close();
+        }
+    }
+
+    /** A random LoRA adapter on the modules named {@code targets} (B non-zero, so it changes the logits). */
+    private static dev.finadvisor.llm.lora.PeftAdapter randomAdapter(CausalLM model, List<String> targets, long seed) {
+        var config = new dev.finadvisor.llm.lora.LoraConfig(4, 8, 0, targets, false, "tiny", "falcon");
+        Random random = new Random(seed);
+        java.util.Map<String, LoraWeights> modules = new java.util.LinkedHashMap<>();
+        model.linears().forEach((path, linear) -> {
+            if (!config.targets(path)) return;
+            float[] a = new float[4 * linear.inFeatures()];
+            float[] b = new float[linear.outFeatures() * 4];
+            for (int i = 0; i < a.length; i++) a[i] = (float) random.nextGaussian() * 0.1f;
+            for (int i = 0; i < b.length; i++) b[i] = (float) random.nextGaussian() * 0.1f;
+            modules.put(path, new LoraWeights(4, linear.inFeatures(), linear.outFeatures(), a, b));
+        });
+        return new dev.finadvisor.llm.lora.PeftAdapter(config, modules);
+    }
+
     /** The logits of each decode step after a prefill of {@code prefill} tokens, the sequence alone in its batch. */
     private static float[][] stepLogits(CausalLM model, NDManager root, long[] ids, int prefill) {
         float[][] out = new float[ids.length - prefill][];
