@@ -25,17 +25,18 @@ final class Sampler {
         double[] scaled = new double[logits.length];
         for (int i = 0; i < logits.length; i++) scaled[i] = logits[i] / config.temperature();
         if (config.topK() > 0 && config.topK() < scaled.length) {
-            double[] sorted = scaled.clone();
-            Arrays.sort(sorted);
-            double kth = sorted[sorted.length - config.topK()];
+            double kth = kthLargest(scaled.clone(), config.topK());
             for (int i = 0; i < scaled.length; i++) if (scaled[i] < kth) scaled[i] = Double.NEGATIVE_INFINITY;
         }
         double[] probs = softmax(scaled);
         if (config.topP() < 1) {
-            // keep the most probable tokens until their mass reaches top_p (at least one)
-            Integer[] order = new Integer[probs.length];
-            for (int i = 0; i < order.length; i++) order[i] = i;
-            Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+            // keep the most probable tokens until their mass reaches top_p (at least one); only tokens with mass can be
+            // kept, so only they are sorted (a vocabulary's worth of boxed indexes per token was most of a decode step)
+            int candidates = 0;
+            for (double p : probs) if (p > 0) candidates++;
+            Integer[] order = new Integer[candidates];
+            for (int i = 0, c = 0; i < probs.length; i++) if (probs[i] > 0) order[c++] = i;
+            Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a])); // stable: ties stay in index order
             double mass = 0;
             int keep = 0;
             while (keep < order.length && (keep == 0 || mass < config.topP())) mass += probs[order[keep++]];
@@ -54,6 +55,31 @@ final class Sampler {
             if (u < cumulative) return i;
         }
         return last; // rounding left u just above the total
+    }
+
+    /** The k-th largest value of {@code x} (reordered in place): quickselect, linear on average. */
+    static double kthLargest(double[] x, int k) {
+        int target = x.length - k; // its index in ascending order
+        int lo = 0;
+        int hi = x.length - 1;
+        while (lo < hi) {
+            double pivot = x[(lo + hi) >>> 1];
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (x[i] < pivot) i++;
+                while (x[j] > pivot) j--;
+                if (i <= j) {
+                    double t = x[i];
+                    x[i++] = x[j];
+                    x[j--] = t;
+                }
+            }
+            if (target <= j) hi = j;
+            else if (target >= i) lo = i;
+            else return x[target];
+        }
+        return x[target];
     }
 
     static int argMax(float[] logits) {

@@ -72,4 +72,71 @@ class SamplerTest {
         assertThatThrownBy(() -> new GenerationConfig(1, 1, -3, 1, 1, 0, List.of())).hasMessageContaining("top_k");
         assertThatThrownBy(() -> new GenerationConfig(1, 1, 0, 1, 0, 0, List.of())).hasMessageContaining("repetition_penalty");
     }
+
+    /**
+     * Over a vocabulary's worth of logits, every setting picks exactly the tokens of the plain algorithm it replaces
+     * (sort every scaled logit for top-k, sort every index by probability for top-p), draw for draw.
+     */
+    @Test
+    void topKAndTopPPickWhatSortingTheWholeVocabularyPicks() {
+        java.util.SplittableRandom r = new java.util.SplittableRandom(5);
+        float[] logits = new float[32000];
+        for (int i = 0; i < logits.length; i++) logits[i] = (float) (r.nextGaussian() * 3 + (i % 97 == 0 ? 6 : 0));
+        logits[17] = logits[18]; // a tie
+        for (GenerationConfig c : List.of(sampling(0.7, 50, 0.95, 3), sampling(1.0, 0, 0.9, 4), sampling(1.3, 400, 1, 5),
+                sampling(0.5, 1, 0.5, 6), sampling(0.8, 31999, 0.99, 7))) {
+            Sampler fast = new Sampler(c);
+            java.util.SplittableRandom reference = new java.util.SplittableRandom(c.seed());
+            for (int draw = 0; draw < 30; draw++) {
+                assertThat(fast.next(logits.clone(), new boolean[logits.length])).as("%s draw %d", c, draw)
+                        .isEqualTo(referenceNext(c, logits, reference));
+            }
+        }
+        double[] x = {5, 1, 4, 4, 2, 9, 0};
+        assertThat(Sampler.kthLargest(x.clone(), 1)).isEqualTo(9);
+        assertThat(Sampler.kthLargest(x.clone(), 2)).isEqualTo(5);
+        assertThat(Sampler.kthLargest(x.clone(), 3)).isEqualTo(4);
+        assertThat(Sampler.kthLargest(x.clone(), 4)).isEqualTo(4);
+        assertThat(Sampler.kthLargest(x.clone(), 7)).isEqualTo(0);
+    }
+
+    /** The sampler as first written: sort the whole vocabulary for top-k and for top-p (no repetition penalty). */
+    private static int referenceNext(GenerationConfig c, float[] logits, java.util.SplittableRandom random) {
+        double[] scaled = new double[logits.length];
+        for (int i = 0; i < logits.length; i++) scaled[i] = logits[i] / c.temperature();
+        if (c.topK() > 0 && c.topK() < scaled.length) {
+            double[] sorted = scaled.clone();
+            java.util.Arrays.sort(sorted);
+            double kth = sorted[sorted.length - c.topK()];
+            for (int i = 0; i < scaled.length; i++) if (scaled[i] < kth) scaled[i] = Double.NEGATIVE_INFINITY;
+        }
+        double max = Double.NEGATIVE_INFINITY;
+        for (double v : scaled) max = Math.max(max, v);
+        double[] probs = new double[scaled.length];
+        double sum = 0;
+        for (int i = 0; i < scaled.length; i++) sum += probs[i] = Math.exp(scaled[i] - max);
+        for (int i = 0; i < probs.length; i++) probs[i] /= sum;
+        if (c.topP() < 1) {
+            Integer[] order = new Integer[probs.length];
+            for (int i = 0; i < order.length; i++) order[i] = i;
+            java.util.Arrays.sort(order, (a, b) -> Double.compare(probs[b], probs[a]));
+            double mass = 0;
+            int keep = 0;
+            while (keep < order.length && (keep == 0 || mass < c.topP())) mass += probs[order[keep++]];
+            for (int i = keep; i < order.length; i++) probs[order[i]] = 0;
+            double total = 0;
+            for (double p : probs) total += p;
+            for (int i = 0; i < probs.length; i++) probs[i] /= total;
+        }
+        double u = random.nextDouble();
+        double cumulative = 0;
+        int last = -1;
+        for (int i = 0; i < probs.length; i++) {
+            if (probs[i] == 0) continue;
+            cumulative += probs[i];
+            last = i;
+            if (u < cumulative) return i;
+        }
+        return last;
+    }
 }
