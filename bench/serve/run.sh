@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Serving benchmark: continuous batching on (server.max_batch 16) against off (1) in the same run, at 1, 4, 16 and 64
-# streaming clients: requests/s, output tokens/s, latency p50/p99, time to first token, mean decode batch.
+# streaming clients, then 16 clients spread over four adapters on the one base: requests/s, output tokens/s, latency
+# p50/p99, time to first token, mean decode batch.
 # Usage: bench/serve/run.sh [preset (bench100m)] [requests-per-client (2)] [max-new-tokens (128)] [clients (1,4,16,64)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -1,5 +1,6 @@
 package dev.finadvisor.app;
 
+import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.inference.AdvisorRuntime;
@@ -36,7 +37,7 @@ final class ServeCommand implements Callable<Integer> {
     String model;
 
     @Option(names = "--adapter", paramLabel = "[NAME=]DIR|registry:NAME@ALIAS",
-            description = "LoRA adapter applied to the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Repeat it to serve several adapters on one copy of the base, all unmerged and decoded in the same batches; a request picks one by NAME (`adapter` in /v1/advice, `model` in /v1/chat/completions; GET /v1/models lists them and the base), the first named is the default. One adapter alone is folded into fp32 weights (beside bf16/int8/nf4 ones). Default: the base model alone.")
+            description = "LoRA adapter applied to the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Repeat it to serve several adapters on one copy of the base, all unmerged and decoded in the same batches; a request picks one by NAME (`adapter` in /v1/advice, `model` in /v1/chat/completions; GET /v1/models lists them and the base); the first --adapter is the default. One adapter alone is folded into fp32 weights (beside bf16/int8/nf4 ones). Default: the base model alone.")
     List<String> adapters = new ArrayList<>();
 
     @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",
@@ -75,7 +76,14 @@ final class ServeCommand implements Callable<Integer> {
         // Everything that can be wrong with the arguments fails here, before the port opens.
         Path checkpoint = ModelLocator.fromEnvironment().resolve(model);
         List<ServedAdapter.Named> served = new ArrayList<>();
-        for (String a : adapters) served.add(ServedAdapter.resolveNamed(a, registry));
+        java.util.Set<String> names = new java.util.HashSet<>(List.of(checkpoint.getFileName().toString()));
+        for (String a : adapters) {
+            ServedAdapter.Named named = ServedAdapter.resolveNamed(a, registry);
+            if (named.name() != null && !names.add(named.name())) {
+                throw new UserError("--adapter " + a + ": the name '" + named.name() + "' is taken (by another adapter or the base model)");
+            }
+            served.add(named);
+        }
         if (served.isEmpty()) ServedAdapter.chooseTemplate(cfg.generation().template(), null);
         for (ServedAdapter.Named a : served) ServedAdapter.chooseTemplate(cfg.generation().template(), a.adapter());
         var logCfg = cfg.prompt_log();

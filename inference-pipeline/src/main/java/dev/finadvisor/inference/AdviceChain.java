@@ -14,7 +14,7 @@ import java.util.function.BooleanSupplier;
  * The advisor's RAG chain: clean the question, retrieve recent news, assemble it within a token
  * budget, render the adapter's training template with the last exchanges of history, generate.
  * {@link #prepare} and {@link #generate} are separate so the server can retrieve on request threads
- * and generate on the one model thread.
+ * and generate beside other requests (the model decodes them together).
  */
 public final class AdviceChain implements AutoCloseable {
     private final TextGenerator generator;

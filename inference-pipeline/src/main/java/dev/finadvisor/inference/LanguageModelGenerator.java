@@ -15,6 +15,11 @@ import dev.finadvisor.llm.model.Linear;
 import dev.finadvisor.llm.model.PackedLinear;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.Map;
 import java.util.function.BooleanSupplier;
 
@@ -106,9 +111,10 @@ public final class LanguageModelGenerator implements TextGenerator {
         return modelId;
     }
 
+    /** Tokens {@code text} takes as a prompt: with the tokenizer's own template (BOS for Llama), as generation encodes it. */
     @Override
     public int countTokens(String text) {
-        return model.tokenizer().encode(text, false).length;
+        return model.tokenizer().encode(text, true).length;
     }
 
     /** The model's context, or less when the KV cache budget cannot hold a whole one. */
@@ -176,17 +182,40 @@ public final class LanguageModelGenerator implements TextGenerator {
         GenerationConfig config = new GenerationConfig(s.maxNewTokens(), s.temperature(), s.topK(), s.topP(), s.repetitionPenalty(),
                 s.seed(), s.stopStrings());
         long t0 = System.nanoTime();
-        long[] first = {-1};
-        GenerationResult r = batcher.generate(ids, config, (id, delta) -> {
-            if (first[0] < 0) first[0] = System.nanoTime();
-            if (!delta.isEmpty()) sink.onDelta(delta);
-        }, cancelled, adapter);
+        AtomicLong first = new AtomicLong(-1);
+        // The model thread only queues the text; this (the request's) thread writes it, so a client slow to read holds up
+        // its own answer, not the batch. A sink that fails (the client is gone) ends the generation at its next token.
+        LinkedBlockingQueue<String> deltas = new LinkedBlockingQueue<>();
+        AtomicBoolean sinkFailed = new AtomicBoolean();
+        CompletableFuture<GenerationResult> done = batcher.submit(ids, config, (id, delta) -> {
+            first.compareAndSet(-1, System.nanoTime());
+            if (!delta.isEmpty()) deltas.add(delta);
+        }, () -> sinkFailed.get() || cancelled.getAsBoolean(), adapter);
+        RuntimeException failure = null;
+        try {
+            while (!done.isDone() || !deltas.isEmpty()) {
+                String delta = deltas.poll(20, TimeUnit.MILLISECONDS);
+                if (delta == null || failure != null) continue;
+                try {
+                    sink.onDelta(delta);
+                } catch (RuntimeException e) {
+                    failure = e;
+                    sinkFailed.set(true);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            sinkFailed.set(true);
+            throw new IllegalStateException("interrupted while generating", e);
+        }
+        if (failure != null) throw failure;
+        GenerationResult r = done.join();
         long totalMs = (System.nanoTime() - t0) / 1_000_000;
         // The count excludes an ending end-of-sequence token, which is no part of the answer.
         int completion = r.generatedIds().length;
         if (r.finishReason().equals("eos") && completion > 0) completion--;
         return new Generation(r.text(), ids.length, completion, r.finishReason(), r.prefillMs(),
-                Math.max(0, totalMs - r.prefillMs()), first[0] < 0 ? -1 : (first[0] - t0) / 1_000_000);
+                Math.max(0, totalMs - r.prefillMs()), first.get() < 0 ? -1 : (first.get() - t0) / 1_000_000);
     }
 
     @Override

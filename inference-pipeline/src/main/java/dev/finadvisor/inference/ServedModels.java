@@ -13,6 +13,13 @@ public final class ServedModels implements AutoCloseable {
     /** {@code shared}: what the chains share and this closes (the generator; null: the chains own theirs). */
     public ServedModels(List<AdviceChain> chains, AutoCloseable shared) {
         if (chains.isEmpty()) throw new IllegalArgumentException("serve at least one model");
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (AdviceChain c : chains) {
+            if (!seen.add(c.servedModelName())) {
+                throw new dev.finadvisor.domain.UserError("two served models are named '" + c.servedModelName()
+                        + "': give each --adapter its own NAME= (and none the base model's name)");
+            }
+        }
         this.chains = List.copyOf(chains);
         this.shared = shared;
     }

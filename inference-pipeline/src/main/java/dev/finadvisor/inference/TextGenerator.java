@@ -11,7 +11,7 @@ public interface TextGenerator extends AutoCloseable {
     /** The base model's id (e.g. its folder name). */
     String modelId();
 
-    /** Tokens the model's own tokenizer makes of {@code text}. */
+    /** Tokens the model's own tokenizer makes of {@code text} as a prompt (with the special tokens it adds, e.g. BOS). */
     int countTokens(String text);
 
     /** The longest sequence (prompt + answer) the model handles. */

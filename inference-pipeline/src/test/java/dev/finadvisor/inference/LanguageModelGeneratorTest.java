@@ -23,10 +23,8 @@ import dev.finadvisor.llm.model.LowRankLinear;
 import dev.finadvisor.llm.model.PackedLinear;
 import dev.finadvisor.llm.safetensors.Dtype;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,5 +100,40 @@ class LanguageModelGeneratorTest {
                 new LoraWeights(2, 64, 64, new float[128], new float[128])));
         assertThatThrownBy(() -> LanguageModelGenerator.load(checkpoint, foreign))
                 .isInstanceOf(UserError.class).hasMessageContaining("model.layers.7.self_attn.q_proj");
+    }
+
+    /**
+     * Streaming text reaches the client on the request's own thread: a client that stops reading holds up its own
+     * answer, not the others decoded beside it; a client whose stream breaks ends its generation.
+     */
+    @Test
+    void aStalledStreamHoldsUpOnlyItsOwnAnswerAndABrokenOneEndsItsGeneration() throws Exception {
+        Path checkpoint = TinyModel.write(dir.resolve("tiny"));
+        Sampling sampling = new Sampling(24, 0, 0, 1, 1, 1, List.of());
+        try (LanguageModelGenerator g = LanguageModelGenerator.load(checkpoint, List.of(), WeightFormat.FP32,
+                new dev.finadvisor.llm.BatchedGenerator.Limits(4, 1 << 30, 0))) {
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            var stalled = java.util.concurrent.CompletableFuture.supplyAsync(() -> g.generate("Should I buy bonds?", sampling, delta -> {
+                try {
+                    release.await(); // the client stops reading
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, () -> false));
+            Thread.sleep(200); // its generation is under way
+            Generation other = java.util.concurrent.CompletableFuture.supplyAsync(() -> g.generate("Is cash a good hedge?", sampling,
+                    TokenSink.NONE, () -> false)).get(20, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(other.completionTokens()).isEqualTo(24);
+            assertThat(stalled).isNotDone();
+            release.countDown();
+            assertThat(stalled.get(20, java.util.concurrent.TimeUnit.SECONDS).completionTokens()).isEqualTo(24);
+
+            var broken = java.util.concurrent.CompletableFuture.supplyAsync(() -> g.generate("Should I buy gold?",
+                    new Sampling(200, 0, 0, 1, 1, 1, List.of()), delta -> {
+                        throw new IllegalStateException("the client's stream broke");
+                    }, () -> false));
+            assertThatThrownBy(() -> broken.get(20, java.util.concurrent.TimeUnit.SECONDS)).hasRootCauseMessage("the client's stream broke");
+            assertThat(g.batching().running()).as("its generation ended").isZero();
+        }
     }
 }

@@ -82,6 +82,25 @@ public final class BatchedGenerator implements AutoCloseable {
 
     /** The same with served adapter {@code adapter} (0: the base alone; see {@code LoraLayers.applyAll}). */
     public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled, int adapter) {
+        try {
+            return submit(promptIds, config, onToken, cancelled, adapter).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while generating", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error err) throw err;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /**
+     * Queues a generation and returns at once: the future completes when it has finished. {@code onToken} is called on
+     * the model thread, so it must not block (a caller streaming to a network client hands the text to its own thread).
+     */
+    public CompletableFuture<GenerationResult> submit(int[] promptIds, GenerationConfig config, TokenListener onToken,
+                                                     BooleanSupplier cancelled, int adapter) {
+        if (adapter < 0) throw new IllegalArgumentException("adapter " + adapter + " is negative");
         SequenceGeneration sequence = model.sequence(promptIds, config, onToken, cancelled);
         long bytes = model.kvCacheBytes(sequence.cachePositions());
         if (bytes > limits.kvCacheBytes()) {
@@ -95,16 +114,7 @@ public final class BatchedGenerator implements AutoCloseable {
             waiting.add(job);
             notifyAll();
         }
-        try {
-            return job.done.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while generating", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) throw r;
-            if (e.getCause() instanceof Error err) throw err;
-            throw new IllegalStateException(e.getCause());
-        }
+        return job.done;
     }
 
     /** The longest sequence (prompt and new tokens) the cache budget holds alone, within the model's context. */
@@ -142,31 +152,27 @@ public final class BatchedGenerator implements AutoCloseable {
     // ---- the model thread ----
 
     private void loop() {
-        while (true) {
-            synchronized (this) {
-                while (!closed && running.isEmpty() && waiting.isEmpty()) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
-                        closed = true;
-                    }
+        Throwable died = new IllegalStateException("the model was closed");
+        try {
+            while (true) {
+                synchronized (this) {
+                    while (!closed && running.isEmpty() && waiting.isEmpty()) wait();
+                    if (closed) return;
+                    admit();
                 }
-                if (closed) {
-                    failAll(new IllegalStateException("the model was closed"));
-                    return;
-                }
-                admit();
-            }
-            try {
                 prefillOne();
                 decodeStep();
-            } catch (RuntimeException | Error e) {
-                // a failure no sequence can be blamed for alone (the decode step) ends every sequence in it
-                List<Job> failed;
-                synchronized (this) {
-                    failed = new ArrayList<>(running);
-                }
-                for (Job job : failed) finish(job, e);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            died = new IllegalStateException("the model thread failed: " + e, e);
+            throw e;
+        } finally {
+            // whatever ends the loop, no request waits for it: those running or waiting fail, later ones are refused
+            synchronized (this) {
+                closed = true;
+                failAll(died);
             }
         }
     }
@@ -234,7 +240,13 @@ public final class BatchedGenerator implements AutoCloseable {
             caches[b] = batch.get(b).cache;
         }
         long t0 = System.nanoTime();
-        float[][] logits = model.model().decode(tokens, caches);
+        float[][] logits;
+        try {
+            logits = model.model().decode(tokens, caches);
+        } catch (RuntimeException | Error e) {
+            for (Job job : batch) finish(job, e); // the step failed: the sequences in it end, those reading their prompt go on
+            return;
+        }
         long nanos = System.nanoTime() - t0;
         steps.incrementAndGet(tokens.length);
         for (int b = 0; b < tokens.length; b++) {
@@ -244,7 +256,7 @@ public final class BatchedGenerator implements AutoCloseable {
                 job.pending = job.sequence.next(logits[b]);
                 if (job.pending < 0) finish(job, null);
             } catch (RuntimeException | Error e) {
-                finish(job, e); // its listener failed: the others go on
+                finish(job, e); // its sampling or listener failed: the others go on
             }
         }
     }

@@ -8,7 +8,7 @@ import java.nio.ByteOrder;
 
 /**
  * Java access to the engine's own tensor memory, for the loops that run faster in Java than as
- * engine ops (batch-1 decoding, the optimizer's per-element update).
+ * engine ops (decoding, the optimizer's per-element update).
  */
 public final class EngineMemory {
     /** True when the JVM runs with {@code --add-modules jdk.incubator.vector} (the launcher and the build add it). */

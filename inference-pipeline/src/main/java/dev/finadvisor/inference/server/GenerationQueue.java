@@ -20,7 +20,7 @@ public final class GenerationQueue {
     private volatile Semaphore running = new Semaphore(0);
     private volatile int atOnce = 1;
     private volatile int size;
-    /** Exponential moving average of the time a request holds its place, for Retry-After. */
+    /** Exponential moving average of a generation's duration, for Retry-After. */
     private final AtomicLong averageMillis = new AtomicLong(1000);
 
     public GenerationQueue(int capacity) {
@@ -39,7 +39,6 @@ public final class GenerationQueue {
     public final class Ticket implements AutoCloseable {
         private final Semaphore places = GenerationQueue.this.places;
         private final Semaphore running = GenerationQueue.this.running;
-        private final long admitted = System.nanoTime();
         private boolean released;
 
         /**
@@ -53,10 +52,13 @@ public final class GenerationQueue {
                 if (disconnected.getAsBoolean()) throw new CancellationException("client disconnected");
                 if (System.nanoTime() > deadline) throw new TimeoutException("no model slot within " + timeoutMillis + " ms");
             }
+            long t0 = System.nanoTime();
             try {
                 return work.call();
             } finally {
                 running.release();
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                averageMillis.updateAndGet(avg -> (avg * 7 + ms) / 8);
             }
         }
 
@@ -64,14 +66,15 @@ public final class GenerationQueue {
         public synchronized void close() {
             if (!released) {
                 released = true;
-                long ms = (System.nanoTime() - admitted) / 1_000_000;
-                averageMillis.updateAndGet(avg -> (avg * 7 + ms) / 8);
                 places.release();
             }
         }
     }
 
-    /** A place, or 503 with Retry-After (the places ahead, run {@code atOnce} at a time) when every place is taken. */
+    /**
+     * A place, or 503 with Retry-After when every place is taken: the generations ahead, {@code atOnce} at a time, each
+     * as long as the recent average.
+     */
     public Ticket admit() {
         if (!places.tryAcquire()) {
             long rounds = (size + atOnce - 1) / atOnce;

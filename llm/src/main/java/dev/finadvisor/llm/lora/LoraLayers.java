@@ -118,6 +118,7 @@ public final class LoraLayers implements AutoCloseable {
                 Linear base = linears.get(e.getKey());
                 LoraWeights w = e.getValue();
                 if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
+                    for (LowRankLinear[] made : updates.values()) for (LowRankLinear l : made) if (l != null) ((LoraLinear) l).close();
                     throw new UserError("adapter " + (i + 1) + "'s module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
                             + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
                             + "; was the adapter trained on " + c.baseModel() + "?");

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDArray;
 
 /**
  * A projection with a low-rank update, {@code y = base(x) + scale * (x A^T) B^T} (LoRA), exposed so
- * batch-1 decoding can run it without engine ops; generation is inference, so no dropout applies.
+ * Java decoding can run it without engine ops; generation is inference, so no dropout applies.
  */
 public interface LowRankLinear extends Linear {
     Linear base();

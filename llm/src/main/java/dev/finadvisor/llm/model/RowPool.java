@@ -4,7 +4,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * Splits row ranges across a few threads for batch-1 decoding, which runs one small parallel loop
+ * Splits row ranges across a few threads for decoding, which runs one small parallel loop
  * after another (about 60 per token): the caller works beside the workers, which spin briefly
  * before parking, because waking a parked thread costs tens of microseconds, a pool's queue more.
  */

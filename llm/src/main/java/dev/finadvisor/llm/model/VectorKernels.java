@@ -8,7 +8,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The SIMD loops of {@link JavaDecode}, over fp32 rows held in the engine's own memory (direct
- * buffers of the weight tensors): batch-1 decoding reads every weight once per token, so these loops
+ * buffers of the weight tensors): a decode step reads every weight once per token, so these loops
  * must stream memory at the machine's bandwidth, which libtorch's GEMV does not reach on this CPU.
  * Only loaded when the {@code jdk.incubator.vector} module is present ({@link dev.finadvisor.llm.EngineMemory#VECTOR_API}).
  */
