@@ -95,6 +95,7 @@ public final class LoraLayers implements AutoCloseable {
             LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
             l.load(w);
             l.setTraining(false);
+            l.freeze();
             layers.put(e.getKey(), l);
         }
         layers.forEach(model::replaceLinear);
@@ -126,6 +127,7 @@ public final class LoraLayers implements AutoCloseable {
                 LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
                 l.load(w);
                 l.setTraining(false);
+                l.freeze();
                 updates.computeIfAbsent(e.getKey(), k -> new LowRankLinear[adapters.size() + 1])[i + 1] = l;
             }
         }

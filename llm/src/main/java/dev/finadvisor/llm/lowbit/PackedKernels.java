@@ -40,29 +40,29 @@ final class PackedKernels {
     /**
      * bf16 row of {@code n} weights from int {@code off} of {@code w} against {@code xp}, x arranged by {@link #interleave}:
      * an int holds two bf16 weights, the even one in its low half, so a shift and a mask give fp32 weights 2j and 2j+1.
+     * Two accumulators, the low halves into one and the high halves into the other: the order {@link #bf16x4} and
+     * {@link #bf16x4x2} keep for every row and input. (Two chains are enough: a batch-1 step waits on memory.)
      */
     static float bf16(int[] w, int off, float[] xp, int n) {
         FloatVector a0 = FloatVector.zero(F);
         FloatVector a1 = FloatVector.zero(F);
-        FloatVector a2 = FloatVector.zero(F);
-        FloatVector a3 = FloatVector.zero(F);
         for (int i = 0; i < n; i += 4 * L) { // n is a multiple of PackedWeight.GROUP = 64 >= 4L
             IntVector p = IntVector.fromArray(I, w, off + i / 2);
             IntVector q = IntVector.fromArray(I, w, off + i / 2 + L);
             a0 = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i), a0);
             a1 = p.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + L), a1);
-            a2 = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + 2 * L), a2);
-            a3 = q.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + 3 * L), a3);
+            a0 = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + 2 * L), a0);
+            a1 = q.and(0xFFFF0000).reinterpretAsFloats().fma(FloatVector.fromArray(F, xp, i + 3 * L), a1);
         }
-        return a0.add(a1).add(a2.add(a3)).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1).reduceLanes(VectorOperators.ADD);
     }
 
-    /** {@link #bf16} for four inputs at once, each with its own four accumulators: the same sums, bit for bit, into out[at..at+3]. */
+    /** {@link #bf16} for four inputs at once: the row widened once, the same sums, bit for bit, into out[at..at+3]. */
     static void bf16x4(int[] w, int off, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out, int at) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F), a03 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F), a13 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F), a23 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F), a33 = FloatVector.zero(F);
+        FloatVector a0 = FloatVector.zero(F), b0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F), b1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), b2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), b3 = FloatVector.zero(F);
         for (int i = 0; i < n; i += 4 * L) {
             IntVector p = IntVector.fromArray(I, w, off + i / 2);
             IntVector q = IntVector.fromArray(I, w, off + i / 2 + L);
@@ -70,27 +70,79 @@ final class PackedKernels {
             FloatVector w1 = p.and(0xFFFF0000).reinterpretAsFloats();
             FloatVector w2 = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
             FloatVector w3 = q.and(0xFFFF0000).reinterpretAsFloats();
-            a00 = w0.fma(FloatVector.fromArray(F, x0, i), a00);
-            a01 = w1.fma(FloatVector.fromArray(F, x0, i + L), a01);
-            a02 = w2.fma(FloatVector.fromArray(F, x0, i + 2 * L), a02);
-            a03 = w3.fma(FloatVector.fromArray(F, x0, i + 3 * L), a03);
-            a10 = w0.fma(FloatVector.fromArray(F, x1, i), a10);
-            a11 = w1.fma(FloatVector.fromArray(F, x1, i + L), a11);
-            a12 = w2.fma(FloatVector.fromArray(F, x1, i + 2 * L), a12);
-            a13 = w3.fma(FloatVector.fromArray(F, x1, i + 3 * L), a13);
-            a20 = w0.fma(FloatVector.fromArray(F, x2, i), a20);
-            a21 = w1.fma(FloatVector.fromArray(F, x2, i + L), a21);
-            a22 = w2.fma(FloatVector.fromArray(F, x2, i + 2 * L), a22);
-            a23 = w3.fma(FloatVector.fromArray(F, x2, i + 3 * L), a23);
-            a30 = w0.fma(FloatVector.fromArray(F, x3, i), a30);
-            a31 = w1.fma(FloatVector.fromArray(F, x3, i + L), a31);
-            a32 = w2.fma(FloatVector.fromArray(F, x3, i + 2 * L), a32);
-            a33 = w3.fma(FloatVector.fromArray(F, x3, i + 3 * L), a33);
+            a0 = w0.fma(FloatVector.fromArray(F, x0, i), a0);
+            b0 = w1.fma(FloatVector.fromArray(F, x0, i + L), b0);
+            a1 = w0.fma(FloatVector.fromArray(F, x1, i), a1);
+            b1 = w1.fma(FloatVector.fromArray(F, x1, i + L), b1);
+            a2 = w0.fma(FloatVector.fromArray(F, x2, i), a2);
+            b2 = w1.fma(FloatVector.fromArray(F, x2, i + L), b2);
+            a3 = w0.fma(FloatVector.fromArray(F, x3, i), a3);
+            b3 = w1.fma(FloatVector.fromArray(F, x3, i + L), b3);
+            a0 = w2.fma(FloatVector.fromArray(F, x0, i + 2 * L), a0);
+            b0 = w3.fma(FloatVector.fromArray(F, x0, i + 3 * L), b0);
+            a1 = w2.fma(FloatVector.fromArray(F, x1, i + 2 * L), a1);
+            b1 = w3.fma(FloatVector.fromArray(F, x1, i + 3 * L), b1);
+            a2 = w2.fma(FloatVector.fromArray(F, x2, i + 2 * L), a2);
+            b2 = w3.fma(FloatVector.fromArray(F, x2, i + 3 * L), b2);
+            a3 = w2.fma(FloatVector.fromArray(F, x3, i + 2 * L), a3);
+            b3 = w3.fma(FloatVector.fromArray(F, x3, i + 3 * L), b3);
         }
-        out[at] = a00.add(a01).add(a02.add(a03)).reduceLanes(VectorOperators.ADD);
-        out[at + 1] = a10.add(a11).add(a12.add(a13)).reduceLanes(VectorOperators.ADD);
-        out[at + 2] = a20.add(a21).add(a22.add(a23)).reduceLanes(VectorOperators.ADD);
-        out[at + 3] = a30.add(a31).add(a32.add(a33)).reduceLanes(VectorOperators.ADD);
+        out[at] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        out[at + 1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+        out[at + 2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+        out[at + 3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
+    }
+
+    /**
+     * {@link #bf16x4} for two rows (from ints {@code off} and {@code off2}) at once: each input's load serves both rows;
+     * the same sums, bit for bit, into out[at..at+3] (first row) and out[at2..at2+3] (second).
+     */
+    static void bf16x4x2(int[] w, int off, int off2, float[] x0, float[] x1, float[] x2, float[] x3, int n, float[] out, int at, int at2) {
+        FloatVector a0 = FloatVector.zero(F), b0 = FloatVector.zero(F), c0 = FloatVector.zero(F), d0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F), b1 = FloatVector.zero(F), c1 = FloatVector.zero(F), d1 = FloatVector.zero(F);
+        FloatVector a2 = FloatVector.zero(F), b2 = FloatVector.zero(F), c2 = FloatVector.zero(F), d2 = FloatVector.zero(F);
+        FloatVector a3 = FloatVector.zero(F), b3 = FloatVector.zero(F), c3 = FloatVector.zero(F), d3 = FloatVector.zero(F);
+        for (int i = 0; i < n; i += 2 * L) {
+            // L ints = weights i..i+2L of each row: the low halves pair with x[i..i+L), the high ones with x[i+L..i+2L)
+            IntVector p = IntVector.fromArray(I, w, off + i / 2);
+            IntVector q = IntVector.fromArray(I, w, off2 + i / 2);
+            FloatVector pl = p.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector ph = p.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector ql = q.lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+            FloatVector qh = q.and(0xFFFF0000).reinterpretAsFloats();
+            FloatVector v = FloatVector.fromArray(F, x0, i);
+            FloatVector u = FloatVector.fromArray(F, x0, i + L);
+            a0 = pl.fma(v, a0);
+            b0 = ph.fma(u, b0);
+            c0 = ql.fma(v, c0);
+            d0 = qh.fma(u, d0);
+            v = FloatVector.fromArray(F, x1, i);
+            u = FloatVector.fromArray(F, x1, i + L);
+            a1 = pl.fma(v, a1);
+            b1 = ph.fma(u, b1);
+            c1 = ql.fma(v, c1);
+            d1 = qh.fma(u, d1);
+            v = FloatVector.fromArray(F, x2, i);
+            u = FloatVector.fromArray(F, x2, i + L);
+            a2 = pl.fma(v, a2);
+            b2 = ph.fma(u, b2);
+            c2 = ql.fma(v, c2);
+            d2 = qh.fma(u, d2);
+            v = FloatVector.fromArray(F, x3, i);
+            u = FloatVector.fromArray(F, x3, i + L);
+            a3 = pl.fma(v, a3);
+            b3 = ph.fma(u, b3);
+            c3 = ql.fma(v, c3);
+            d3 = qh.fma(u, d3);
+        }
+        out[at] = a0.add(b0).reduceLanes(VectorOperators.ADD);
+        out[at + 1] = a1.add(b1).reduceLanes(VectorOperators.ADD);
+        out[at + 2] = a2.add(b2).reduceLanes(VectorOperators.ADD);
+        out[at + 3] = a3.add(b3).reduceLanes(VectorOperators.ADD);
+        out[at2] = c0.add(d0).reduceLanes(VectorOperators.ADD);
+        out[at2 + 1] = c1.add(d1).reduceLanes(VectorOperators.ADD);
+        out[at2 + 2] = c2.add(d2).reduceLanes(VectorOperators.ADD);
+        out[at2 + 3] = c3.add(d3).reduceLanes(VectorOperators.ADD);
     }
 
     /** x as {@link #bf16} reads it: in each run of 2L values, the even ones first, then the odd ones. */

@@ -280,29 +280,44 @@ public final class PackedWeight {
     }
 
     /**
-     * Row {@code row} times each of the inputs {@code x[0..n)} ({@link #prepare prepared}) into {@code out[at + b]}, each
-     * bit for bit as {@link #dot} computes it alone; four inputs at a time share the row's widening to fp32 (and its
-     * loads), which a decode batch would otherwise repeat per sequence.
+     * Rows {@code from..to-1} times each of the inputs {@code x[0..n)} ({@link #prepare prepared}) into
+     * {@code out[(row - from) * n + b]}, each bit for bit as {@link #dot} computes it alone; four inputs at a time share
+     * a row's widening to fp32 and its loads (bf16: two rows share each input's loads too), which a decode batch would
+     * otherwise repeat per sequence.
      */
-    public void dots(int row, float[][] x, int n, float[] out, int at) {
-        int b = 0;
-        if (SIMD && (format != WeightFormat.NF4 || PackedKernels.L == 16)) {
-            int s = slab(row);
-            int start = start(s, row);
-            int sc = scaleBase[s] + group(row);
-            for (; b + 4 <= n; b += 4) {
-                for (int j = 0; j < 4; j++) {
-                    if (x[b + j].length < stride) throw new IllegalArgumentException("an input of " + x[b + j].length + " values for rows of " + stride);
+    public void dots(int from, int to, float[][] x, int n, float[] out) {
+        for (int b = 0; b < n; b++) {
+            if (x[b].length < stride) throw new IllegalArgumentException("an input of " + x[b].length + " values for rows of " + stride);
+        }
+        boolean blocked = SIMD && n >= 4 && (format != WeightFormat.NF4 || PackedKernels.L == 16);
+        for (int row = from; row < to; row++) {
+            int at = (row - from) * n;
+            int b = 0;
+            if (blocked) {
+                int s = slab(row);
+                int start = start(s, row);
+                int sc = scaleBase[s] + group(row);
+                boolean pair = format == WeightFormat.BF16 && row + 1 < to && slab(row + 1) == s;
+                for (; b + 4 <= n; b += 4) {
+                    switch (format) {
+                        case BF16 -> {
+                            if (pair) PackedKernels.bf16x4x2(pairs[s], start, start(s, row + 1), x[b], x[b + 1], x[b + 2], x[b + 3], stride, out, at + b, at + n + b);
+                            else PackedKernels.bf16x4(pairs[s], start, x[b], x[b + 1], x[b + 2], x[b + 3], stride, out, at + b);
+                        }
+                        case INT8 -> PackedKernels.int8x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
+                        case NF4 -> PackedKernels.nf4x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
+                        default -> throw new AssertionError(format);
+                    }
                 }
-                switch (format) {
-                    case BF16 -> PackedKernels.bf16x4(pairs[s], start, x[b], x[b + 1], x[b + 2], x[b + 3], stride, out, at + b);
-                    case INT8 -> PackedKernels.int8x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
-                    case NF4 -> PackedKernels.nf4x4(codes[s], start, scales[s], sc, x[b], x[b + 1], x[b + 2], x[b + 3], groups, out, at + b);
-                    default -> throw new AssertionError(format);
+                if (pair) {
+                    for (int c = b; c < n; c++) out[at + n + c] = dot(row + 1, x[c]);
+                    for (; b < n; b++) out[at + b] = dot(row, x[b]);
+                    row++; // the pair's second row is done
+                    continue;
                 }
             }
+            for (; b < n; b++) out[at + b] = dot(row, x[b]);
         }
-        for (; b < n; b++) out[at + b] = dot(row, x[b]);
     }
 
     /** Row {@code row} times the input {@link #prepare prepared} in {@code x}. */

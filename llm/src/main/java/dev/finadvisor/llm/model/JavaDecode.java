@@ -230,7 +230,7 @@ public final class JavaDecode implements AutoCloseable {
     private void rows(int slot, Projection p, float[][] in, int n, float[][] out, int from, int to) {
         float[] sums = new float[(to - from) * n]; // row r's result for input b at (r - from) * n + b
         if (p.packed() != null) {
-            for (int r = from; r < to; r++) p.packed().dots(r, prepared[slot], n, sums, (r - from) * n);
+            p.packed().dots(from, to, prepared[slot], n, sums);
         } else {
             VectorKernels.dots(p.weight(), (long) from * p.in(), to - from, in, n, p.in(), sums);
         }
