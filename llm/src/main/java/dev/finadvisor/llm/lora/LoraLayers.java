@@ -77,29 +77,12 @@ public final class LoraLayers implements AutoCloseable {
 
     /**
      * Applies a trained adapter to {@code model} for inference: exactly the adapter's modules get its
-     * factors (dropout off); a module the model lacks, or of another shape, is an error naming it.
+     * factors (dropout off, frozen); a module the model lacks, or of another shape, is an error naming it.
      */
     public static LoraLayers apply(PeftAdapter adapter, CausalLM model) {
-        Map<String, Linear> linears = model.linears();
-        Map<String, LoraLinear> layers = new LinkedHashMap<>();
-        LoraConfig c = adapter.config();
-        for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
-            Linear base = linears.get(e.getKey());
-            LoraWeights w = e.getValue();
-            if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
-                layers.values().forEach(LoraLinear::close);
-                throw new UserError("the adapter's module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
-                        + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
-                        + "; was the adapter trained on " + c.baseModel() + "?");
-            }
-            LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
-            l.load(w);
-            l.setTraining(false);
-            l.freeze();
-            layers.put(e.getKey(), l);
-        }
+        Map<String, LoraLinear> layers = frozen(adapter, "the adapter", model);
         layers.forEach(model::replaceLinear);
-        LoraLayers lora = new LoraLayers(c, layers);
+        LoraLayers lora = new LoraLayers(adapter.config(), layers);
         lora.installed = model;
         return lora;
     }
@@ -112,26 +95,43 @@ public final class LoraLayers implements AutoCloseable {
     public static void applyAll(List<PeftAdapter> adapters, CausalLM model) {
         Map<String, Linear> linears = model.linears();
         Map<String, LowRankLinear[]> updates = new LinkedHashMap<>();
-        for (int i = 0; i < adapters.size(); i++) {
-            PeftAdapter adapter = adapters.get(i);
-            LoraConfig c = adapter.config();
-            for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
-                Linear base = linears.get(e.getKey());
-                LoraWeights w = e.getValue();
-                if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
-                    for (LowRankLinear[] made : updates.values()) for (LowRankLinear l : made) if (l != null) ((LoraLinear) l).close();
-                    throw new UserError("adapter " + (i + 1) + "'s module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
-                            + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
-                            + "; was the adapter trained on " + c.baseModel() + "?");
-                }
-                LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
-                l.load(w);
-                l.setTraining(false);
-                l.freeze();
-                updates.computeIfAbsent(e.getKey(), k -> new LowRankLinear[adapters.size() + 1])[i + 1] = l;
+        try {
+            for (int i = 0; i < adapters.size(); i++) {
+                int index = i + 1;
+                frozen(adapters.get(i), "adapter " + index, model)
+                        .forEach((path, l) -> updates.computeIfAbsent(path, k -> new LowRankLinear[adapters.size() + 1])[index] = l);
             }
+        } catch (RuntimeException e) {
+            for (LowRankLinear[] made : updates.values()) for (LowRankLinear l : made) if (l != null) ((LoraLinear) l).close();
+            throw e;
         }
         updates.forEach((path, u) -> model.replaceLinear(path, new AdapterLinear(linears.get(path), u)));
+    }
+
+    /**
+     * The adapter's updates of {@code model}'s linears for serving (loaded, dropout off, factors frozen), not yet
+     * installed; a module the model lacks, or of another shape, is an error naming {@code who} and the module.
+     */
+    private static Map<String, LoraLinear> frozen(PeftAdapter adapter, String who, CausalLM model) {
+        Map<String, Linear> linears = model.linears();
+        Map<String, LoraLinear> layers = new LinkedHashMap<>();
+        LoraConfig c = adapter.config();
+        for (Map.Entry<String, LoraWeights> e : adapter.modules().entrySet()) {
+            Linear base = linears.get(e.getKey());
+            LoraWeights w = e.getValue();
+            if (base == null || base.inFeatures() != w.in() || base.outFeatures() != w.out()) {
+                layers.values().forEach(LoraLinear::close);
+                throw new UserError(who + "'s module " + e.getKey() + " [" + w.out() + " x " + w.in() + "] "
+                        + (base == null ? "does not exist in this model" : "does not match the model's [" + base.outFeatures() + " x " + base.inFeatures() + "]")
+                        + "; was the adapter trained on " + c.baseModel() + "?");
+            }
+            LoraLinear l = new LoraLinear(base, c.r(), c.scale(), 0.0, 0, model.manager(), DataType.FLOAT32);
+            l.load(w);
+            l.setTraining(false);
+            l.freeze();
+            layers.put(e.getKey(), l);
+        }
+        return layers;
     }
 
     /** Puts the frozen base layers back into {@code model} (e.g. to compare against the base model). */
