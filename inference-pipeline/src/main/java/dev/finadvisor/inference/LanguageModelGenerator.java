@@ -36,15 +36,25 @@ public final class LanguageModelGenerator implements TextGenerator {
     private final LanguageModel model;
     private final String modelId;
     private final BatchedGenerator batcher;
+    /** The served adapter its generations use (0: the model as loaded). */
+    private final int adapter;
+    /** Whether closing it closes the model and the batcher (false: a view, see {@link #forAdapter}). */
+    private final boolean owner;
 
     public LanguageModelGenerator(LanguageModel model, String modelId) {
         this(model, modelId, ONE_AT_A_TIME);
     }
 
     public LanguageModelGenerator(LanguageModel model, String modelId, BatchedGenerator.Limits limits) {
+        this(model, modelId, new BatchedGenerator(model, limits), 0, true);
+    }
+
+    private LanguageModelGenerator(LanguageModel model, String modelId, BatchedGenerator batcher, int adapter, boolean owner) {
         this.model = model;
         this.modelId = modelId;
-        this.batcher = new BatchedGenerator(model, limits);
+        this.batcher = batcher;
+        this.adapter = adapter;
+        this.owner = owner;
     }
 
     /** Loads {@code checkpointDir} in fp32 and, when {@code adapter} is not null, merges it. */
@@ -124,60 +134,20 @@ public final class LanguageModelGenerator implements TextGenerator {
     }
 
     @Override
-    public int maxBatch() {
-        return batcher.limits().maxBatch();
-    }
-
-    @Override
     public BatchedGenerator batching() {
         return batcher;
-    }
-
-    @Override
-    public Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled) {
-        return generate(prompt, s, sink, cancelled, 0);
     }
 
     /**
      * This model generating with served adapter {@code adapter} (see {@link #load(Path, List, WeightFormat, BatchedGenerator.Limits)};
      * 0: the model as loaded), for a chain of its own; closing it leaves the model open.
      */
-    public TextGenerator forAdapter(int adapter) {
-        LanguageModelGenerator owner = this;
-        return new TextGenerator() {
-            @Override
-            public String modelId() {
-                return owner.modelId();
-            }
-
-            @Override
-            public int countTokens(String text) {
-                return owner.countTokens(text);
-            }
-
-            @Override
-            public int maxSequenceLength() {
-                return owner.maxSequenceLength();
-            }
-
-            @Override
-            public Generation generate(String prompt, Sampling sampling, TokenSink sink, BooleanSupplier cancelled) {
-                return owner.generate(prompt, sampling, sink, cancelled, adapter);
-            }
-
-            @Override
-            public int maxBatch() {
-                return owner.maxBatch();
-            }
-
-            @Override
-            public BatchedGenerator batching() {
-                return owner.batching();
-            }
-        };
+    public LanguageModelGenerator forAdapter(int adapter) {
+        return new LanguageModelGenerator(model, modelId, batcher, adapter, false);
     }
 
-    private Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled, int adapter) {
+    @Override
+    public Generation generate(String prompt, Sampling s, TokenSink sink, BooleanSupplier cancelled) {
         int[] ids = model.tokenizer().encode(prompt, true); // the tokenizer's own template (BOS for Llama), as in training
         GenerationConfig config = new GenerationConfig(s.maxNewTokens(), s.temperature(), s.topK(), s.topP(), s.repetitionPenalty(),
                 s.seed(), s.stopStrings());
@@ -220,6 +190,7 @@ public final class LanguageModelGenerator implements TextGenerator {
 
     @Override
     public void close() {
+        if (!owner) return;
         batcher.close();
         model.close();
     }

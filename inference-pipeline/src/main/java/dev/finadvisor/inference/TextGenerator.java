@@ -20,9 +20,9 @@ public interface TextGenerator extends AutoCloseable {
     /** Generates until end-of-sequence, the token limit or {@code cancelled}; calls {@code sink} per decoded piece. */
     Generation generate(String prompt, Sampling sampling, TokenSink sink, BooleanSupplier cancelled);
 
-    /** Generations it runs at once (the server queues the rest). */
+    /** Generations it runs at once (the server queues the rest): its batch, or one. */
     default int maxBatch() {
-        return 1;
+        return batching() == null ? 1 : batching().limits().maxBatch();
     }
 
     /** Its continuous batching, for metrics; null when it runs one generation at a time on its own. */

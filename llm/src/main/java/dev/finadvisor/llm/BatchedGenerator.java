@@ -77,13 +77,8 @@ public final class BatchedGenerator implements AutoCloseable {
      * is called on the model thread: it must not block.
      */
     public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled) {
-        return generate(promptIds, config, onToken, cancelled, 0);
-    }
-
-    /** The same with served adapter {@code adapter} (0: the base alone; see {@code LoraLayers.applyAll}). */
-    public GenerationResult generate(int[] promptIds, GenerationConfig config, TokenListener onToken, BooleanSupplier cancelled, int adapter) {
         try {
-            return submit(promptIds, config, onToken, cancelled, adapter).get();
+            return submit(promptIds, config, onToken, cancelled, 0).get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while generating", e);
@@ -95,7 +90,8 @@ public final class BatchedGenerator implements AutoCloseable {
     }
 
     /**
-     * Queues a generation and returns at once: the future completes when it has finished. {@code onToken} is called on
+     * Queues a generation with served adapter {@code adapter} (0: the model as loaded; see {@code LoraLayers.applyAll})
+     * and returns at once: the future completes when it has finished. {@code onToken} is called on
      * the model thread, so it must not block (a caller streaming to a network client hands the text to its own thread).
      */
     public CompletableFuture<GenerationResult> submit(int[] promptIds, GenerationConfig config, TokenListener onToken,

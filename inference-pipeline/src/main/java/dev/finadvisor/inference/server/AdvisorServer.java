@@ -321,9 +321,8 @@ public final class AdvisorServer implements AutoCloseable {
     }
 
     private void models(Context ctx) {
-        requireChain(null, null);
         List<Map<String, Object>> data = new ArrayList<>();
-        for (AdviceChain c : models.all()) {
+        for (AdviceChain c : requireModels().all()) {
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("id", c.servedModelName());
             entry.put("object", "model");
@@ -436,15 +435,18 @@ public final class AdvisorServer implements AutoCloseable {
         }
     }
 
-    /**
-     * The chain serving {@code name} (null: the default), or 503 while loading, 404 naming {@code param} when no served
-     * model has that name.
-     */
-    private AdviceChain requireChain(String name, String param) {
+    /** What is served, or 503 while the model is still loading. */
+    private ServedModels requireModels() {
         ServedModels m = models;
         if (m == null) {
             throw new ApiException(503, "server_loading", null, "the model is still loading; see GET /ready", Map.of("Retry-After", "5"));
         }
+        return m;
+    }
+
+    /** The chain serving {@code name} (null: the default), or 404 naming {@code param} when no served model has that name. */
+    private AdviceChain requireChain(String name, String param) {
+        ServedModels m = requireModels();
         if (name == null) return m.byDefault();
         AdviceChain c = m.find(name);
         if (c == null) {

@@ -191,10 +191,6 @@ public final class ServeBenchmark {
 
     record Result(List<Double> latencies, List<Double> firstTokens, double seconds) {}
 
-    static Result run(String base, int clients, int perClient, int maxNew) throws Exception {
-        return run(base, clients, perClient, maxNew, List.of());
-    }
-
     /** Client c asks adapter {@code adapters[c % n]} (none: the default model). */
     static Result run(String base, int clients, int perClient, int maxNew, List<String> adapters) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();

@@ -25,13 +25,7 @@ final class VectorKernels {
      * batch-1 step nothing: it reads each weight from memory once, and memory is slower than the FMA chain.)
      */
     static float dot(ByteBuffer w, long base, float[] x, int n) {
-        FloatVector a = FloatVector.zero(S);
-        int byteBase = (int) (base * 4);
-        int i = 0;
-        for (; i + L <= n; i += L) a = FloatVector.fromByteBuffer(S, w, byteBase + i * 4, LE).fma(FloatVector.fromArray(S, x, i), a);
-        float sum = a.reduceLanes(VectorOperators.ADD);
-        for (; i < n; i++) sum += w.getFloat(byteBase + i * 4) * x[i];
-        return sum;
+        return dot(w, base, x, 0, n);
     }
 
     /**
@@ -119,7 +113,7 @@ final class VectorKernels {
         return sum;
     }
 
-    /** Same as {@link #dot(ByteBuffer, long, float[], int)} with x read from {@code x[xOffset..]}. */
+    /** {@link #dot(ByteBuffer, long, float[], int)} with x read from {@code x[xOffset..]}. */
     static float dot(ByteBuffer w, long base, float[] x, int xOffset, int n) {
         FloatVector a0 = FloatVector.zero(S);
         int byteBase = (int) (base * 4);
