@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.InvalidFormatException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
@@ -18,10 +19,12 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 
@@ -50,27 +53,25 @@ public final class ConfigLoader {
     public <T> Loaded<T> load(Class<T> type, String defaultsResource, Path file, List<String> overrides) {
         Map<String, String> origins = new LinkedHashMap<>();
         ObjectNode tree = JsonNodeFactory.instance.objectNode();
-        if (defaultsResource != null) {
-            merge(tree, readResource(type, defaultsResource), "", DEFAULTS, origins);
-        }
+        ObjectNode defaults = defaultsResource == null ? tree.deepCopy() : readResource(type, defaultsResource);
+        merge(tree, defaults, "", DEFAULTS, origins);
         if (file != null) {
             merge(tree, readFile(file), "", file.toString(), origins);
         }
         for (String override : overrides == null ? List.<String>of() : overrides) {
             applyOverride(tree, override, origins);
         }
-        T value = bind(type, tree, origins);
+        List<String> problems = new ArrayList<>();
+        Set<String> badKeys = new HashSet<>();
+        T value = bind(type, tree, defaults, origins, problems, badKeys);
         if (value instanceof Validated v) {
-            Problems problems = new Problems();
-            v.validate(problems);
-            if (!problems.isEmpty()) {
-                List<String> messages = new ArrayList<>();
-                for (Problems.Problem p : problems.list()) {
-                    messages.add(origin(origins, p.key()) + ": '" + p.key() + "' " + p.message());
-                }
-                throw new ConfigException(messages);
+            Problems found = new Problems();
+            v.validate(found);
+            for (Problems.Problem p : found.list()) {
+                if (!badKeys.contains(p.key())) problems.add(origin(origins, p.key()) + ": '" + p.key() + "' " + p.message());
             }
         }
+        if (!problems.isEmpty()) throw new ConfigException(problems);
         return new Loaded<>(value, tree);
     }
 
@@ -151,32 +152,81 @@ public final class ConfigLoader {
         merge(node, wrapper, prefix, source, origins);
     }
 
-    private <T> T bind(Class<T> type, ObjectNode tree, Map<String, String> origins) {
-        try {
-            return yaml.treeToValue(tree, type);
-        } catch (UnrecognizedPropertyException e) {
-            String key = path(e, e.getPropertyName());
-            TreeSet<String> known = new TreeSet<>();
-            for (Object id : e.getKnownPropertyIds()) known.add(String.valueOf(id));
-            String hint = Suggest.nearest(e.getPropertyName(), known).map(s -> " (did you mean '" + s + "'?)").orElse("");
-            String parent = key.contains(".") ? " under '" + key.substring(0, key.lastIndexOf('.')) + "'" : "";
-            throw new ConfigException(origin(origins, key) + ": unknown key '" + key + "'" + hint
-                    + "; known keys" + parent + ": " + String.join(", ", known));
-        } catch (InvalidFormatException e) {
-            String key = path(e, null);
-            throw new ConfigException(origin(origins, key) + ": '" + key + "' is " + describe(e.getValue())
-                    + ", expected " + typeName(e.getTargetType()));
-        } catch (MismatchedInputException e) {
-            String key = path(e, null);
-            Object value = valueAt(tree, key);
-            throw new ConfigException(origin(origins, key) + ": '" + key + "' is " + describe(value)
-                    + ", expected " + typeName(e.getTargetType()));
-        } catch (JsonProcessingException e) {
-            String key = e instanceof JsonMappingException m ? path(m, null) : "";
-            throw new ConfigException(origin(origins, key) + ": '" + key + "': " + e.getOriginalMessage());
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException(e.getMessage());
+    /**
+     * Binds the tree, collecting every key that does not bind: each bad key is reported, set back to its default (or
+     * taken out) in a copy of the tree, and binding is tried again, so one run names all of them. Returns the value
+     * bound with the bad keys replaced (to validate the rest; {@code badKeys} lists them), or null when binding
+     * could not go on.
+     */
+    private <T> T bind(Class<T> type, ObjectNode tree, ObjectNode defaults, Map<String, String> origins,
+                       List<String> problems, Set<String> badKeys) {
+        ObjectNode work = tree.deepCopy();
+        while (true) {
+            try {
+                return yaml.treeToValue(work, type);
+            } catch (JsonProcessingException e) {
+                String key = e instanceof JsonMappingException m ? path(m, lastName(e)) : "";
+                if (badKeys.contains(key)) return null; // its default does not bind either: reported once already
+                problems.add(problem(e, key, work, origins));
+                badKeys.add(key);
+                if (!(e instanceof JsonMappingException m) || !reset(work, defaults, m.getPath())) return null;
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+                return null;
+            }
         }
+    }
+
+    private static String lastName(JsonProcessingException e) {
+        return e instanceof UnrecognizedPropertyException u ? u.getPropertyName() : null;
+    }
+
+    private static String problem(JsonProcessingException e, String key, ObjectNode tree, Map<String, String> origins) {
+        if (e instanceof UnrecognizedPropertyException u) {
+            TreeSet<String> known = new TreeSet<>();
+            for (Object id : u.getKnownPropertyIds()) known.add(String.valueOf(id));
+            String hint = Suggest.nearest(u.getPropertyName(), known).map(s -> " (did you mean '" + s + "'?)").orElse("");
+            String parent = key.contains(".") ? " under '" + key.substring(0, key.lastIndexOf('.')) + "'" : "";
+            return origin(origins, key) + ": unknown key '" + key + "'" + hint
+                    + "; known keys" + parent + ": " + String.join(", ", known);
+        }
+        if (e instanceof InvalidFormatException f) {
+            return origin(origins, key) + ": '" + key + "' is " + describe(f.getValue())
+                    + ", expected " + typeName(f.getTargetType());
+        }
+        if (e instanceof MismatchedInputException m) {
+            return origin(origins, key) + ": '" + key + "' is " + describe(valueAt(tree, key))
+                    + ", expected " + typeName(m.getTargetType());
+        }
+        return origin(origins, key) + ": '" + key + "': " + e.getOriginalMessage();
+    }
+
+    /**
+     * Sets the node at {@code path} in {@code tree} back to its value in {@code defaults}, or takes it out when the
+     * defaults have none; false when there is nothing there to change.
+     */
+    private static boolean reset(ObjectNode tree, ObjectNode defaults, List<JsonMappingException.Reference> path) {
+        if (path.isEmpty()) return false;
+        JsonNode node = at(tree, path.subList(0, path.size() - 1));
+        JsonNode fallback = at(defaults, path);
+        JsonMappingException.Reference last = path.get(path.size() - 1);
+        if (node instanceof ObjectNode o && last.getFieldName() != null) {
+            if (fallback != null) return !fallback.equals(o.set(last.getFieldName(), fallback.deepCopy()));
+            return o.remove(last.getFieldName()) != null;
+        }
+        if (node instanceof ArrayNode a && last.getFieldName() == null && last.getIndex() < a.size()) {
+            a.remove(last.getIndex());
+            return true;
+        }
+        return false;
+    }
+
+    private static JsonNode at(JsonNode node, List<JsonMappingException.Reference> path) {
+        for (JsonMappingException.Reference r : path) {
+            if (node == null) return null;
+            node = r.getFieldName() != null ? node.get(r.getFieldName()) : node.get(r.getIndex());
+        }
+        return node;
     }
 
     private static String path(JsonMappingException e, String last) {

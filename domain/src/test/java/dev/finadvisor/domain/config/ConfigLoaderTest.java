@@ -112,6 +112,22 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void everyBadKeyIsReportedAtOnce() throws IOException {
+        Path f = file("lora:\n  r: eight\n  alpah: 1\n  dropout: 1.5\ntraining:\n  scheduler: cosin\n  packing: maybe\n");
+        assertThatThrownBy(() -> load(f, "model.idd=x"))
+                .isInstanceOfSatisfying(ConfigException.class, e -> assertThat(e.problems()).containsExactlyInAnyOrder(
+                        f + ": 'lora.r' is 'eight', expected a whole number",
+                        f + ": unknown key 'lora.alpah' (did you mean 'alpha'?); known keys under 'lora': alpha, dropout, r,"
+                                + " target_modules",
+                        f + ": 'lora.dropout' is 1.5, must be between 0 and 1",
+                        f + ": 'training.scheduler' is 'cosin', expected one of [constant, linear, cosine]",
+                        f + ": 'training.packing' is 'maybe', expected true or false",
+                        "--set model.idd=x: unknown key 'model.idd' (did you mean 'id'?); known keys under 'model': id,"
+                                + " max_seq_length"))
+                .hasMessageStartingWith("6 configuration problems:");
+    }
+
+    @Test
     void malformedYamlGivesLineAndColumn() throws IOException {
         Path f = file("lora:\n  r: [1, 2\n");
         assertThatThrownBy(() -> load(f)).hasMessageStartingWith(f + " line ").hasMessageContaining("not valid YAML");

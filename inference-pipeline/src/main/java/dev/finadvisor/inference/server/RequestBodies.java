@@ -82,6 +82,7 @@ final class RequestBodies {
 
     private ApiException tooLarge(long size) {
         return new ApiException(413, "request_too_large", "body",
-                "body" + (size > 0 ? " is " + size + " bytes;" : " is larger than") + " the limit is " + limit + " bytes (server.max_body_bytes)");
+                (size > 0 ? "body is " + size + " bytes; the limit is " : "body is larger than the limit of ")
+                        + limit + " bytes (server.max_body_bytes)");
     }
 }

@@ -229,10 +229,14 @@ class AdvisorServerTest {
             HttpResponse<String> r = s.post("/v1/advice", big);
             assertThat(r.statusCode()).isEqualTo(413);
             assertThat(TestServer.json(r).get("error").get("param").asText()).isEqualTo("body");
+            assertThat(TestServer.json(r).get("error").get("message").asText())
+                    .isEqualTo("body is " + big.length() + " bytes; the limit is 1024 bytes (server.max_body_bytes)");
             HttpResponse<String> chunked = s.http.send(HttpRequest.newBuilder(URI.create(s.base + "/v1/advice")).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new java.io.ByteArrayInputStream(big.getBytes(StandardCharsets.UTF_8)))).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(chunked.statusCode()).isEqualTo(413);
+            assertThat(TestServer.json(chunked).get("error").get("message").asText())
+                    .isEqualTo("body is larger than the limit of 1024 bytes (server.max_body_bytes)");
             assertThat(s.get("/v1/nothing").statusCode()).isEqualTo(404);
             assertThat(TestServer.json(s.get("/v1/nothing")).get("error").get("message").asText()).contains("/v1/nothing");
             HttpResponse<String> wrongMethod = s.get("/v1/advice");
