@@ -15,7 +15,7 @@ public record AdviceAnswer(String answer, List<Source> sources, RetrievalSummary
     public record RetrievalSummary(int considered, int matched, Instant since, Set<String> symbols, String note) {
         public static RetrievalSummary of(Retrieval r, int cited) {
             String note = cited > 0 ? null : "no news since " + r.since() + (r.symbols().isEmpty() ? "" : " about " + String.join(", ", r.symbols()))
-                    + " matched the question; widen the window with options.since (e.g. \"30d\", or \"36500d\" for all)";
+                    + " matched the question; widen the window with options.since (e.g. \"30d\", or \"all\")";
             return new RetrievalSummary(r.chunkHits(), cited, r.since(), r.symbols(), note);
         }
     }

@@ -5,17 +5,21 @@ import java.time.format.DateTimeParseException;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses recency windows such as {@code 7d}, {@code 12h}, {@code 2w}, {@code 30m} or ISO-8601 {@code P7D}. */
+/**
+ * Parses recency windows such as {@code 7d}, {@code 12h}, {@code 2w}, {@code 30m} or ISO-8601 {@code P7D}, and
+ * {@code all}: a hundred years, the longest window (no news store reaches further back).
+ */
 public final class Durations {
     private static final Pattern SHORT = Pattern.compile("(\\d{1,6})([mhdw])");
-    /** Longer windows than ten years are surely a mistake. */
-    private static final Duration MAX = Duration.ofDays(3650);
+    /** The longest window, {@code all}: longer ones are surely a mistake. */
+    public static final Duration ALL = Duration.ofDays(36500);
 
     private Durations() {}
 
     public static Duration parse(String text) {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("is empty; expected e.g. 7d, 12h, 2w or P7D");
         String t = text.strip();
+        if (t.equals("all")) return ALL;
         Duration d;
         Matcher m = SHORT.matcher(t);
         if (m.matches()) {
@@ -30,11 +34,11 @@ public final class Durations {
             try {
                 d = Duration.parse(t);
             } catch (DateTimeParseException e) {
-                throw new IllegalArgumentException("is '" + text + "'; expected a window such as 7d, 12h, 30m, 2w or P7D");
+                throw new IllegalArgumentException("is '" + text + "'; expected a window such as 7d, 12h, 30m, 2w, P7D or all");
             }
         }
-        if (d.isNegative() || d.isZero() || d.compareTo(MAX) > 0) {
-            throw new IllegalArgumentException("is '" + text + "'; the window must be positive and at most 3650d");
+        if (d.isNegative() || d.isZero() || d.compareTo(ALL) > 0) {
+            throw new IllegalArgumentException("is '" + text + "'; the window must be positive and at most 36500d (all)");
         }
         return d;
     }

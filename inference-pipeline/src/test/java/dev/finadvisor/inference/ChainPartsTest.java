@@ -43,7 +43,8 @@ class ChainPartsTest {
         assertThat(Durations.parse("12h")).isEqualTo(Duration.ofHours(12));
         assertThat(Durations.parse("2w")).isEqualTo(Duration.ofDays(14));
         assertThat(Durations.parse("P3DT4H")).isEqualTo(Duration.ofHours(76));
-        for (String bad : List.of("", "7", "-1d", "0d", "7 days", "99999d", "PT0S")) {
+        assertThat(Durations.parse("all")).isEqualTo(Duration.ofDays(36500)).isEqualTo(Durations.parse("36500d"));
+        for (String bad : List.of("", "7", "-1d", "0d", "7 days", "36501d", "PT0S", "All")) {
             assertThatThrownBy(() -> Durations.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
     }

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdvisorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdvisorServer.class);
-    private static final Set<String> ROUTES = Set.of("/health", "/ready", "/metrics", "/openapi.json", "/", "/v1/advice",
+    private static final Set<String> ROUTES = Set.of("/health", "/ready", "/metrics", "/openapi.json", "/v1/advice",
             "/v1/advice/stream", "/v1/chat/completions", "/v1/models");
     /** nginx's code for "client closed the request": what a cancelled generation is counted as. */
     static final int CLIENT_CLOSED = 499;
@@ -155,7 +155,7 @@ public final class AdvisorServer implements AutoCloseable {
             r.get("/ready", this::readiness);
             r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8").result(metrics.scrape()));
             r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(resource("openapi.json")));
-            if (config.server().web_ui()) r.get("/", ctx -> ctx.html(new String(resource("web/index.html"), java.nio.charset.StandardCharsets.UTF_8)));
+            if (config.server().web_ui()) new WebUi().register(r);
             r.post("/v1/advice", this::advice);
             r.post("/v1/advice/stream", this::adviceStream);
             r.post("/v1/chat/completions", this::chatCompletions);
@@ -221,7 +221,8 @@ public final class AdvisorServer implements AutoCloseable {
         Long t0 = ctx.attribute("t0");
         if (t0 == null) return;
         int status = ctx.attribute("final_status") instanceof Integer s ? s : ctx.statusCode();
-        String route = ROUTES.contains(ctx.path()) ? ctx.path() : "other";
+        String route = ROUTES.contains(ctx.path()) || WebUi.PAGES.containsKey(ctx.path()) ? ctx.path()
+                : ctx.path().startsWith("/web/") ? "/web/*" : "other";
         metrics.request(route, ctx.method().name(), status, (System.nanoTime() - t0) / 1e9);
     }
 

@@ -673,10 +673,17 @@ class AdvisorServerTest {
             assertThat(ready.get("template").asText()).isEqualTo("falcon");
             JsonNode models = TestServer.json(s.get("/v1/models"));
             assertThat(models.get("data").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");
+            // The web page and its files (their behaviour is WebUiBrowserTest's): no inline script may run, no site may frame it.
             HttpResponse<String> page = s.get("/");
             assertThat(page.headers().firstValue("Content-Type").orElseThrow()).startsWith("text/html");
-            assertThat(page.body()).contains("/v1/advice/stream").contains("About me")
-                    .contains("options: {since: $('since').value}").contains("payload.retrieval.matched === 0"); // the window, and a word when it holds no news
+            assertThat(page.headers().firstValue("Content-Security-Policy").orElseThrow()).startsWith("default-src 'self'")
+                    .contains("frame-ancestors 'none'");
+            assertThat(page.body()).contains("<script src=\"/web/advisor.js\"></script>").doesNotContain("<script>");
+            assertThat(s.get("/web/advisor.js").headers().firstValue("Content-Type").orElseThrow()).startsWith("text/javascript");
+            assertThat(s.get("/web/common.css").headers().firstValue("Content-Type").orElseThrow()).startsWith("text/css");
+            HttpResponse<String> missing = s.get("/web/secrets.txt");
+            assertThat(missing.statusCode()).isEqualTo(404);
+            assertThat(TestServer.json(missing).get("error").get("message").asText()).startsWith("no file /web/secrets.txt");
             JsonNode api = TestServer.json(s.get("/openapi.json"));
             assertThat(api.get("openapi").asText()).startsWith("3.");
             for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics")) {
