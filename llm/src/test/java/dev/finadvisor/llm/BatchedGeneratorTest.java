@@ -150,7 +150,9 @@ class BatchedGeneratorTest {
     @Test
     void closingFailsWaitingRequestsInsteadOfLeavingThemHanging() throws Exception {
         BatchedGenerator batcher = new BatchedGenerator(lm, new BatchedGenerator.Limits(1, UNLIMITED, 0));
+        java.util.concurrent.CountDownLatch decoding = new java.util.concurrent.CountDownLatch(1);
         TokenListener slow = (id, d) -> {
+            decoding.countDown();
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
@@ -158,15 +160,19 @@ class BatchedGeneratorTest {
             }
         };
         int all = lm.config().maxPositions() - prompts.get(0).length;
+        // Threads of their own: the common pool has one worker on two cores, which could run the second request first.
+        java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(2);
         CompletableFuture<GenerationResult> running = CompletableFuture.supplyAsync(
-                () -> batcher.generate(prompts.get(0), GenerationConfig.greedy(all), slow, () -> false));
+                () -> batcher.generate(prompts.get(0), GenerationConfig.greedy(all), slow, () -> false), clients);
+        decoding.await(); // the first one holds the batch of one: the second waits behind it
         CompletableFuture<GenerationResult> queued = CompletableFuture.supplyAsync(
-                () -> batcher.generate(prompts.get(1), GenerationConfig.greedy(200), TokenListener.NONE, () -> false));
+                () -> batcher.generate(prompts.get(1), GenerationConfig.greedy(200), TokenListener.NONE, () -> false), clients);
         Thread.sleep(100);
         batcher.close();
         assertThatThrownBy(queued::get).hasRootCauseMessage("the model was closed");
         assertThatThrownBy(running::get).hasRootCauseMessage("the model was closed");
         assertThatThrownBy(() -> batcher.generate(prompts.get(0), GenerationConfig.greedy(2), TokenListener.NONE, () -> false))
                 .hasMessageContaining("closed");
+        clients.shutdown();
     }
 }
