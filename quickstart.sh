@@ -55,8 +55,8 @@ run="$(ls -1 "$work/runs" | grep -v '^\.' | tail -n 1)"
 
 step "5/6 inference pipeline: serve base model + registry:fin-advisor@production on port $port"
 # the bundled news is dated 2025: a retrieval window that reaches it (the default is the last 7 days)
-serve=("$fa" serve --model "$base" --adapter registry:fin-advisor@production --registry "$work/registry"
-       --store "$work/store" --port "$port" --set retrieval.since=3650d)
+serve=("$fa" serve --model "$base" --adapter registry:fin-advisor@production --registry "$work/registry" --runs-dir "$work/runs"
+       --store "$work/store" --port "$port" --set retrieval.since=all)
 (cd "$work" && exec "${serve[@]}") > "$work/serve.log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
@@ -76,8 +76,8 @@ curl -sS -X POST "http://127.0.0.1:$port/v1/advice" -H 'Content-Type: applicatio
   "options": {"max_new_tokens": 128, "k": 3, "temperature": 0}}'
 echo
 printf '\nDone. Everything is under %s: store/ (vector index), runs/%s (metrics, report/, adapter/), eval/ (report.html),\n' "$work" "$run"
-printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence retrieval.since=3650d.\n'
-printf '\nServe it again (from %s) and open http://127.0.0.1:%s/ for the web page:\n  %s\n' "$work" "$port" "${serve[*]}"
+printf 'registry/, logs/prompts.jsonl (prompt log). The sample news is dated 2025, hence retrieval.since=all.\n'
+printf '\nServe it again (from %s) and open http://127.0.0.1:%s/ for the web pages (the advisor; /training, /news):\n  %s\n' "$work" "$port" "${serve[*]}"
 if (( keep_serving )); then
   printf '\nServing on http://127.0.0.1:%s/ (Ctrl-C stops)\n' "$port"
   wait "$server"

@@ -91,8 +91,8 @@ final class IngestCommand implements Callable<Integer> {
             throw new UserError("--from, --to and --symbols apply only to the alpaca sources");
         }
         Clock clock = Clock.systemUTC();
-        Instant fromTime = from == null ? null : TimeWindow.since(from, clock);
-        Instant toTime = to == null ? null : TimeWindow.since(to, clock);
+        Instant fromTime = from == null ? null : TimeWindow.since("--from", from, clock);
+        Instant toTime = to == null ? null : TimeWindow.since("--to", to, clock);
         List<String> tickers = symbols.stream().map(s -> s.strip().toUpperCase(Locale.ROOT)).filter(s -> !s.isEmpty()).toList();
         Ingest.Request request = new Ingest.Request(source, path, fromTime, toTime, tickers, stateDir, flinkMaster, quantized, fresh);
 

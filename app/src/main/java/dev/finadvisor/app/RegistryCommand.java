@@ -4,6 +4,7 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.runs.ModelVersion;
 import dev.finadvisor.domain.runs.Registry;
 import dev.finadvisor.domain.runs.RegistryRef;
+import dev.finadvisor.domain.runs.RunsJson;
 import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.training.eval.Metrics;
 import dev.finadvisor.training.tracking.RegistryView;
@@ -89,7 +90,7 @@ final class RegistryCommand implements Runnable {
         @Override
         public Integer call() {
             Registry reg = new Registry(registry.dir);
-            if (json) RunsCommand.printJson(spec.commandLine().getOut(), RegistryView.listJson(reg));
+            if (json) RunsCommand.printJson(spec.commandLine().getOut(), RunsJson.registry(reg));
             else spec.commandLine().getOut().print(RegistryView.list(reg));
             return 0;
         }
@@ -116,10 +117,10 @@ final class RegistryCommand implements Runnable {
             RegistryRef r = RegistryRef.parse(ref);
             PrintWriter out = spec.commandLine().getOut();
             if (!r.isPinned()) {
-                if (json) RunsCommand.printJson(out, RegistryView.modelJson(reg, r.name()));
+                if (json) RunsCommand.printJson(out, RunsJson.model(reg, r.name()));
                 else out.print(RegistryView.model(reg, r.name()));
             } else if (json) {
-                RunsCommand.printJson(out, RegistryView.versionJson(reg.resolve(r)));
+                RunsCommand.printJson(out, RunsJson.version(reg.resolve(r)));
             } else {
                 out.print(RegistryView.version(reg.resolve(r)));
             }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunStore;
+import dev.finadvisor.domain.runs.RunsJson;
 import dev.finadvisor.training.tracking.RunCharts;
 import dev.finadvisor.training.tracking.RunReport;
 import dev.finadvisor.training.tracking.RunsView;
@@ -65,7 +66,7 @@ final class RunsCommand implements Runnable {
         public Integer call() {
             RunStore.Listing listing = runs.store().list();
             PrintWriter out = spec.commandLine().getOut();
-            if (json) printJson(out, RunsView.listJson(listing));
+            if (json) printJson(out, RunsJson.list(listing));
             else out.print(RunsView.list(listing));
             for (String problem : listing.problems()) spec.commandLine().getErr().println("warning: skipped " + problem);
             return 0;
@@ -90,7 +91,7 @@ final class RunsCommand implements Runnable {
         public Integer call() {
             Run r = runs.store().read(run);
             PrintWriter out = spec.commandLine().getOut();
-            if (json) printJson(out, RunsView.showJson(r));
+            if (json) printJson(out, RunsJson.show(r));
             else out.print(RunsView.show(r));
             return 0;
         }

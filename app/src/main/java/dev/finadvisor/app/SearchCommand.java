@@ -1,11 +1,9 @@
 package dev.finadvisor.app;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.retrieval.Hit;
+import dev.finadvisor.retrieval.HitJson;
 import dev.finadvisor.retrieval.MiniLmEmbedder;
 import dev.finadvisor.retrieval.SearchFilter;
 import dev.finadvisor.retrieval.StoreConfig;
@@ -69,7 +67,7 @@ final class SearchCommand implements Callable<Integer> {
         if (k < 1 || k > 1000) throw new UserError("-k " + k + ": must be between 1 and 1000");
         StoreConfig storeConfig = config.load(SearchConfig.class, "search-defaults.yaml").value().store();
         if (store != null) storeConfig = StoreConfig.lucene(store);
-        Instant from = since == null ? null : TimeWindow.since(since, Clock.systemUTC());
+        Instant from = since == null ? null : TimeWindow.since("--since", since, Clock.systemUTC());
         Set<String> tickers = new LinkedHashSet<>();
         for (String s : symbols) if (!s.isBlank()) tickers.add(s.strip().toUpperCase(Locale.ROOT));
         SearchFilter filter = new SearchFilter(from, null, tickers);
@@ -109,27 +107,8 @@ final class SearchCommand implements Callable<Integer> {
     }
 
     private static void printJson(PrintWriter out, List<Hit> hits) {
-        ObjectMapper json = new ObjectMapper().findAndRegisterModules().disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS);
-        ArrayNode array = json.createArrayNode();
-        for (Hit h : hits) {
-            var p = h.payload();
-            ObjectNode n = array.addObject();
-            n.put("id", h.id());
-            n.put("score", h.score());
-            n.put("article_id", p.articleId());
-            n.put("chunk_index", p.chunkIndex());
-            n.put("headline", p.headline());
-            n.put("created_at", p.createdAt() == null ? null : p.createdAt().toString());
-            n.put("updated_at", p.updatedAt() == null ? null : p.updatedAt().toString());
-            n.set("symbols", json.valueToTree(p.symbols()));
-            n.put("url", p.url());
-            n.put("source", p.source());
-            n.put("author", p.author());
-            n.put("summary", p.summary());
-            n.put("text", p.text());
-        }
         try {
-            out.println(json.writerWithDefaultPrettyPrinter().writeValueAsString(array));
+            out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(HitJson.of(hits)));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException("cannot write hits as JSON", e);
         }

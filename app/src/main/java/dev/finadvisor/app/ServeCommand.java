@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 /** Serves the advisor: REST, SSE and OpenAI-compatible API over the model, its adapter and the news store. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve the investing advisor over HTTP: POST /v1/advice (JSON), /v1/advice/stream (SSE),"
-                + " OpenAI-compatible /v1/chat/completions and /v1/models, /health, /ready, /metrics, /openapi.json and a web page at /.",
+                + " OpenAI-compatible /v1/chat/completions and /v1/models, /v1/runs, /v1/registry, /v1/news, /health, /ready, /metrics,"
+                + " /openapi.json and web pages at / (advisor chat), /training and /news.",
                 "Keys from FINADVISOR_API_KEYS (comma-separated) are required as 'Authorization: Bearer KEY' when set."})
 final class ServeCommand implements Callable<Integer> {
     @Mixin
@@ -40,9 +41,13 @@ final class ServeCommand implements Callable<Integer> {
             description = "LoRA adapter applied to the model: a PEFT folder, registry:NAME@ALIAS or registry:NAME:VERSION. Repeat it to serve several adapters on one copy of the base, all unmerged and decoded in the same batches; a request picks one by NAME (`adapter` in /v1/advice, `model` in /v1/chat/completions; GET /v1/models lists them and the base); the first --adapter is the default. One adapter alone is folded into fp32 weights (beside bf16/int8/nf4 ones). Default: the base model alone.")
     List<String> adapters = new ArrayList<>();
 
-    @Option(names = "--registry", paramLabel = "DIR", defaultValue = "registry",
-            description = "Model registry folder for registry: references (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--registry", paramLabel = "DIR",
+            description = "Model registry folder for registry: references and the Training page (sets pages.registry; default registry).")
     Path registry;
+
+    @Option(names = "--runs-dir", paramLabel = "DIR",
+            description = "Training runs folder the Training page shows (sets pages.runs_dir; default runs).")
+    Path runsDir;
 
     @Option(names = "--weights", paramLabel = "FORMAT",
             description = "How the model's weights are held: fp32, bf16, int8 (a scale per 64 weights), nf4 (QLoRA's 4-bit, a scale per 64) or auto, the checkpoint's own precision (sets model.weights; default auto: bf16 stays bf16). An adapter on bf16/int8/nf4 weights is applied unmerged.")
@@ -70,6 +75,8 @@ final class ServeCommand implements Callable<Integer> {
         if (weights != null) sets.add("model.weights=" + weights);
         if (port != null) sets.add("server.port=" + port);
         if (host != null) sets.add("server.host=" + host);
+        if (registry != null) sets.add("pages.registry=" + registry);
+        if (runsDir != null) sets.add("pages.runs_dir=" + runsDir);
         sets.addAll(config.overrides); // explicit --set wins over the shorthand options
         ServeConfig cfg = new ConfigLoader().load(ServeConfig.class, ServeConfig.DEFAULTS, config.file, sets).value();
 
@@ -78,7 +85,7 @@ final class ServeCommand implements Callable<Integer> {
         List<ServedAdapter.Named> served = new ArrayList<>();
         java.util.Set<String> names = new java.util.HashSet<>(List.of(checkpoint.getFileName().toString()));
         for (String a : adapters) {
-            ServedAdapter.Named named = ServedAdapter.resolveNamed(a, registry);
+            ServedAdapter.Named named = ServedAdapter.resolveNamed(a, Path.of(cfg.pages().registry()));
             if (named.name() != null && !names.add(named.name())) {
                 throw new UserError("--adapter " + a + ": the name '" + named.name() + "' is taken (by another adapter or the base model)");
             }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.inference.server.Browser;
 import dev.finadvisor.training.dataset.NewsWriter;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -72,10 +73,65 @@ class AdvisorChainTest {
         Path adapter = fineTune(base, dir.resolve("runs"), 4);
         assertThat(MainTest.run("registry", "push", adapter.getParent().toString(), "--name", "fin-advisor", "--alias", "production",
                 "--registry", dir.resolve("registry").toString()).code()).isZero();
-        JsonNode answer = ask(base, "registry:fin-advisor@production", dir.resolve("registry"), "Should I add Nvidia after the latest AI chip news?", 8);
-        assertThat(answer.get("usage").get("completion_tokens").asInt()).isBetween(1, 8);
-        assertThat(answer.get("sources")).isNotEmpty();
-        assertThat(answer.get("sources").get(0).get("headline").asText()).containsIgnoringCase("nvidia");
+        String runId = onlyRun(dir.resolve("runs")).getFileName().toString();
+        serve(base, "registry:fin-advisor@production", dir.resolve("registry"), dir.resolve("runs"), url -> {
+            JsonNode answer = ask(url, "Should I add Nvidia after the latest AI chip news?", 8);
+            assertThat(answer.get("usage").get("completion_tokens").asInt()).isBetween(1, 8);
+            assertThat(answer.get("sources")).isNotEmpty();
+            assertThat(answer.get("sources").get(0).get("headline").asText()).containsIgnoringCase("nvidia");
+            pagesShowTheRunTheRegistryAndTheStore(url, dir.resolve("runs").resolve(runId));
+        });
+    }
+
+    /** The Training and News pages in a real browser, over this run, its registry version and the ingested store. */
+    private static void pagesShowTheRunTheRegistryAndTheStore(String url, Path run) throws Exception {
+        String runId = run.getFileName().toString();
+        List<JsonNode> logged = new ArrayList<>();
+        for (String line : Files.readAllLines(run.resolve("metrics.jsonl"))) logged.add(JSON.readTree(line));
+        long losses = logged.stream().filter(m -> m.has("loss")).count(), evals = logged.stream().filter(m -> m.has("eval_loss")).count();
+        assertThat(losses).isPositive();
+        assertThat(evals).isPositive();
+        try (Browser b = Browser.start("training-and-news")) {
+            b.open(url + "/training");
+            b.await(30, d -> !b.all("#runs tr.run").isEmpty() && !b.all(".model tr.version").isEmpty());
+            assertThat(b.unlabelledControls()).isEmpty();
+            assertThat(b.find("#served").getText()).contains("fin-advisor:1 (@production)");
+            assertThat(b.find(".model[data-model='fin-advisor'] tr.version").getText())
+                    .contains(runId).contains("@production").contains("serving");
+            assertThat(b.find("tr.run[data-run='" + runId + "']").getText()).contains("finished");
+            b.find("tr.run[data-run='" + runId + "'] a").click();
+            b.await(30, d -> b.find("#run").isDisplayed() && !b.all("#charts polyline").isEmpty());
+            // the curves are the run's logged values: one point per logged step
+            assertThat(points(b, "training loss")).isEqualTo(losses);
+            assertThat(points(b, "validation loss")).isEqualTo(evals);
+            assertThat(b.find("#finals").getText()).contains("eval_loss").contains("perplexity");
+            b.screenshot("training");
+            b.resize(390, 844);
+            assertThat(b.fitsWidth()).as("the Training page at phone width").isTrue();
+            b.resize(1280, 900);
+
+            b.open(url + "/news");
+            b.await(30, d -> !b.find("#store").getText().isBlank());
+            assertThat(b.unlabelledControls()).isEmpty();
+            String storeText = b.find("#store").getText();
+            long articles = Files.readAllLines(shared.resolve("news.jsonl")).stream().filter(l -> !l.isBlank()).count();
+            assertThat(storeText).contains("articles " + articles).contains("newest article 2025-");
+            assertThat(b.find("#ingest-state").getText()).startsWith("No ingest job is running; the last one reported");
+            assertThat(b.find("#ingest").getText()).contains("articles " + articles + " (" + articles + " new");
+            b.fill("#q", "Nvidia AI chips");
+            b.fill("#symbols", "NVDA");
+            b.fill("#k", "3");
+            b.find("#go").click();
+            b.await(30, d -> !b.all("#hits .hit").isEmpty());
+            assertThat(b.all("#hits .hit")).hasSizeBetween(1, 3).allSatisfy(hit -> assertThat(hit.getText()).contains("NVDA"));
+            assertThat(b.find("#hits .hit a").getText()).containsIgnoringCase("nvidia");
+            b.screenshot("news");
+        }
+    }
+
+    private static long points(Browser b, String series) {
+        String points = b.find("#charts polyline[data-name='" + series + "']").getDomAttribute("points");
+        return points.isBlank() ? 0 : points.strip().split(" ").length;
     }
 
     @Test
@@ -100,7 +156,9 @@ class AdvisorChainTest {
         }
         assertThat(report.get("rows").size()).isGreaterThanOrEqualTo(5);
         // served over HTTP with the news retrieved from the store, the quickstart's question
-        JsonNode served = ask(base, adapter.toString(), null, "Should I add Nvidia after the latest AI chip news?", 128);
+        JsonNode[] reply = new JsonNode[1];
+        serve(base, adapter.toString(), null, dir.resolve("runs"), url -> reply[0] = ask(url, "Should I add Nvidia after the latest AI chip news?", 128));
+        JsonNode served = reply[0];
         String text = served.get("answer").asText();
         assertThat(served.get("sources").get(0).get("headline").asText()).containsIgnoringCase("nvidia");
         assertThat(dictionaryShare(text, words)).as(text).isGreaterThanOrEqualTo(0.9);
@@ -129,33 +187,42 @@ class AdvisorChainTest {
         }
     }
 
-    /** Serves base + adapter over the shared store, asks one question, stops the server; the reply's JSON. */
-    private static JsonNode ask(Path base, String adapter, Path registry, String question, int maxNewTokens) throws Exception {
+    interface WithServer {
+        void at(String url) throws Exception;
+    }
+
+    /** Serves base + adapter over the shared store (runs and registry for the pages), runs {@code with} against it, stops it. */
+    private static void serve(Path base, String adapter, Path registry, Path runs, WithServer with) throws Exception {
         int port;
         try (ServerSocket s = new ServerSocket(0)) {
             port = s.getLocalPort();
         }
         List<String> args = new ArrayList<>(List.of("serve", "--model", base.toString(), "--adapter", adapter, "--store", store.toString(),
-                "--port", Integer.toString(port), "--set", "retrieval.since=3650d", "--set", "prompt_log.path=" + shared.resolve("prompts.jsonl")));
+                "--runs-dir", runs.toString(), "--port", Integer.toString(port), "--set", "retrieval.since=all",
+                "--set", "prompt_log.path=" + shared.resolve("prompts.jsonl")));
         if (registry != null) args.addAll(List.of("--registry", registry.toString()));
         StringWriter err = new StringWriter();
         int[] code = {-1};
         Thread serving = new Thread(() -> code[0] = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err), args.toArray(String[]::new)));
         serving.start();
         try {
-            HttpClient http = HttpClient.newHttpClient();
             String url = "http://127.0.0.1:" + port;
-            ServeReady.await(http, url, serving, err);
-            String body = JSON.writeValueAsString(java.util.Map.of("about_me", "I am 35, moderate risk tolerance, saving for a house in five years.",
-                    "question", question, "options", java.util.Map.of("max_new_tokens", maxNewTokens, "k", 3, "temperature", 0)));
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url + "/v1/advice")).header("Content-Type", "application/json")
-                    .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
-            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
-            return JSON.readTree(r.body());
+            ServeReady.await(HttpClient.newHttpClient(), url, serving, err);
+            with.at(url);
         } finally {
             serving.interrupt();
             serving.join(30_000);
         }
+    }
+
+    /** Asks one question (greedy, at most {@code maxNewTokens}); the reply's JSON. */
+    private static JsonNode ask(String url, String question, int maxNewTokens) throws Exception {
+        String body = JSON.writeValueAsString(java.util.Map.of("about_me", "I am 35, moderate risk tolerance, saving for a house in five years.",
+                "question", question, "options", java.util.Map.of("max_new_tokens", maxNewTokens, "k", 3, "temperature", 0)));
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url + "/v1/advice"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return JSON.readTree(r.body());
     }
 
     /** A company or ticker the question names, as its ticker and its name, when the news names either; else empty. */

@@ -64,17 +64,8 @@ public final class Ingest {
 
     private Ingest() {}
 
-    /** The folder of a run's checkpoints, dead letters and metrics when none is given. */
-    public static Path defaultStateDir(StoreConfig store) {
-        if ("lucene".equals(store.type())) {
-            Path p = store.path().toAbsolutePath().normalize();
-            return p.resolveSibling(p.getFileName() + ".ingest");
-        }
-        return Path.of("data", store.collection() + ".ingest").toAbsolutePath();
-    }
-
     public static Summary run(Request request, IngestConfig config, Secrets secrets, CompletableFuture<?> stop) throws Exception {
-        Path stateDir = request.stateDir() != null ? request.stateDir().toAbsolutePath() : defaultStateDir(config.store());
+        Path stateDir = request.stateDir() != null ? request.stateDir().toAbsolutePath() : config.store().ingestStateDir();
         NewsSource source = source(request, config, secrets);
         Path deadLetters = stateDir.resolve("dead-letters.jsonl");
         Path metrics = stateDir.resolve("metrics.json");

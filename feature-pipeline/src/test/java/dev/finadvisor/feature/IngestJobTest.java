@@ -143,6 +143,7 @@ class IngestJobTest {
         assertThat(JSON.readTree(dead.get(1)).get("reason").asText()).isEqualTo("article 98: field 'headline': missing");
         assertThat(JSON.readTree(dead.get(2)).get("reason").asText()).contains("'May 1st' is not an RFC 3339 time");
         JsonNode metrics = JSON.readTree(dir.resolve("metrics.json").toFile());
+        assertThat(metrics.get("running").asBoolean()).as("the last report of a job that ended").isFalse();
         assertThat(metrics.get("articles").asLong()).isEqualTo(8);
         assertThat(metrics.get("dead_letters").asLong()).isEqualTo(3);
         assertThat(metrics.get("chunks").asLong()).isEqualTo(hits("news").size());
@@ -258,6 +259,7 @@ class IngestJobTest {
                 return IngestJob.runUntil(env, runtime, "test stream resumed", stop2);
             });
             FakeAlpaca.await(WAIT, () -> articleIds().size() == 10, "the two articles published while stopped");
+            FakeAlpaca.await(WAIT, this::reportsRunning, "a report while the stream runs");
             stop2.complete(null);
             run2.get(2, TimeUnit.MINUTES);
             assertThat(articleIds()).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L, 10L);
@@ -301,5 +303,14 @@ class IngestJobTest {
         assertThat(metrics.get("articles").asLong()).isGreaterThanOrEqualTo(60 - durable).isLessThanOrEqualTo(60);
         assertThat(metrics.get("articles_added").asLong()).isEqualTo(60 - durable);
         assertThat(metrics.get("articles_unchanged").asLong()).isEqualTo(metrics.get("articles").asLong() - (60 - durable));
+    }
+
+    /** Whether metrics.json exists and says the job is running. */
+    private boolean reportsRunning() {
+        try {
+            return JSON.readTree(dir.resolve("metrics.json").toFile()).path("running").asBoolean();
+        } catch (java.io.IOException e) {
+            return false; // not written yet
+        }
     }
 }

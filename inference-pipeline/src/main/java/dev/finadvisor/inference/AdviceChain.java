@@ -54,6 +54,11 @@ public final class AdviceChain implements AutoCloseable {
         return adapterId == null ? modelId() : modelId() + "+" + adapterId;
     }
 
+    /** The news this chain retrieves from (every served model shares one). */
+    public NewsRetriever retriever() {
+        return retriever;
+    }
+
     public String templateName() {
         return template.name();
     }

@@ -54,6 +54,16 @@ public final class NewsRetriever {
         return new Retrieval(distinctArticles(hits, k), named, since, hits.size(), (t1 - t0) / 1_000_000, (t2 - t1) / 1_000_000);
     }
 
+    /** The {@code k} chunks nearest {@code text} that pass {@code filter}, best first: what {@code finadvisor search} finds. */
+    public List<Hit> search(String text, int k, SearchFilter filter) {
+        return store.search(embedder.embed(text), k, filter);
+    }
+
+    /** What the store holds (chunks, articles, the newest article's time). */
+    public dev.finadvisor.retrieval.StoreStats storeStats() {
+        return store.stats();
+    }
+
     /** The first (best) chunk of each article, in score order, at most k of them. */
     static List<Hit> distinctArticles(List<Hit> hits, int k) {
         List<Hit> sorted = new ArrayList<>(hits);

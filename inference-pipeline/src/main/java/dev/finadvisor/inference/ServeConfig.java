@@ -13,7 +13,7 @@ import java.util.regex.PatternSyntaxException;
 
 /** Configuration of {@code finadvisor serve} (defaults: {@code serve-defaults.yaml}). */
 public record ServeConfig(Model model, Server server, Limits limits, Retrieval retrieval, Generation generation, Cors cors,
-                          PromptLog prompt_log, StoreConfig store) implements Validated {
+                          PromptLog prompt_log, StoreConfig store, Pages pages) implements Validated {
     /** The defaults resource, relative to this class. */
     public static final String DEFAULTS = "serve-defaults.yaml";
 
@@ -61,6 +61,18 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
         public PromptLog {
             redact = redact == null ? List.of() : List.copyOf(redact);
         }
+    }
+
+    /**
+     * What the web pages show besides advice: training runs ({@code runs_dir}), the model registry ({@code registry}),
+     * and the feature pipeline's state folder with its {@code metrics.json} ({@code ingest_state}; empty: where
+     * {@code ingest} keeps it by default, {@link StoreConfig#ingestStateDir()}).
+     */
+    public record Pages(String runs_dir, String registry, String ingest_state) {}
+
+    /** The ingest state folder the News page reads {@code metrics.json} from. */
+    public java.nio.file.Path ingestState() {
+        return pages.ingest_state() == null || pages.ingest_state().isBlank() ? store.ingestStateDir() : java.nio.file.Path.of(pages.ingest_state());
     }
 
     @Override

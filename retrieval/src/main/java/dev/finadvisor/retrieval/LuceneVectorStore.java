@@ -560,7 +560,7 @@ public final class LuceneVectorStore implements VectorStore {
             byte[] min = PointValues.getMinPackedValue(reader, CREATED_AT);
             byte[] max = PointValues.getMaxPackedValue(reader, CREATED_AT);
             // Deleted points still count in the point tree until merged away: the range may be a little wide.
-            return new StoreStats("lucene", dir.toString(), reader.numDocs(),
+            return new StoreStats("lucene", dir.toString(), reader.numDocs(), liveTerms(reader, ARTICLE),
                     min == null ? null : Instant.ofEpochMilli(LongPoint.decodeDimension(min, 0)),
                     max == null ? null : Instant.ofEpochMilli(LongPoint.decodeDimension(max, 0)));
         } catch (IOException e) {
@@ -568,6 +568,26 @@ public final class LuceneVectorStore implements VectorStore {
         } finally {
             release(searcher);
         }
+    }
+
+    /** How many terms of {@code field} have a live document (a deleted one's term lingers until a merge). */
+    private static long liveTerms(org.apache.lucene.index.IndexReader reader, String field) throws IOException {
+        org.apache.lucene.index.Terms terms = org.apache.lucene.index.MultiTerms.getTerms(reader, field);
+        if (terms == null) return 0;
+        org.apache.lucene.util.Bits live = org.apache.lucene.index.MultiBits.getLiveDocs(reader);
+        long n = 0;
+        org.apache.lucene.index.TermsEnum it = terms.iterator();
+        org.apache.lucene.index.PostingsEnum docs = null;
+        for (org.apache.lucene.util.BytesRef t = it.next(); t != null; t = it.next()) {
+            docs = it.postings(docs, org.apache.lucene.index.PostingsEnum.NONE);
+            for (int d = docs.nextDoc(); d != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; d = docs.nextDoc()) {
+                if (live == null || live.get(d)) {
+                    n++;
+                    break;
+                }
+            }
+        }
+        return n;
     }
 
     /** Every symbol term with at least one live point (terms of deleted points linger until a merge: counted out). */

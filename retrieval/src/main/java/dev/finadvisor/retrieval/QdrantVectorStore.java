@@ -239,7 +239,7 @@ public final class QdrantVectorStore implements VectorStore {
 
     @Override
     public StoreStats stats() {
-        return new StoreStats("qdrant", location, count(), null, null);
+        return new StoreStats("qdrant", location, count(), null, null, null);
     }
 
     /** Qdrant applies each write before answering (wait=true): nothing left to flush. */

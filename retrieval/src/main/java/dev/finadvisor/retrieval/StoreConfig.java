@@ -73,6 +73,18 @@ public record StoreConfig(
         return new LuceneVectorStore.HnswParameters(hnswMaxConn, hnswBeamWidth);
     }
 
+    /**
+     * Where {@code ingest} keeps its checkpoints, dead letters and {@code metrics.json} when no folder is given: beside
+     * a Lucene store ({@code STORE.ingest}), or {@code data/COLLECTION.ingest} for Qdrant.
+     */
+    public Path ingestStateDir() {
+        if ("lucene".equals(type)) {
+            Path p = path.toAbsolutePath().normalize();
+            return p.resolveSibling(p.getFileName() + ".ingest");
+        }
+        return Path.of("data", collection + ".ingest").toAbsolutePath();
+    }
+
     public static StoreConfig lucene(Path path) {
         return new StoreConfig("lucene", path, DEFAULT.url, DEFAULT.collection, DEFAULT.batchSize, DEFAULT.maxRetries);
     }

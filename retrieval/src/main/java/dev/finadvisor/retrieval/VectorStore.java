@@ -29,7 +29,7 @@ public interface VectorStore extends AutoCloseable {
 
     /** Size and time range of the store; a store that cannot tell the range leaves it null. */
     default StoreStats stats() {
-        return new StoreStats(getClass().getSimpleName(), "", count(), null, null);
+        return new StoreStats(getClass().getSimpleName(), "", count(), null, null, null);
     }
 
     /**

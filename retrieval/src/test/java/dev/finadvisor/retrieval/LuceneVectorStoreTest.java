@@ -433,6 +433,13 @@ class LuceneVectorStoreTest {
             assertThat(stats.points()).isEqualTo(30);
             assertThat(stats.oldestCreatedAt()).isEqualTo(T0);
             assertThat(stats.newestCreatedAt()).isEqualTo(T0.plusSeconds(3600L * 29));
+            assertThat(stats.articles()).isEqualTo(30);
+            store.deleteArticle(1000);
+            store.replaceArticle(1001, List.of(point(1001, 0, news(1, DIM, 5).get(0).vector(), T0, List.of("AAPL")),
+                    point(1001, 1, news(1, DIM, 6).get(0).vector(), T0, List.of("AAPL"))));
+            store.commit();
+            assertThat(store.stats().points()).isEqualTo(30); // one article gone, another in two chunks
+            assertThat(store.stats().articles()).isEqualTo(29);
         }
         try (var dir = FSDirectory.open(idx); var check = new CheckIndex(dir)) {
             assertThat(check.checkIndex().clean).isTrue();

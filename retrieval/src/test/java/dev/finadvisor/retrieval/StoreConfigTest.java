@@ -75,13 +75,13 @@ class StoreConfigTest {
     @Test
     void sinceTakesDurationsDatesAndInstants() {
         Clock clock = Clock.fixed(Instant.parse("2026-03-10T12:00:00Z"), ZoneOffset.UTC);
-        assertThat(TimeWindow.since("24h", clock)).isEqualTo(Instant.parse("2026-03-09T12:00:00Z"));
-        assertThat(TimeWindow.since("90m", clock)).isEqualTo(Instant.parse("2026-03-10T10:30:00Z"));
-        assertThat(TimeWindow.since("7d", clock)).isEqualTo(Instant.parse("2026-03-03T12:00:00Z"));
-        assertThat(TimeWindow.since("2w", clock)).isEqualTo(Instant.parse("2026-02-24T12:00:00Z"));
-        assertThat(TimeWindow.since("2026-01-05", clock)).isEqualTo(Instant.parse("2026-01-05T00:00:00Z"));
-        assertThat(TimeWindow.since("2026-01-05T14:30:00Z", clock)).isEqualTo(Instant.parse("2026-01-05T14:30:00Z"));
-        assertThatThrownBy(() -> TimeWindow.since("24 hours", clock)).isInstanceOf(UserError.class)
+        assertThat(TimeWindow.since("--since", "24h", clock)).isEqualTo(Instant.parse("2026-03-09T12:00:00Z"));
+        assertThat(TimeWindow.since("--since", "90m", clock)).isEqualTo(Instant.parse("2026-03-10T10:30:00Z"));
+        assertThat(TimeWindow.since("--since", "7d", clock)).isEqualTo(Instant.parse("2026-03-03T12:00:00Z"));
+        assertThat(TimeWindow.since("--since", "2w", clock)).isEqualTo(Instant.parse("2026-02-24T12:00:00Z"));
+        assertThat(TimeWindow.since("--since", "2026-01-05", clock)).isEqualTo(Instant.parse("2026-01-05T00:00:00Z"));
+        assertThat(TimeWindow.since("--since", "2026-01-05T14:30:00Z", clock)).isEqualTo(Instant.parse("2026-01-05T14:30:00Z"));
+        assertThatThrownBy(() -> TimeWindow.since("--since", "24 hours", clock)).isInstanceOf(UserError.class)
                 .hasMessageContaining("--since '24 hours'");
     }
 

@@ -79,9 +79,11 @@ public final class IngestMetrics {
         return seconds <= 0 ? 0 : count / seconds;
     }
 
-    public synchronized ObjectNode toJson(long now) {
+    /** The counters as of {@code now}; {@code running} false in the job's last report (as it closes). */
+    public synchronized ObjectNode toJson(long now, boolean running) {
         ObjectNode n = JSON.createObjectNode();
         n.put("updated_at", Instant.ofEpochMilli(now).toString());
+        n.put("running", running);
         n.put("articles", articles).put("articles_added", added).put("articles_replaced", replaced)
                 .put("articles_unchanged", unchanged).put("chunks", chunks).put("dead_letters", deadLetters);
         n.put("articles_per_s", round(perSecond(articles, now))).put("chunks_per_s", round(perSecond(chunks, now)));
@@ -97,10 +99,10 @@ public final class IngestMetrics {
     }
 
     /** Writes the JSON atomically (temp file, then rename) so a reader never sees half of it. */
-    public void writeTo(Path file, long now) throws IOException {
+    public void writeTo(Path file, long now, boolean running) throws IOException {
         if (file.getParent() != null) Files.createDirectories(file.getParent());
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(now)));
+        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(now, running)));
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -244,7 +244,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
     private void report() throws IOException {
         long now = System.currentTimeMillis();
         log.info(metrics.line(now));
-        if (metricsFile != null) metrics.writeTo(metricsFile, now);
+        if (metricsFile != null) metrics.writeTo(metricsFile, now, true);
     }
 
     @Override
@@ -261,7 +261,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         embedThread.shutdownNow();
         boolean modelIdle = awaitUninterruptibly(embedThread, CLOSE_WAIT_SECONDS);
         try {
-            if (metricsFile != null) metrics.writeTo(metricsFile, System.currentTimeMillis());
+            if (metricsFile != null) metrics.writeTo(metricsFile, System.currentTimeMillis(), false);
             deadLetters.close();
         } finally {
             try {

@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
 public final class AdvisorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(AdvisorServer.class);
     private static final Set<String> ROUTES = Set.of("/health", "/ready", "/metrics", "/openapi.json", "/v1/advice",
-            "/v1/advice/stream", "/v1/chat/completions", "/v1/models");
+            "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/v1/runs", "/v1/registry", "/v1/news", "/v1/news/search");
     /** nginx's code for "client closed the request": what a cancelled generation is counted as. */
     static final int CLIENT_CLOSED = 499;
 
@@ -68,6 +68,8 @@ public final class AdvisorServer implements AutoCloseable {
     private final Metrics metrics;
     private final RequestBodies bodies;
     private final ConnectionsPerClient connections;
+    private final TrainingRecords training;
+    private final NewsOverview news;
     private final Instant started;
     private volatile ServedModels models;
     private Javalin app;
@@ -85,6 +87,8 @@ public final class AdvisorServer implements AutoCloseable {
         this.connections = new ConnectionsPerClient(config.server().max_connections_per_client());
         this.metrics = new Metrics(queue::depth, connections::refused, () -> models == null ? null : models.byDefault().batching());
         this.bodies = new RequestBodies(config.server().max_body_bytes(), config.server().body_timeout_s() * 1_000_000_000L);
+        this.training = new TrainingRecords(java.nio.file.Path.of(config.pages().runs_dir()), java.nio.file.Path.of(config.pages().registry()));
+        this.news = new NewsOverview(config.ingestState(), clock);
         this.started = clock.instant();
     }
 
@@ -160,6 +164,11 @@ public final class AdvisorServer implements AutoCloseable {
             r.post("/v1/advice/stream", this::adviceStream);
             r.post("/v1/chat/completions", this::chatCompletions);
             r.get("/v1/models", this::models);
+            r.get("/v1/runs", ctx -> respond(ctx, 200, training.runs()));
+            r.get("/v1/runs/{id}", ctx -> respond(ctx, 200, training.run(ctx.pathParam("id"))));
+            r.get("/v1/registry", ctx -> respond(ctx, 200, training.registry(models)));
+            r.get("/v1/news", ctx -> respond(ctx, 200, news.overview(requireModels().byDefault().retriever())));
+            r.get("/v1/news/search", ctx -> respond(ctx, 200, news.search(requireModels().byDefault().retriever(), queryParams(ctx))));
             r.exception(ApiException.class, (e, ctx) -> error(ctx, e));
             r.exception(Exception.class, (e, ctx) -> {
                 log.error("request {} {} failed ({})", ctx.method(), ctx.path(), ctx.attribute("request_id"), e);
@@ -222,7 +231,7 @@ public final class AdvisorServer implements AutoCloseable {
         if (t0 == null) return;
         int status = ctx.attribute("final_status") instanceof Integer s ? s : ctx.statusCode();
         String route = ROUTES.contains(ctx.path()) || WebUi.PAGES.containsKey(ctx.path()) ? ctx.path()
-                : ctx.path().startsWith("/web/") ? "/web/*" : "other";
+                : ctx.path().startsWith("/web/") ? "/web/*" : ctx.path().startsWith("/v1/runs/") ? "/v1/runs/{id}" : "other";
         metrics.request(route, ctx.method().name(), status, (System.nanoTime() - t0) / 1e9);
     }
 
@@ -525,6 +534,13 @@ public final class AdvisorServer implements AutoCloseable {
             }
             return holder[0];
         }
+    }
+
+    /** The first value of each query parameter. */
+    private static Map<String, String> queryParams(Context ctx) {
+        Map<String, String> out = new LinkedHashMap<>();
+        ctx.queryParamMap().forEach((k, v) -> out.put(k, v.isEmpty() ? "" : v.get(0)));
+        return out;
     }
 
     private void respond(Context ctx, int status, Object body) {

@@ -15,12 +15,14 @@ import java.util.Map;
  */
 final class WebUi {
     /** The page routes and the files behind them. */
-    static final Map<String, String> PAGES = Map.of("/", "index.html");
+    static final Map<String, String> PAGES = Map.of("/", "index.html", "/training", "training.html", "/news", "news.html");
     /** The files pages load, under {@code /web/}, with their content types. */
     private static final Map<String, String> ASSETS = Map.of(
             "common.css", "text/css; charset=utf-8",
             "common.js", "text/javascript; charset=utf-8",
-            "advisor.js", "text/javascript; charset=utf-8");
+            "advisor.js", "text/javascript; charset=utf-8",
+            "training.js", "text/javascript; charset=utf-8",
+            "news.js", "text/javascript; charset=utf-8");
     static final String CSP = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
     private final Map<String, byte[]> files = new LinkedHashMap<>();

@@ -686,9 +686,56 @@ class AdvisorServerTest {
             assertThat(TestServer.json(missing).get("error").get("message").asText()).startsWith("no file /web/secrets.txt");
             JsonNode api = TestServer.json(s.get("/openapi.json"));
             assertThat(api.get("openapi").asText()).startsWith("3.");
-            for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics")) {
+            for (String path : List.of("/v1/advice", "/v1/advice/stream", "/v1/chat/completions", "/v1/models", "/health", "/ready", "/metrics",
+                    "/v1/runs", "/v1/runs/{id}", "/v1/registry", "/v1/news", "/v1/news/search", "/", "/training", "/news")) {
                 assertThat(api.get("paths").has(path)).as(path).isTrue();
             }
+        }
+    }
+
+    @Test
+    void newsRunsAndRegistryRoutesReadTheStoreAndTheFoldersTheyAreGiven() throws Exception {
+        java.nio.file.Files.writeString(dir.resolve("metrics.json"), "{\"updated_at\": \"" + NOW.minusSeconds(30) + "\", \"running\": true, "
+                + "\"articles\": 5, \"chunks\": 6, \"articles_per_s\": 0.5, \"freshness_ms\": {\"p50\": 120, \"p99\": 300, \"max\": 310, \"samples\": 5}}");
+        try (TestServer s = server("limits.rate_limit_per_minute=0", "pages.ingest_state=" + dir, "pages.runs_dir=" + dir.resolve("no-runs"),
+                "pages.registry=" + dir.resolve("no-registry"))) {
+            JsonNode news = TestServer.json(s.get("/v1/news"));
+            assertThat(news.get("store").asText()).isEqualTo("lucene");
+            assertThat(news.get("chunks").asLong()).isEqualTo(6);
+            assertThat(news.get("articles").asLong()).isEqualTo(5); // Apple's article is in two chunks
+            assertThat(news.get("newest_created_at").asText()).isEqualTo(NOW.minus(java.time.Duration.ofHours(12)).toString());
+            assertThat(news.get("newest_age_s").asLong()).isEqualTo(12 * 3600);
+            assertThat(news.get("ingest").get("running").asBoolean()).isTrue();
+            assertThat(news.get("ingest").get("age_s").asLong()).isEqualTo(30);
+            assertThat(news.get("ingest").get("freshness_ms").get("p99").asInt()).isEqualTo(300);
+
+            JsonNode hits = TestServer.json(s.get("/v1/news/search?q=iphone+revenue&symbols=aapl&k=2")).get("hits");
+            assertThat(hits).hasSize(2).allSatisfy(h -> assertThat(h.get("symbols").get(0).asText()).isEqualTo("AAPL"));
+            assertThat(hits.get(0).get("headline").asText()).isEqualTo("Apple reports record iPhone revenue");
+            assertThat(TestServer.json(s.get("/v1/news/search?q=chips&since=2026-11-19T00:00:00Z")).get("hits"))
+                    .allSatisfy(h -> assertThat(java.time.Instant.parse(h.get("created_at").asText())).isAfter(java.time.Instant.parse("2026-11-19T00:00:00Z")));
+            for (String[] bad : new String[][] {{"/v1/news/search", "q"}, {"/v1/news/search?q=x&k=0", "k"}, {"/v1/news/search?q=x&k=ten", "k"},
+                    {"/v1/news/search?q=x&since=yesterday", "since"}}) {
+                HttpResponse<String> r = s.get(bad[0]);
+                assertThat(r.statusCode()).as(bad[0]).isEqualTo(400);
+                assertThat(TestServer.json(r).get("error").get("param").asText()).as(bad[0]).isEqualTo(bad[1]);
+            }
+
+            JsonNode runs = TestServer.json(s.get("/v1/runs"));
+            assertThat(runs.get("runs")).isEmpty();
+            assertThat(runs.get("runs_dir").asText()).endsWith("no-runs");
+            for (String id : List.of("nope", "..", "%2e%2e", ".hidden")) {
+                HttpResponse<String> r = s.get("/v1/runs/" + id);
+                assertThat(r.statusCode()).as(id).isIn(400, 404);
+                assertThat(TestServer.json(r).has("error")).as(id).isTrue();
+            }
+            JsonNode registry = TestServer.json(s.get("/v1/registry"));
+            assertThat(registry.get("models")).isEmpty();
+            assertThat(registry.get("served").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");
+        }
+        java.nio.file.Files.writeString(dir.resolve("metrics.json"), "{\"updated_at\": \"" + NOW.minusSeconds(600) + "\", \"running\": true}");
+        try (TestServer s = server("pages.ingest_state=" + dir)) {
+            assertThat(TestServer.json(s.get("/v1/news")).get("ingest").get("running").asBoolean()).as("a report ten minutes old").isFalse();
         }
     }
 

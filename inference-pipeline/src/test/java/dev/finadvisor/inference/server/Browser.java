@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Function;
 import org.junit.jupiter.api.Assumptions;
 import org.openqa.selenium.By;
@@ -26,8 +25,8 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  * named by {@code CHROME_BIN} / {@code CHROMEDRIVER}). Without them the browser tests are skipped, unless
  * {@code FINADVISOR_BROWSER_TESTS=required} (CI sets it), when their absence fails the test.
  */
-final class Browser implements AutoCloseable {
-    final ChromeDriver driver;
+public final class Browser implements AutoCloseable {
+    public final ChromeDriver driver;
     private final Path screenshots;
     private final Path profile;
 
@@ -37,7 +36,7 @@ final class Browser implements AutoCloseable {
         this.profile = profile;
     }
 
-    static Browser start(String testName) throws IOException {
+    public static Browser start(String testName) throws IOException {
         Path chromium = executable("CHROME_BIN", "/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome");
         Path chromedriver = executable("CHROMEDRIVER", "/usr/bin/chromedriver");
         boolean required = "required".equals(System.getenv("FINADVISOR_BROWSER_TESTS"));
@@ -69,33 +68,33 @@ final class Browser implements AutoCloseable {
         return null;
     }
 
-    void open(String url) {
+    public void open(String url) {
         driver.get(url);
     }
 
-    WebElement find(String css) {
+    public WebElement find(String css) {
         return driver.findElement(By.cssSelector(css));
     }
 
-    List<WebElement> all(String css) {
+    public List<WebElement> all(String css) {
         return driver.findElements(By.cssSelector(css));
     }
 
     /** Waits (up to {@code seconds}) until {@code condition} gives a non-null, non-false value, and returns it. */
-    <T> T await(int seconds, Function<WebDriver, T> condition) {
+    public <T> T await(int seconds, Function<WebDriver, T> condition) {
         return new WebDriverWait(driver, Duration.ofSeconds(seconds), Duration.ofMillis(20)).until(condition);
     }
 
-    Object js(String script, Object... args) {
+    public Object js(String script, Object... args) {
         return driver.executeScript(script, args);
     }
 
-    void resize(int width, int height) {
+    public void resize(int width, int height) {
         driver.manage().window().setSize(new Dimension(width, height));
     }
 
     /** Saves a PNG of the page under target/screenshots/TEST/NAME.png. */
-    Path screenshot(String name) throws IOException {
+    public Path screenshot(String name) throws IOException {
         Path to = screenshots.resolve(name + ".png");
         Files.write(to, driver.getScreenshotAs(OutputType.BYTES));
         return to;
@@ -103,7 +102,7 @@ final class Browser implements AutoCloseable {
 
     /** The page's form controls that have no accessible name (no label, aria-label or text): should be none. */
     @SuppressWarnings("unchecked")
-    List<String> unlabelledControls() {
+    public List<String> unlabelledControls() {
         return (List<String>) js("""
                 const named = e => (e.labels && e.labels.length) || e.getAttribute('aria-label')
                   || e.getAttribute('aria-labelledby') || (e.tagName === 'BUTTON' && e.textContent.trim());
@@ -112,21 +111,16 @@ final class Browser implements AutoCloseable {
     }
 
     /** True when the page is no wider than the window (nothing scrolls sideways at phone width). */
-    boolean fitsWidth() {
+    public boolean fitsWidth() {
         return (Boolean) js("return document.documentElement.scrollWidth <= window.innerWidth;");
     }
 
     /** Sets a textarea or input the way typing would (for long texts: sendKeys types character by character). */
-    void fill(String css, String text) {
+    public void fill(String css, String text) {
         WebElement e = find(css);
         e.clear();
         e.sendKeys(text);
         assertThat(e.getDomProperty("value")).isEqualTo(text);
-    }
-
-    static Map<String, Object> map(Object o) {
-        @SuppressWarnings("unchecked") Map<String, Object> m = (Map<String, Object>) o;
-        return m;
     }
 
     @Override

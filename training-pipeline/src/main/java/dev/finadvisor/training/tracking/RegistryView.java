@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 
-/** What {@code registry list | show} print: terminal tables, or JSON for scripts. */
+/** What {@code registry list | show} print: terminal tables (their JSON is {@link dev.finadvisor.domain.runs.RunsJson}'s). */
 public final class RegistryView {
     private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").withZone(ZoneOffset.UTC);
 
@@ -30,18 +30,6 @@ public final class RegistryView {
         return t.toString();
     }
 
-    public static ArrayNode listJson(Registry registry) {
-        ArrayNode out = RunJson.MAPPER.createArrayNode();
-        for (String name : registry.names()) {
-            ObjectNode o = out.addObject();
-            o.put("name", name);
-            ArrayNode versions = o.putArray("versions");
-            registry.versionNumbers(name).forEach(versions::add);
-            o.set("aliases", RunJson.MAPPER.valueToTree(registry.aliases(name)));
-        }
-        return out;
-    }
-
     /** Every version of one model with its run, headline metrics and aliases. */
     public static String model(Registry registry, String name) {
         Map<String, Integer> aliases = registry.aliases(name);
@@ -52,14 +40,6 @@ public final class RegistryView {
                     aliases.entrySet().stream().filter(e -> e.getValue() == m.version()).map(Map.Entry::getKey).collect(Collectors.joining(",")));
         }
         return t.toString();
-    }
-
-    public static ObjectNode modelJson(Registry registry, String name) {
-        ObjectNode o = RunJson.MAPPER.createObjectNode();
-        o.put("name", name);
-        o.set("aliases", RunJson.MAPPER.valueToTree(registry.aliases(name)));
-        o.set("versions", RunJson.MAPPER.valueToTree(registry.versions(name)));
-        return o;
     }
 
     /** One version in full: where its adapter is, what it applies to, where it came from, its numbers. */
@@ -80,12 +60,6 @@ public final class RegistryView {
             sb.append('\n').append(f);
         }
         return sb.toString();
-    }
-
-    public static ObjectNode versionJson(RegisteredAdapter a) {
-        ObjectNode o = RunJson.MAPPER.valueToTree(a.model());
-        o.put("adapter_dir", a.adapterDir().toString());
-        return o;
     }
 
     private static String metric(ModelVersion m, String name) {

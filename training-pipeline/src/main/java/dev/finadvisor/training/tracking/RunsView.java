@@ -14,6 +14,7 @@ import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.domain.runs.RunInfo;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunStore;
+import dev.finadvisor.domain.runs.RunsJson;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -31,7 +32,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
-/** What {@code runs list | show | compare} print: terminal tables, or JSON for scripts. */
+/** What {@code runs list | show | compare} print: terminal tables (their JSON is {@link RunsJson}'s). */
 public final class RunsView {
     private static final DateTimeFormatter WHEN = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm").withZone(ZoneOffset.UTC);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -50,12 +51,6 @@ public final class RunsView {
                     r.info().baseModel() == null ? "-" : Path.of(r.info().baseModel().path()).getFileName().toString());
         }
         return t.toString();
-    }
-
-    public static ArrayNode listJson(RunStore.Listing listing) {
-        ArrayNode out = RunJson.MAPPER.createArrayNode();
-        for (Run r : listing.runs()) out.add(summary(r));
-        return out;
     }
 
     public static String show(Run r) {
@@ -78,7 +73,7 @@ public final class RunsView {
         }
         t.row("folder", r.layout().dir().toString());
         sb.append(t);
-        Map<String, Double> finals = finals(r);
+        Map<String, Double> finals = RunsJson.finals(r);
         if (!finals.isEmpty()) {
             TextTable f = new TextTable("METRIC", "FINAL");
             finals.forEach((k, v) -> f.row(k, number(v)));
@@ -92,22 +87,6 @@ public final class RunsView {
         for (String w : r.warnings()) sb.append("\nwarning: ").append(w);
         if (!r.warnings().isEmpty()) sb.append('\n');
         return sb.toString();
-    }
-
-    public static ObjectNode showJson(Run r) {
-        ObjectNode out = summary(r);
-        out.set("run", RunJson.MAPPER.valueToTree(r.info()));
-        ArrayNode metrics = out.putArray("metrics");
-        for (MetricPoint p : r.metrics()) {
-            try {
-                metrics.add(RunJson.MAPPER.readTree(p.toJsonLine()));
-            } catch (JsonProcessingException e) {
-                throw new IllegalStateException(e);
-            }
-        }
-        ArrayNode warnings = out.putArray("warnings");
-        r.warnings().forEach(warnings::add);
-        return out;
     }
 
     /** Runs side by side: status, identity, every configuration key whose value differs, final metrics. */
@@ -135,7 +114,7 @@ public final class RunsView {
     public static ObjectNode compareJson(List<Run> runs) {
         ObjectNode out = RunJson.MAPPER.createObjectNode();
         ArrayNode list = out.putArray("runs");
-        runs.forEach(r -> list.add(summary(r)));
+        runs.forEach(r -> list.add(RunsJson.summary(r)));
         ObjectNode diff = out.putObject("config_differences");
         configDifferences(runs).forEach((k, values) -> {
             ArrayNode a = diff.putArray(k);
@@ -187,36 +166,9 @@ public final class RunsView {
 
     private static List<String> metricNames(List<Run> runs) {
         Set<String> names = new LinkedHashSet<>(HEADLINE);
-        for (Run r : runs) names.addAll(finals(r).keySet());
+        for (Run r : runs) names.addAll(RunsJson.finals(r).keySet());
         names.remove(MetricPoint.ELAPSED_S);
         return names.stream().filter(n -> runs.stream().anyMatch(r -> r.last(n).isPresent())).toList();
-    }
-
-    private static ObjectNode summary(Run r) {
-        ObjectNode o = RunJson.MAPPER.createObjectNode();
-        o.put("id", r.id());
-        o.put("status", r.status().json());
-        if (r.statusNote() != null) o.put("status_note", r.statusNote());
-        o.put("started_at", String.valueOf(r.info().startedAt()));
-        if (r.info().endedAt() != null) o.put("ended_at", r.info().endedAt().toString());
-        o.put("duration_s", r.duration(Instant.now()).toMillis() / 1000.0);
-        o.put("steps", r.metrics().size());
-        if (!r.metrics().isEmpty()) o.put("last_step", r.metrics().get(r.metrics().size() - 1).step());
-        o.set("final_metrics", RunJson.MAPPER.valueToTree(finals(r)));
-        if (r.info().baseModel() != null) o.set("base_model", RunJson.MAPPER.valueToTree(r.info().baseModel()));
-        if (r.info().dataset() != null) o.set("dataset", RunJson.MAPPER.valueToTree(r.info().dataset()));
-        o.put("git_commit", r.info().gitCommit());
-        o.put("dir", r.layout().dir().toString());
-        return o;
-    }
-
-    /** Final metrics of run.json, or the last logged values while a run has not ended. */
-    private static Map<String, Double> finals(Run r) {
-        if (!r.info().finalMetrics().isEmpty()) return r.info().finalMetrics();
-        Map<String, Double> last = new LinkedHashMap<>();
-        for (MetricPoint p : r.metrics()) last.putAll(p.values());
-        last.remove(MetricPoint.ELAPSED_S);
-        return last;
     }
 
     private interface Cell {
