@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
 /** Serves the advisor: REST, SSE and OpenAI-compatible API over the model, its adapter and the news store. */
 @Command(name = "serve", mixinStandardHelpOptions = true,
         description = {"Serve the investing advisor over HTTP: POST /v1/advice (JSON), /v1/advice/stream (SSE),"
-                + " OpenAI-compatible /v1/chat/completions and /v1/models, /v1/runs, /v1/registry, /v1/news, /health, /ready, /metrics,"
+                + " OpenAI-compatible /v1/chat/completions and /v1/models, /v1/runs[/{id}], /v1/registry, /v1/news[/search], /health, /ready, /metrics,"
                 + " /openapi.json and web pages at / (advisor chat), /training and /news.",
                 "Keys from FINADVISOR_API_KEYS (comma-separated) are required as 'Authorization: Bearer KEY' when set."})
 final class ServeCommand implements Callable<Integer> {

@@ -100,6 +100,8 @@ public record ServeConfig(Model model, Server server, Limits limits, Retrieval r
         p.requireRange("retrieval.context_tokens", retrieval.context_tokens(), 0, 1 << 20);
         p.requireOneOf("retrieval.embedder", retrieval.embedder(), List.of("full", "quantized"));
         p.nested("store", store);
+        p.requireNonBlank("pages.runs_dir", pages.runs_dir());
+        p.requireNonBlank("pages.registry", pages.registry());
         try {
             Durations.parse(retrieval.since());
         } catch (IllegalArgumentException e) {

@@ -164,7 +164,8 @@ class BatchedGeneratorTest {
         java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(2);
         CompletableFuture<GenerationResult> running = CompletableFuture.supplyAsync(
                 () -> batcher.generate(prompts.get(0), GenerationConfig.greedy(all), slow, () -> false), clients);
-        decoding.await(); // the first one holds the batch of one: the second waits behind it
+        assertThat(decoding.await(60, java.util.concurrent.TimeUnit.SECONDS)).as("the first request decodes").isTrue();
+        // it holds the batch of one for its whole length (5 ms a token): the second waits behind it
         CompletableFuture<GenerationResult> queued = CompletableFuture.supplyAsync(
                 () -> batcher.generate(prompts.get(1), GenerationConfig.greedy(200), TokenListener.NONE, () -> false), clients);
         Thread.sleep(100);
@@ -173,6 +174,6 @@ class BatchedGeneratorTest {
         assertThatThrownBy(running::get).hasRootCauseMessage("the model was closed");
         assertThatThrownBy(() -> batcher.generate(prompts.get(0), GenerationConfig.greedy(2), TokenListener.NONE, () -> false))
                 .hasMessageContaining("closed");
-        clients.shutdown();
+        clients.shutdownNow();
     }
 }

@@ -18,11 +18,12 @@ public final class TimeWindow {
 
     /**
      * The instant {@code text} names: {@code now - duration}, the start of a UTC date
-     * ({@code 2026-01-05}), or an ISO-8601 instant ({@code 2026-01-05T14:00:00Z}); {@code what} names the option or
+     * ({@code 2026-01-05}), {@code all} (the epoch: no limit), or an ISO-8601 instant ({@code 2026-01-05T14:00:00Z}); {@code what} names the option or
      * field it came from, for the error.
      */
     public static Instant since(String what, String text, Clock clock) {
         String t = text == null ? "" : text.strip();
+        if (t.equals("all")) return Instant.EPOCH;
         Matcher m = AGO.matcher(t);
         if (m.matches()) {
             long n = Long.parseLong(m.group(1));
@@ -41,7 +42,7 @@ public final class TimeWindow {
                 return Instant.parse(t);
             } catch (DateTimeParseException notAnInstant) {
                 throw new UserError(what + " '" + text + "': expected a duration back from now (90m, 24h, 7d, 2w),"
-                        + " a UTC date (2026-01-05) or an instant (2026-01-05T14:00:00Z)");
+                        + " a UTC date (2026-01-05), an instant (2026-01-05T14:00:00Z) or all");
             }
         }
     }

@@ -53,7 +53,7 @@ public final class ConfigLoader {
     public <T> Loaded<T> load(Class<T> type, String defaultsResource, Path file, List<String> overrides) {
         Map<String, String> origins = new LinkedHashMap<>();
         ObjectNode tree = JsonNodeFactory.instance.objectNode();
-        ObjectNode defaults = defaultsResource == null ? tree.deepCopy() : readResource(type, defaultsResource);
+        ObjectNode defaults = defaultsResource == null ? JsonNodeFactory.instance.objectNode() : readResource(type, defaultsResource);
         merge(tree, defaults, "", DEFAULTS, origins);
         if (file != null) {
             merge(tree, readFile(file), "", file.toString(), origins);
@@ -166,10 +166,12 @@ public final class ConfigLoader {
                 return yaml.treeToValue(work, type);
             } catch (JsonProcessingException e) {
                 String key = e instanceof JsonMappingException m ? path(m, lastName(e)) : "";
-                if (badKeys.contains(key)) return null; // its default does not bind either: reported once already
-                problems.add(problem(e, key, work, origins));
-                badKeys.add(key);
-                if (!(e instanceof JsonMappingException m) || !reset(work, defaults, m.getPath())) return null;
+                boolean first = badKeys.add(key);
+                String problem = problem(e, key, work, origins);
+                // Each round changes the tree (a value set back to its default, or a node taken out), else binding stops.
+                boolean changed = e instanceof JsonMappingException m && reset(work, defaults, m.getPath());
+                if ((first || changed) && !problems.contains(problem)) problems.add(problem); // not a second "missing" once taken out
+                if (!changed) return null;
             } catch (IllegalArgumentException e) {
                 problems.add(e.getMessage());
                 return null;
@@ -211,7 +213,7 @@ public final class ConfigLoader {
         JsonNode fallback = at(defaults, path);
         JsonMappingException.Reference last = path.get(path.size() - 1);
         if (node instanceof ObjectNode o && last.getFieldName() != null) {
-            if (fallback != null) return !fallback.equals(o.set(last.getFieldName(), fallback.deepCopy()));
+            if (fallback != null) return !fallback.equals(o.replace(last.getFieldName(), fallback.deepCopy()));
             return o.remove(last.getFieldName()) != null;
         }
         if (node instanceof ArrayNode a && last.getFieldName() == null && last.getIndex() < a.size()) {

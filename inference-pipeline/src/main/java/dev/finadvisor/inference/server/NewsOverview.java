@@ -36,7 +36,7 @@ final class NewsOverview {
     private final Clock clock;
 
     NewsOverview(Path ingestState, Clock clock) {
-        this.ingestMetrics = ingestState == null ? null : ingestState.resolve("metrics.json");
+        this.ingestMetrics = ingestState.resolve("metrics.json");
         this.clock = clock;
     }
 
@@ -56,9 +56,8 @@ final class NewsOverview {
         return out;
     }
 
-    /** The ingest job's last report with whether it is still running (reported within two minutes), or null. */
+    /** The ingest job's last report with whether it is still running (reported within two minutes), or a note why there is none. */
     private JsonNode ingest(Instant now) {
-        if (ingestMetrics == null) return null;
         ObjectNode out = JSON.createObjectNode();
         out.put("metrics_file", ingestMetrics.toAbsolutePath().toString());
         try {

@@ -49,26 +49,28 @@ final class TrainingRecords {
 
     /** One run in full (every logged step: the charts' data); only a folder directly under the runs folder. */
     ObjectNode run(String id) {
-        Path dir = runs.dir().resolve(id);
-        if (!RUN_ID.matcher(id).matches() || !Files.isDirectory(dir)) {
+        if (!RUN_ID.matcher(id).matches() || !Files.isDirectory(runs.dir().resolve(id))) {
             throw new ApiException(404, "not_found", "id", "no run '" + id + "' in " + runs.dir().toAbsolutePath() + "; GET /v1/runs lists them");
         }
         try {
-            return RunsJson.show(RunStore.readDir(dir));
-        } catch (UserError e) {
-            throw new ApiException(500, "server_error", "id", e.getMessage());
+            return RunsJson.show(RunStore.readDir(runs.dir().resolve(id)));
+        } catch (UserError e) { // a folder that is not a readable run
+            throw new ApiException(404, "not_found", "id", e.getMessage());
         }
     }
 
-    /** Every registered model with its versions and aliases, and which of them the server is serving. */
+    /** Every registered model with its versions and aliases (and the ones that could not be read), and what is served. */
     ObjectNode registry(ServedModels served) {
         ObjectNode out = RunJson.MAPPER.createObjectNode();
         out.put("registry", registry.layout().root().toAbsolutePath().toString());
         ArrayNode models = out.putArray("models");
-        try {
-            for (String name : registry.names()) models.add(RunsJson.model(registry, name));
-        } catch (UserError e) {
-            throw new ApiException(500, "server_error", null, e.getMessage());
+        ArrayNode problems = out.putArray("problems");
+        for (String name : registry.names()) {
+            try {
+                models.add(RunsJson.model(registry, name));
+            } catch (UserError e) { // one unreadable model does not hide the others
+                problems.add(e.getMessage());
+            }
         }
         ArrayNode serving = out.putArray("served");
         for (AdviceChain c : served == null ? List.<AdviceChain>of() : served.all()) {

@@ -697,7 +697,10 @@ class AdvisorServerTest {
     void newsRunsAndRegistryRoutesReadTheStoreAndTheFoldersTheyAreGiven() throws Exception {
         java.nio.file.Files.writeString(dir.resolve("metrics.json"), "{\"updated_at\": \"" + NOW.minusSeconds(30) + "\", \"running\": true, "
                 + "\"articles\": 5, \"chunks\": 6, \"articles_per_s\": 0.5, \"freshness_ms\": {\"p50\": 120, \"p99\": 300, \"max\": 310, \"samples\": 5}}");
-        try (TestServer s = server("limits.rate_limit_per_minute=0", "pages.ingest_state=" + dir, "pages.runs_dir=" + dir.resolve("no-runs"),
+        java.nio.file.Files.createDirectories(dir.resolve("runs/not-a-run"));
+        java.nio.file.Files.createDirectories(dir.resolve("secret"));
+        java.nio.file.Files.writeString(dir.resolve("secret/secret.txt"), "x");
+        try (TestServer s = server("limits.rate_limit_per_minute=0", "pages.ingest_state=" + dir, "pages.runs_dir=" + dir.resolve("runs"),
                 "pages.registry=" + dir.resolve("no-registry"))) {
             JsonNode news = TestServer.json(s.get("/v1/news"));
             assertThat(news.get("store").asText()).isEqualTo("lucene");
@@ -712,7 +715,7 @@ class AdvisorServerTest {
             JsonNode hits = TestServer.json(s.get("/v1/news/search?q=iphone+revenue&symbols=aapl&k=2")).get("hits");
             assertThat(hits).hasSize(2).allSatisfy(h -> assertThat(h.get("symbols").get(0).asText()).isEqualTo("AAPL"));
             assertThat(hits.get(0).get("headline").asText()).isEqualTo("Apple reports record iPhone revenue");
-            assertThat(TestServer.json(s.get("/v1/news/search?q=chips&since=2026-11-19T00:00:00Z")).get("hits"))
+            assertThat(TestServer.json(s.get("/v1/news/search?q=chips&since=2026-11-19T00:00:00Z")).get("hits")).isNotEmpty()
                     .allSatisfy(h -> assertThat(java.time.Instant.parse(h.get("created_at").asText())).isAfter(java.time.Instant.parse("2026-11-19T00:00:00Z")));
             for (String[] bad : new String[][] {{"/v1/news/search", "q"}, {"/v1/news/search?q=x&k=0", "k"}, {"/v1/news/search?q=x&k=ten", "k"},
                     {"/v1/news/search?q=x&since=yesterday", "since"}}) {
@@ -723,12 +726,16 @@ class AdvisorServerTest {
 
             JsonNode runs = TestServer.json(s.get("/v1/runs"));
             assertThat(runs.get("runs")).isEmpty();
-            assertThat(runs.get("runs_dir").asText()).endsWith("no-runs");
-            for (String id : List.of("nope", "..", "%2e%2e", ".hidden")) {
+            assertThat(runs.get("runs_dir").asText()).endsWith("runs");
+            assertThat(runs.get("problems").get(0).asText()).contains("not-a-run");
+            // Only a run folder directly under the runs folder: not its parent, nor a folder beside it, nor a stray one.
+            for (String id : List.of("nope", "..", "%2e%2e", "..%2Fsecret", ".hidden", "not-a-run")) {
                 HttpResponse<String> r = s.get("/v1/runs/" + id);
-                assertThat(r.statusCode()).as(id).isIn(400, 404);
-                assertThat(TestServer.json(r).has("error")).as(id).isTrue();
+                assertThat(r.statusCode()).as(id).isIn(400, 404); // Jetty refuses an ambiguous path (400) before the route
+                assertThat(TestServer.json(r).get("error").get("message").asText()).as(id).doesNotContain("secret.txt");
             }
+            assertThat(s.get("/v1/runs/not-a-run").statusCode()).isEqualTo(404);
+            assertThat(s.get("/v1/runs/..%2Fsecret").statusCode()).isIn(400, 404);
             JsonNode registry = TestServer.json(s.get("/v1/registry"));
             assertThat(registry.get("models")).isEmpty();
             assertThat(registry.get("served").get(0).get("id").asText()).isEqualTo("tiny-llama+advisor-adapter");

@@ -52,7 +52,13 @@ public final class Browser implements AutoCloseable {
                 "--no-first-run", "--disable-extensions", "--window-size=1280,900", "--user-data-dir=" + profile);
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(chromedriver.toFile())
                 .usingAnyFreePort().build();
-        ChromeDriver driver = new ChromeDriver(service, options);
+        ChromeDriver driver;
+        try {
+            driver = new ChromeDriver(service, options);
+        } catch (RuntimeException e) { // e.g. chromium and chromedriver of different versions
+            deleteTree(profile);
+            throw e;
+        }
         driver.manage().timeouts().scriptTimeout(Duration.ofSeconds(30));
         Path shots = Path.of("target", "screenshots", testName);
         Files.createDirectories(shots);
@@ -128,9 +134,13 @@ public final class Browser implements AutoCloseable {
         try {
             driver.quit();
         } finally {
-            try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(profile);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         }
     }
 }

@@ -1,11 +1,8 @@
 package dev.finadvisor.training.tracking;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finadvisor.domain.runs.ModelVersion;
 import dev.finadvisor.domain.runs.RegisteredAdapter;
 import dev.finadvisor.domain.runs.Registry;
-import dev.finadvisor.domain.runs.RunJson;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;

@@ -32,7 +32,7 @@ function renderTurn(turn, index) {
       const tickers = s.symbols && s.symbols.length ? ' · ' + s.symbols.join(', ') : '';
       const score = typeof s.score === 'number' ? ' · score ' + s.score.toFixed(2) : '';
       list.append(el('li', {class: 'source'},
-        el('a', {href: s.url, target: '_blank', rel: 'noopener'}, s.headline),
+        articleLink(s.url, s.headline),
         el('span', {class: 'meta'}, ' ' + when(s.created_at) + tickers + score)));
     }
     li.append(list);
@@ -68,7 +68,9 @@ function setRunning(controller) {
 
 async function ask(question) {
   $('status').textContent = '';
-  const history = conversation.filter(t => t.state === 'done').slice(-3).map(t => ({question: t.question, answer: t.answer}));
+  // Finished exchanges only (a stopped or failed answer, or an empty one, is not history); the server keeps its last few.
+  const history = conversation.filter(t => t.state === 'done' && t.answer.trim()).slice(-3)
+    .map(t => ({question: t.question, answer: t.answer}));
   const turn = {question, answer: '', state: 'running', since: $('since').value};
   conversation.push(turn);
   render();
@@ -120,7 +122,7 @@ $('ask').addEventListener('submit', e => {
   ask(question);
 });
 $('question').addEventListener('keydown', e => {
-  if (e.key === 'Enter' && !e.shiftKey) {
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
     e.preventDefault();
     $('ask').requestSubmit();
   }
@@ -134,17 +136,20 @@ $('new').addEventListener('click', () => {
   $('question').focus();
 });
 
-/** The adapter picker, shown when the server serves more than one model. */
+/** The adapter picker, shown when the server serves more than one model; while the server loads, it looks again. */
+let modelsRetry = null;
 async function loadModels() {
+  clearTimeout(modelsRetry);
   try {
     const models = (await apiJson('/v1/models')).data;
+    $('status').textContent = '';
     const picker = $('model'), kept = sessionStorage.getItem('finadvisor.model');
     picker.replaceChildren(...models.map(m => el('option', {value: m.id}, m.id + (m.adapter ? '' : ' (base model)'))));
     if (kept && models.some(m => m.id === kept)) picker.value = kept;
     $('model-box').hidden = models.length < 2;
   } catch (e) {
     $('status').textContent = e.message;
-    if (e.status === 503) setTimeout(loadModels, 2000); // still loading: look again
+    if (e.status === 503) modelsRetry = setTimeout(loadModels, 2000); // still loading: look again
   }
 }
 $('model').addEventListener('change', () => sessionStorage.setItem('finadvisor.model', $('model').value));

@@ -83,6 +83,22 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A link target only if it is an http(s) address (news URLs come from outside: never follow javascript: or data:). */
+function safeUrl(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : null;
+  } catch (e) {
+    return null;
+  }
+}
+
+/** A link to an article, or its headline as plain text when its address is not http(s). */
+function articleLink(url, text) {
+  const href = safeUrl(url);
+  return href ? el('a', {href, target: '_blank', rel: 'noopener'}, text) : el('span', {}, text);
+}
+
 function when(iso) {
   if (!iso) return '';
   const d = new Date(iso);

@@ -26,12 +26,12 @@ async function load() {
       ['kind', `${news.store} (${news.location})`],
       ['articles', news.articles === null ? 'unknown' : String(news.articles)],
       ['chunks', String(news.chunks)],
-      ['newest article', news.newest_created_at ? `${when(news.newest_created_at)} (${age(news.newest_age_s)})` : 'none'],
-      ['oldest article', news.oldest_created_at ? when(news.oldest_created_at) : 'none'],
+      ['newest article', news.newest_created_at ? `${when(news.newest_created_at)} (${age(news.newest_age_s)})` : news.chunks ? 'unknown' : 'none'],
+      ['oldest article', news.oldest_created_at ? when(news.oldest_created_at) : news.chunks ? 'unknown' : 'none'],
     ]);
     const ingest = news.ingest;
-    if (!ingest || ingest.note) {
-      $('ingest-state').textContent = ingest ? `No ingest job has reported: ${ingest.note} (${ingest.metrics_file}).` : 'No ingest state folder to read.';
+    if (ingest.note) {
+      $('ingest-state').textContent = `No ingest job has reported: ${ingest.note} (${ingest.metrics_file}).`;
       $('ingest').hidden = true;
     } else {
       $('ingest-state').textContent = ingest.running
@@ -63,7 +63,7 @@ $('search').addEventListener('submit', async e => {
     const {hits} = await apiJson('/v1/news/search?' + params);
     $('search-status').textContent = hits.length ? `${hits.length} hits, nearest first` : 'No news passes these filters.';
     $('hits').replaceChildren(...hits.map(h => el('li', {class: 'hit'},
-      el('a', {href: h.url, target: '_blank', rel: 'noopener'}, h.headline || '(no headline)'),
+      articleLink(h.url, h.headline || '(no headline)'),
       el('span', {class: 'meta'}, ` ${when(h.created_at)}${h.symbols.length ? ' · ' + h.symbols.join(', ') : ''} · score ${h.score.toFixed(3)}`),
       el('div', {class: 'muted'}, h.text.length > 240 ? h.text.slice(0, 239) + '…' : h.text))));
   } catch (err) {

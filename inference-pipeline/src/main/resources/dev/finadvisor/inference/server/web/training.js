@@ -25,20 +25,34 @@ function baseName(ref) {
 async function load() {
   $('status').textContent = '';
   try {
-    const [registry, runs] = await Promise.all([apiJson('/v1/registry'), apiJson('/v1/runs')]);
-    renderRegistry(registry);
-    renderRuns(runs);
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    if (wanted && runs.runs.some(r => r.id === wanted)) showRun(wanted);
+    // Each half stands alone: an unreadable registry still shows the runs, and the other way round.
+    const [registry, runs] = await Promise.allSettled([apiJson('/v1/registry'), apiJson('/v1/runs')]);
+    const failed = [registry, runs].filter(r => r.status === 'rejected').map(r => r.reason.message);
+    $('status').textContent = failed.join(' ');
+    if (registry.status === 'fulfilled') renderRegistry(registry.value);
+    if (runs.status === 'fulfilled') {
+      renderRuns(runs.value);
+      const wanted = runFromHash();
+      if (wanted && runs.value.runs.some(r => r.id === wanted)) showRun(wanted);
+    }
   } catch (e) {
     $('status').textContent = e.message;
+  }
+}
+
+function runFromHash() {
+  try {
+    return decodeURIComponent(location.hash.slice(1));
+  } catch (e) {
+    return ''; // a hand-typed #% is not a run
   }
 }
 
 function renderRegistry(registry) {
   $('served').replaceChildren(...registry.served.map(s => el('li', {},
     el('strong', {}, s.id), s.adapter ? ` (adapter ${s.adapter})` : ' (the base model alone)')));
-  $('registry-where').textContent = registry.models.length ? `Registry at ${registry.registry}` : `No models registered in ${registry.registry}.`;
+  $('registry-where').textContent = (registry.models.length ? `Registry at ${registry.registry}.` : `No models registered in ${registry.registry}.`)
+    + (registry.problems.length ? ` Unreadable: ${registry.problems.join('; ')}` : '');
   const servedVersion = new Set(registry.served.filter(s => s.registry_model).map(s => s.registry_model + ':' + s.version));
   $('registry').replaceChildren(...registry.models.map(model => {
     const aliasesOf = v => Object.entries(model.aliases).filter(([, n]) => n === v).map(([a]) => '@' + a);
@@ -58,7 +72,7 @@ function renderRegistry(registry) {
 }
 
 function renderRuns(runs) {
-  $('runs-where').textContent = runs.runs.length ? `Runs in ${runs.runs_dir}` : `No runs in ${runs.runs_dir}.`
+  $('runs-where').textContent = (runs.runs.length ? `Runs in ${runs.runs_dir}.` : `No runs in ${runs.runs_dir}.`)
     + (runs.problems.length ? ` Unreadable: ${runs.problems.join('; ')}` : '');
   $('runs').tBodies[0].replaceChildren(...runs.runs.slice().reverse().map(r => el('tr', {class: 'run', 'data-run': r.id},
     el('td', {}, el('a', {href: '#' + encodeURIComponent(r.id), class: 'run-link'}, r.id)),
@@ -72,7 +86,7 @@ function renderRuns(runs) {
 }
 
 window.addEventListener('hashchange', () => {
-  const id = decodeURIComponent(location.hash.slice(1));
+  const id = runFromHash();
   if (id) showRun(id);
 });
 
@@ -103,7 +117,8 @@ function lineChart(title, series) {
   if (!series.length) return null;
   const W = 640, H = 260, L = 56, R = 12, T = 12, B = 36;
   const xs = series.flatMap(s => s.points.map(p => p[0])), ys = series.flatMap(s => s.points.map(p => p[1]));
-  let [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const min = a => a.reduce((m, v) => v < m ? v : m, Infinity), max = a => a.reduce((m, v) => v > m ? v : m, -Infinity);
+  let [x0, x1, y0, y1] = [min(xs), max(xs), min(ys), max(ys)];
   if (x0 === x1) { x0 -= 1; x1 += 1; }
   if (y0 === y1) { y0 -= Math.abs(y0) * 0.1 || 1; y1 += Math.abs(y1) * 0.1 || 1; }
   const px = x => L + (x - x0) / (x1 - x0) * (W - L - R), py = y => T + (y1 - y) / (y1 - y0) * (H - T - B);
@@ -135,9 +150,10 @@ function lineChart(title, series) {
     key.style.color = colours[i % colours.length]; // CSSOM, which the content security policy allows (a style attribute it would not)
     return key;
   }));
+  const byStep = series.map(s => new Map(s.points));
   const table = el('table', {}, el('thead', {}, el('tr', {}, el('th', {scope: 'col'}, 'step'), ...series.map(s => el('th', {scope: 'col'}, s.name)))),
     el('tbody', {}, ...[...new Set(xs)].sort((a, b) => a - b).map(x => el('tr', {}, el('td', {}, String(x)),
-      ...series.map(s => { const p = s.points.find(q => q[0] === x); return el('td', {}, p ? number(p[1]) : ''); })))));
+      ...byStep.map(m => el('td', {}, m.has(x) ? number(m.get(x)) : ''))))));
   return el('figure', {class: 'figure'}, el('figcaption', {}, title), svg, legend, el('details', {}, el('summary', {}, 'the numbers'), el('div', {class: 'scroll'}, table)));
 }
 
