@@ -57,6 +57,9 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--flink-master", paramLabel = "HOST:PORT", description = "Submit to this Flink cluster's REST endpoint instead of running in-process (ships the jars in lib/).")
     String flinkMaster;
 
+    @Option(names = "--parallelism", paramLabel = "N", description = "Subtasks that parse, chunk and embed the news, keyed by article id, each with its own model (sets flink.parallelism; default 1). The store keeps one writer.")
+    Integer parallelism;
+
     @Option(names = "--quantized", description = "Embed with the int8-quantized MiniLM (about twice as fast; search must use it too).")
     boolean quantized;
 
@@ -79,6 +82,7 @@ final class IngestCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (parallelism != null) config.overrides.add(0, "flink.parallelism=" + parallelism); // an explicit --set wins
         IngestConfig cfg = config.load(IngestConfig.class, IngestConfig.DEFAULTS).value();
         if (store != null) {
             cfg = new IngestConfig(StoreConfig.lucene(store), cfg.alpaca(), cfg.chunking(), cfg.sink(), cfg.flink());

@@ -81,12 +81,14 @@ public final class Ingest {
         Path checkpoints = stateDir.resolve("checkpoints").resolve(jobKey(request));
         if (request.fresh()) IngestJob.deleteRecursively(checkpoints);
         IngestJob.Runtime runtime = new IngestJob.Runtime(request.flinkMaster(),
-                request.flinkMaster() == null ? List.of() : jobJars(), checkpoints, Duration.ofMillis(config.flink().checkpointIntervalMs()));
+                request.flinkMaster() == null ? List.of() : jobJars(), checkpoints, Duration.ofMillis(config.flink().checkpointIntervalMs()),
+                config.flink().parallelism());
         Optional<Path> restore = IngestJob.latestCheckpoint(checkpoints);
         restore.ifPresent(p -> log.info("resuming from {} (give --fresh to start over)", p));
         var env = IngestJob.environment(runtime, restore);
-        IngestJob.define(env, source, sink);
-        String name = "finadvisor ingest " + request.source().name().toLowerCase(Locale.ROOT).replace('_', '-');
+        IngestJob.define(env, source, sink, config.flink().parallelism());
+        // One name per request and store: on a cluster, a job still running under it is followed, not started twice.
+        String name = "finadvisor ingest " + jobKey(request) + " into " + stateDir;
         Optional<String> savepoint = IngestJob.runUntil(env, runtime, name, stop);
         if (savepoint.isEmpty() && request.source() != Source.ALPACA_STREAM) {
             IngestJob.deleteRecursively(checkpoints); // done: nothing to resume

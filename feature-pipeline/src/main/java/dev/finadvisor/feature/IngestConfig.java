@@ -77,11 +77,17 @@ public record IngestConfig(StoreConfig store, Alpaca alpaca, Chunking chunking, 
         }
     }
 
-    /** Flink settings. */
-    public record Flink(@JsonProperty("checkpoint_interval_ms") long checkpointIntervalMs) implements Validated {
+    /**
+     * Flink settings: the checkpoint interval, and how many parallel subtasks parse, chunk and embed the news (1: the
+     * whole job in one chain, the sink embedding beside its writes; more: keyed by article id, each subtask with a model
+     * of its own, into one store writer).
+     */
+    public record Flink(@JsonProperty("checkpoint_interval_ms") long checkpointIntervalMs,
+                        @JsonProperty("parallelism") int parallelism) implements Validated {
         @Override
         public void validate(Problems problems) {
             problems.requireRange("checkpoint_interval_ms", checkpointIntervalMs, 100, 3_600_000);
+            problems.requireRange("parallelism", parallelism, 1, 1024);
         }
     }
 

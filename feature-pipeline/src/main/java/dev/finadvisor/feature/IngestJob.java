@@ -16,13 +16,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.client.deployment.ClusterClientJobClientAdapter;
+import org.apache.flink.client.deployment.StandaloneClusterId;
+import org.apache.flink.client.program.rest.RestClusterClient;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
+import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,24 +43,39 @@ public final class IngestJob {
 
     /**
      * Where and how the job runs: {@code master} is null (in-process) or {@code host:port};
-     * {@code jars} ship to a cluster (the classpath's jars); checkpoints go under {@code checkpointDir}.
+     * {@code jars} ship to a cluster (the classpath's jars); checkpoints go under {@code checkpointDir}; {@code parallelism}
+     * subtasks prepare and embed (see {@link #define}).
      */
-    public record Runtime(String master, List<String> jars, Path checkpointDir, Duration checkpointInterval) {
+    public record Runtime(String master, List<String> jars, Path checkpointDir, Duration checkpointInterval, int parallelism) {
         public Runtime {
             jars = jars == null ? List.of() : List.copyOf(jars);
+        }
+
+        public Runtime(String master, List<String> jars, Path checkpointDir, Duration checkpointInterval) {
+            this(master, jars, checkpointDir, checkpointInterval, 1);
         }
     }
 
     private IngestJob() {}
 
     /**
-     * Adds the pipeline to {@code env}: "news" (the source), "prepare" (parse, validate, clean HTML),
-     * "index" (chunk, embed, upsert). One ordered news feed, so all run with parallelism 1.
+     * Adds the pipeline to {@code env}: "news" (the source: one ordered feed), "prepare" (parse, validate, clean HTML),
+     * "index" (chunk, embed, upsert). With {@code parallelism} 1 all three run in one chain and the sink embeds beside its
+     * writes; above 1, "prepare and embed" runs in that many subtasks, keyed by article id (the model is the bottleneck),
+     * into the one "index" writer the store allows, which then only checks and writes.
      */
+    public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink, int parallelism) {
+        var news = env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1);
+        var prepared = parallelism == 1
+                ? news.map(new PrepareNews()).name("prepare").uid("prepare-news").setParallelism(1)
+                : news.keyBy(new PrepareAndEmbed.ArticleId())
+                        .map(new PrepareAndEmbed(sink.embedder(), sink.settings())).name("prepare and embed").uid("prepare-embed")
+                        .setParallelism(parallelism);
+        prepared.sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
+    }
+
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {
-        env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1)
-                .map(new PrepareNews()).name("prepare").uid("prepare-news").setParallelism(1)
-                .sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
+        define(env, source, sink, 1);
     }
 
     /** An environment with checkpointing into {@code runtime.checkpointDir()}, restoring from {@code restore} if given. */
@@ -72,9 +92,11 @@ public final class IngestJob {
         config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
         config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
         restore.ifPresent(path -> config.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toUri().toString()));
+        // Only the source keeps state (its cursor): a run with another parallelism, whose operators differ, resumes from it.
+        config.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
         StreamExecutionEnvironment env;
         if (runtime.master() == null) {
-            env = StreamExecutionEnvironment.createLocalEnvironment(1, config);
+            env = StreamExecutionEnvironment.createLocalEnvironment(runtime.parallelism(), config);
         } else {
             int colon = runtime.master().lastIndexOf(':');
             String host = runtime.master().substring(0, colon);
@@ -122,7 +144,7 @@ public final class IngestJob {
      */
     public static Optional<String> runUntil(StreamExecutionEnvironment env, Runtime runtime, String name,
                                             CompletableFuture<?> stop) throws Exception {
-        JobClient client = env.executeAsync(name);
+        JobClient client = attachOrSubmit(env, runtime, name);
         CompletableFuture<JobExecutionResult> result = client.getJobExecutionResult();
         if (stop == null) stop = new CompletableFuture<>();
         CompletableFuture.anyOf(result, stop).get();
@@ -140,6 +162,38 @@ public final class IngestJob {
         }
         log.info("ingest job stopped; savepoint {}", savepoint);
         return Optional.of(savepoint);
+    }
+
+    /**
+     * On a cluster, a job of this name still running there (its client was killed, or lost its connection) is attached
+     * to rather than started a second time beside itself; otherwise, and in-process, the job is submitted.
+     */
+    private static JobClient attachOrSubmit(StreamExecutionEnvironment env, Runtime runtime, String name) throws Exception {
+        if (runtime.master() == null) return env.executeAsync(name);
+        int colon = runtime.master().lastIndexOf(':');
+        Configuration config = new Configuration();
+        config.set(RestOptions.ADDRESS, runtime.master().substring(0, colon));
+        config.set(RestOptions.PORT, Integer.parseInt(runtime.master().substring(colon + 1)));
+        Optional<JobStatusMessage> running;
+        try (RestClusterClient<StandaloneClusterId> cluster = restClient(config)) {
+            running = cluster.listJobs().get(1, TimeUnit.MINUTES).stream()
+                    .filter(j -> j.getJobName().equals(name) && !j.getJobState().isGloballyTerminalState()).findFirst();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("cannot list the jobs of the Flink cluster at " + runtime.master() + ": " + e.getMessage(), e);
+        }
+        if (running.isEmpty()) return env.executeAsync(name);
+        log.info("job '{}' ({}) is already {} on the cluster: following it instead of submitting it again", name,
+                running.get().getJobId(), running.get().getJobState());
+        // The adapter closes the client it is given after each request: give it one of its own each time.
+        return new ClusterClientJobClientAdapter<>(() -> restClient(config), running.get().getJobId(), IngestJob.class.getClassLoader());
+    }
+
+    private static RestClusterClient<StandaloneClusterId> restClient(Configuration config) {
+        try {
+            return new RestClusterClient<>(config, StandaloneClusterId.getInstance());
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot create a client for the Flink cluster: " + e.getMessage(), e);
+        }
     }
 
     static void deleteRecursively(Path dir) throws IOException {

@@ -14,6 +14,10 @@ final class PrepareNews implements MapFunction<IncomingNews, PreparedNews> {
 
     @Override
     public PreparedNews map(IncomingNews in) {
+        return prepare(in);
+    }
+
+    static PreparedNews prepare(IncomingNews in) {
         if (in.unreadable() != null) return PreparedNews.deadLetter(in.origin(), in.receivedAtMillis(), in.json(), in.unreadable());
         try {
             NewsArticle article = NewsParser.parse(in.json());

@@ -6,6 +6,7 @@ import dev.finadvisor.domain.config.ConfigLoader;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.feature.testing.Articles;
 import dev.finadvisor.feature.testing.FakeAlpaca;
+import dev.finadvisor.feature.testing.IngestClient;
 import dev.finadvisor.feature.testing.LocalFlinkCluster;
 import dev.finadvisor.feature.testing.SharedEmbedder;
 import dev.finadvisor.retrieval.Hit;
@@ -71,19 +72,52 @@ class FlinkClusterTest {
         return out;
     }
 
-    @Test
-    void aJsonlRunOnTheClusterFillsTheStoreAsTheInProcessRunDoes() throws Exception {
+    /** Thirty articles, two of them in a second version further on (the newer must win), and a line that is no article. */
+    Path news() throws Exception {
         List<String> lines = new ArrayList<>();
         for (int i = 1; i <= 30; i++) lines.add(Articles.onTopic(i, i, T0.plusSeconds(i)).toString());
-        Path file = Files.write(dir.resolve("news.jsonl"), lines);
+        lines.add(10, Articles.updated(Articles.onTopic(3, 3, T0.plusSeconds(3)), T0.plusSeconds(600),
+                "<p>Second version of three.</p><p>" + "More words about the revised outlook. ".repeat(80) + "</p>").toString());
+        lines.add(20, "not json");
+        lines.add(Articles.updated(Articles.onTopic(7, 7, T0.plusSeconds(7)), T0.plusSeconds(900), "<p>Second version of seven.</p>").toString());
+        return Files.write(dir.resolve("news.jsonl"), lines);
+    }
+
+    /**
+     * Every stored chunk by its id (article#chunk): its text, and its score for one query (the same vector gives the same
+     * score), i.e. what an uninterrupted single-subtask run writes.
+     */
+    static Map<String, String> chunks(Path store) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        try (LuceneVectorStore lucene = LuceneVectorStore.openReadOnly(store)) {
+            for (Hit h : lucene.search(SharedEmbedder.open().embed("news about the outlook"), 1000, SearchFilter.NONE)) {
+                out.put(h.id(), h.payload().text() + String.format(java.util.Locale.ROOT, " | %.6f", h.score()));
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theClusterAtParallelismTwoFillsTheStoreAsOneInProcessSubtaskDoes() throws Exception {
+        Path file = news();
         Secrets none = new Secrets(Map.of());
-        Ingest.Summary onCluster = Ingest.run(request(Ingest.Source.JSONL, file, cluster.master()), config(dir.resolve("cluster")), none, null);
         Ingest.Summary inProcess = Ingest.run(request(Ingest.Source.JSONL, file, null), config(dir.resolve("local")), none, null);
-        assertThat(onCluster.articles()).isEqualTo(30);
-        assertThat(onCluster.chunks()).isEqualTo(inProcess.chunks());
-        Map<Long, Integer> expected = chunksPerArticle(dir.resolve("local"));
-        assertThat(expected).hasSize(30);
-        assertThat(chunksPerArticle(dir.resolve("cluster"))).isEqualTo(expected);
+        Ingest.Summary parallel = Ingest.run(request(Ingest.Source.JSONL, file, null), config(dir.resolve("parallel"), "flink.parallelism=2"), none, null);
+        Ingest.Summary onCluster = Ingest.run(request(Ingest.Source.JSONL, file, cluster.master()),
+                config(dir.resolve("cluster"), "flink.parallelism=2"), none, null);
+        assertThat(inProcess.articles()).isEqualTo(32);
+        assertThat(inProcess.deadLetters()).isEqualTo(1);
+        Map<String, String> expected = chunks(dir.resolve("local"));
+        assertThat(expected.get("3#0")).contains("Second version of three.");
+        assertThat(expected.keySet()).contains("3#1"); // the long second version is in more chunks than the first
+        assertThat(expected.get("7#0")).contains("Second version of seven.");
+        for (Ingest.Summary s : List.of(parallel, onCluster)) {
+            assertThat(s.articles()).isEqualTo(inProcess.articles());
+            assertThat(s.chunks()).isEqualTo(inProcess.chunks());
+            assertThat(s.deadLetters()).isEqualTo(1);
+        }
+        assertThat(chunks(dir.resolve("parallel"))).isEqualTo(expected);
+        assertThat(chunks(dir.resolve("cluster"))).isEqualTo(expected);
         assertThat(cluster.jobs()).anySatisfy(j -> assertThat(j.get("state").asText()).isEqualTo("FINISHED"));
     }
 
@@ -122,6 +156,52 @@ class FlinkClusterTest {
         } finally {
             runner.shutdownNow();
         }
+    }
+
+    @Test
+    void aKilledClientLeavesItsJobRunningAndRunningTheCommandAgainFollowsThatJob() throws Exception {
+        ExecutorService runner = Executors.newSingleThreadExecutor();
+        Path store = dir.resolve("store");
+        try (FakeAlpaca alpaca = new FakeAlpaca()) {
+            Process client = IngestClient.start(dir.resolve("client.log"), cluster.master(), store, alpaca);
+            try {
+                alpaca.awaitSubscribed(WAIT);
+                for (int i = 1; i <= 5; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+                FakeAlpaca.await(WAIT, () -> count(store) == 5, "five articles through the first client's job");
+            } finally {
+                client.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            }
+            String name = runningJob();
+            assertThat(name).as("the job outlives its client").isNotNull();
+            for (int i = 6; i <= 8; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+            FakeAlpaca.await(WAIT, () -> count(store) == 8, "articles stored with no client");
+
+            // The same command again: it follows the running job instead of starting a second one beside it.
+            int jobsBefore = cluster.jobs().size();
+            IngestConfig config = config(store, "alpaca.rest_url=" + alpaca.settings().restUrl(), "alpaca.stream_url=" + alpaca.settings().streamUrl(),
+                    "alpaca.backoff_initial_ms=50", "alpaca.backoff_max_ms=400");
+            Secrets keys = new Secrets(Map.of(Secrets.ALPACA_API_KEY, FakeAlpaca.KEY, Secrets.ALPACA_API_SECRET, FakeAlpaca.SECRET));
+            CompletableFuture<Void> stop = new CompletableFuture<>();
+            Future<Ingest.Summary> again = runner.submit(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, cluster.master()), config, keys, stop));
+            for (int i = 9; i <= 10; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+            FakeAlpaca.await(WAIT, () -> count(store) == 10, "articles while the second client follows");
+            assertThat(cluster.jobs()).as("no second job").hasSize(jobsBefore);
+            assertThat(alpaca.connections.get()).as("one job, one stream connection").isEqualTo(1);
+            stop.complete(null);
+            assertThat(again.get(3, TimeUnit.MINUTES).savepoint()).as("stopped with a savepoint through the second client").isPresent();
+            assertThat(runningJob()).isNull();
+            assertThat(chunksPerArticle(store).keySet()).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 10).boxed().toList());
+        } finally {
+            runner.shutdownNow();
+        }
+    }
+
+    /** The name of the ingest job running on the cluster, or null. */
+    private static String runningJob() throws Exception {
+        for (var j : cluster.jobs()) {
+            if (j.get("state").asText().equals("RUNNING") && j.get("name").asText().startsWith("finadvisor ingest")) return j.get("name").asText();
+        }
+        return null;
     }
 
     private static int count(Path store) {

@@ -38,10 +38,23 @@ public final class ArticleIndexer {
 
     /** The article's chunks if it must be written, empty if the store holds this version or a newer one. */
     public Optional<Planned> plan(NewsArticle article, String body) {
+        return plan(article, () -> chunks(chunker, article, body));
+    }
+
+    /** The same, for an article chunked (and embedded) elsewhere: {@code chunks} are its chunk texts. */
+    public Optional<Planned> plan(NewsArticle article, List<String> chunks) {
+        return plan(article, () -> chunks);
+    }
+
+    private Optional<Planned> plan(NewsArticle article, java.util.function.Supplier<List<String>> chunks) {
         Optional<Instant> stored = store.articleUpdatedAt(article.id());
         if (stored.isPresent() && !article.updatedAt().isAfter(stored.get())) return Optional.empty();
-        List<String> texts = chunker.chunk(Chunker.articleText(article.headline(), article.summary(), body));
-        return Optional.of(new Planned(article, texts, stored.isPresent()));
+        return Optional.of(new Planned(article, chunks.get(), stored.isPresent()));
+    }
+
+    /** The texts an article is indexed as: headline, summary and cleaned body, in chunks. */
+    public static List<String> chunks(Chunker chunker, NewsArticle article, String body) {
+        return chunker.chunk(Chunker.articleText(article.headline(), article.summary(), body));
     }
 
     /** Embeds the chunks of every planned article in one call, then replaces each article's points. */

@@ -23,6 +23,15 @@ public final class IngestSink implements Sink<PreparedNews> {
         this.settings = settings;
     }
 
+    /** The model the sink embeds with, for subtasks that embed before it (the same model, so the same vectors). */
+    public EmbedderOpener embedder() {
+        return embedder;
+    }
+
+    public SinkSettings settings() {
+        return settings;
+    }
+
     @Override
     public SinkWriter<PreparedNews> createWriter(WriterInitContext context) throws IOException {
         try {

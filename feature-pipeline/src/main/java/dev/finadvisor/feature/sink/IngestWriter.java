@@ -2,7 +2,6 @@ package dev.finadvisor.feature.sink;
 
 import dev.finadvisor.domain.news.NewsArticle;
 import dev.finadvisor.feature.process.ArticleIndexer;
-import dev.finadvisor.feature.process.Chunker;
 import dev.finadvisor.feature.process.InvalidArticle;
 import dev.finadvisor.feature.process.NewsParser;
 import dev.finadvisor.retrieval.Embedder;
@@ -79,8 +78,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         this.store = store;
         this.embedder = embedder;
         this.settings = settings;
-        int window = settings.chunkTokens() > 0 ? Math.min(settings.chunkTokens(), embedder.maxTokens()) : embedder.maxTokens();
-        this.indexer = new ArticleIndexer(embedder, store, new Chunker(embedder, window, settings.overlapTokens()));
+        this.indexer = new ArticleIndexer(embedder, store, settings.chunker(embedder));
         this.deadLetters = new DeadLetterFile(Path.of(settings.deadLetterFile()));
         this.metricsFile = settings.metricsFile() == null ? null : Path.of(settings.metricsFile());
         this.time = context.getProcessingTimeService();
@@ -112,6 +110,11 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
             } catch (InvalidArticle e) {
                 throw new IllegalStateException("an article that passed validation no longer parses: " + e.getMessage(), e);
             }
+            if (news.isEmbedded()) { // parallel subtasks chunked and embedded it: only the store's check and the write are left
+                writeEmbeddedArticle(article, news, now);
+                maybeCommit();
+                return;
+            }
             // A second version of an article not yet written must see the first one stored.
             if (pending(article.id())) {
                 submitBatch();
@@ -141,6 +144,16 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
             }
         }
         maybeCommit();
+    }
+
+    private void writeEmbeddedArticle(NewsArticle article, PreparedNews news, long now) {
+        Optional<ArticleIndexer.Planned> planned = indexer.plan(article, news.chunks());
+        ArticleIndexer.Outcome outcome = planned.isEmpty() ? new ArticleIndexer.Outcome(ArticleIndexer.Action.UNCHANGED, 0)
+                : indexer.write(List.of(planned.get()), news.chunkVectors()).get(0);
+        metrics.onArticle(outcome, now);
+        articlesCounter.inc();
+        chunksCounter.inc(outcome.chunks());
+        if (planned.isPresent()) uncommittedReceivedAt.add(news.receivedAtMillis());
     }
 
     /** Whether an article with this id is planned or being embedded, i.e. not yet in the store. */

@@ -1,5 +1,8 @@
 package dev.finadvisor.feature.sink;
 
+import dev.finadvisor.feature.process.Chunker;
+import dev.finadvisor.retrieval.Embedder;
+
 import java.io.Serializable;
 
 /**
@@ -16,4 +19,11 @@ public record SinkSettings(
         long commitIntervalMillis,
         String deadLetterFile,
         String metricsFile,
-        long logIntervalMillis) implements Serializable {}
+        long logIntervalMillis) implements Serializable {
+
+    /** The chunker for {@code embedder}: chunks of {@code chunkTokens} word pieces (0: the model's window) with the overlap. */
+    public Chunker chunker(Embedder embedder) {
+        int window = chunkTokens > 0 ? Math.min(chunkTokens, embedder.maxTokens()) : embedder.maxTokens();
+        return new Chunker(embedder, window, overlapTokens);
+    }
+}
