@@ -72,7 +72,7 @@ public final class Ingest {
         Files.createDirectories(stateDir);
         Files.deleteIfExists(metrics); // this run's figures only
         MiniLmEmbedder.Variant variant = request.quantized() ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL;
-        EmbedderOpener embedder = () -> MiniLmEmbedder.load(variant, MiniLmEmbedder.OverLength.REJECT);
+        EmbedderOpener embedder = threads -> MiniLmEmbedder.load(variant, MiniLmEmbedder.OverLength.REJECT, threads);
         IngestSink sink = new IngestSink(ConfiguredStore.of(config.store(), MiniLmEmbedder.DIMENSION), embedder,
                 new SinkSettings(config.chunking().maxTokens(), config.chunking().overlapTokens(), config.sink().batchChunks(),
                         config.sink().batchWaitMs(), config.sink().commitIntervalMs(),
@@ -86,7 +86,7 @@ public final class Ingest {
         Optional<Path> restore = IngestJob.latestCheckpoint(checkpoints);
         restore.ifPresent(p -> log.info("resuming from {} (give --fresh to start over)", p));
         var env = IngestJob.environment(runtime, restore);
-        IngestJob.define(env, source, sink, config.flink().parallelism());
+        IngestJob.define(env, source, sink, runtime.parallelism());
         // One name per request and store: on a cluster, a job still running under it is followed, not started twice.
         String name = "finadvisor ingest " + jobKey(request) + " into " + stateDir;
         Optional<String> savepoint = IngestJob.runUntil(env, runtime, name, stop);

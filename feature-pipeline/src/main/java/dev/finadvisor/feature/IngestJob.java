@@ -28,6 +28,7 @@ import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.client.JobStatusMessage;
+import org.apache.flink.streaming.api.datastream.AsyncDataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,7 +55,20 @@ public final class IngestJob {
         public Runtime(String master, List<String> jars, Path checkpointDir, Duration checkpointInterval) {
             this(master, jars, checkpointDir, checkpointInterval, 1);
         }
+
+        String host() {
+            return master.substring(0, master.lastIndexOf(':'));
+        }
+
+        int port() {
+            return Integer.parseInt(master.substring(master.lastIndexOf(':') + 1));
+        }
     }
+
+    /** Articles a "prepare and embed" subtask holds at once (waiting for the model or being embedded). */
+    static final int EMBED_CAPACITY = 64;
+    /** Longer than any batch of the model: an article waiting this long means the subtask is stuck, and the job restarts. */
+    static final Duration EMBED_TIMEOUT = Duration.ofMinutes(10);
 
     private IngestJob() {}
 
@@ -68,9 +82,9 @@ public final class IngestJob {
         var news = env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1);
         var prepared = parallelism == 1
                 ? news.map(new PrepareNews()).name("prepare").uid("prepare-news").setParallelism(1)
-                : news.keyBy(new PrepareAndEmbed.ArticleId())
-                        .map(new PrepareAndEmbed(sink.embedder(), sink.settings())).name("prepare and embed").uid("prepare-embed")
-                        .setParallelism(parallelism);
+                : AsyncDataStream.orderedWait(news.keyBy(new PrepareAndEmbed.ArticleId()), new PrepareAndEmbed(sink.embedder(), sink.settings()),
+                                EMBED_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, EMBED_CAPACITY)
+                        .name("prepare and embed").uid("prepare-embed").setParallelism(parallelism);
         prepared.sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
     }
 
@@ -98,10 +112,7 @@ public final class IngestJob {
         if (runtime.master() == null) {
             env = StreamExecutionEnvironment.createLocalEnvironment(runtime.parallelism(), config);
         } else {
-            int colon = runtime.master().lastIndexOf(':');
-            String host = runtime.master().substring(0, colon);
-            int port = Integer.parseInt(runtime.master().substring(colon + 1));
-            env = StreamExecutionEnvironment.createRemoteEnvironment(host, port, config, runtime.jars().toArray(String[]::new));
+            env = StreamExecutionEnvironment.createRemoteEnvironment(runtime.host(), runtime.port(), config, runtime.jars().toArray(String[]::new));
         }
         env.setParallelism(1);
         return env;
@@ -170,10 +181,9 @@ public final class IngestJob {
      */
     private static JobClient attachOrSubmit(StreamExecutionEnvironment env, Runtime runtime, String name) throws Exception {
         if (runtime.master() == null) return env.executeAsync(name);
-        int colon = runtime.master().lastIndexOf(':');
         Configuration config = new Configuration();
-        config.set(RestOptions.ADDRESS, runtime.master().substring(0, colon));
-        config.set(RestOptions.PORT, Integer.parseInt(runtime.master().substring(colon + 1)));
+        config.set(RestOptions.ADDRESS, runtime.host());
+        config.set(RestOptions.PORT, runtime.port());
         Optional<JobStatusMessage> running;
         try (RestClusterClient<StandaloneClusterId> cluster = restClient(config)) {
             running = cluster.listJobs().get(1, TimeUnit.MINUTES).stream()

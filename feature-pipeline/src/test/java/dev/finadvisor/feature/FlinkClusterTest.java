@@ -126,8 +126,9 @@ class FlinkClusterTest {
         ExecutorService runner = Executors.newSingleThreadExecutor();
         try (FakeAlpaca alpaca = new FakeAlpaca()) {
             Path store = dir.resolve("store");
+            // at parallelism 2: articles waiting in the embedding subtasks are part of the checkpoint the job restarts from
             IngestConfig config = config(store, "alpaca.rest_url=" + alpaca.settings().restUrl(), "alpaca.stream_url=" + alpaca.settings().streamUrl(),
-                    "alpaca.backoff_initial_ms=50", "alpaca.backoff_max_ms=400");
+                    "alpaca.backoff_initial_ms=50", "alpaca.backoff_max_ms=400", "flink.parallelism=2");
             Secrets keys = new Secrets(Map.of(Secrets.ALPACA_API_KEY, FakeAlpaca.KEY, Secrets.ALPACA_API_SECRET, FakeAlpaca.SECRET));
             CompletableFuture<Void> stop = new CompletableFuture<>();
             Future<Ingest.Summary> run = runner.submit(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, cluster.master()), config, keys, stop));
@@ -140,7 +141,7 @@ class FlinkClusterTest {
             assertThat(busy).as("the TaskManager running the job").isNotNull();
             cluster.killTaskManager(busy);
             // Published while the job is down: the restarted job's stream backfills them from its checkpointed cursor.
-            for (int i = 11; i <= 15; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
+            for (int i = 11; i <= 15; i++) alpaca.addToHistory(Articles.onTopic(i, i, T0.plusSeconds(i))); // its stream is gone with it
             FakeAlpaca.await(WAIT, () -> alpaca.connections.get() >= 2, "the restarted job to reconnect");
             alpaca.awaitSubscribed(WAIT);
             for (int i = 16; i <= 20; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);

@@ -74,7 +74,7 @@ class IngestJobTest {
 
     IngestSink sink(int batchChunks) {
         String path = store().toString();
-        return new IngestSink(() -> CountingStore.open(path), SharedEmbedder::open,
+        return new IngestSink(() -> CountingStore.open(path), threads -> SharedEmbedder.open(),
                 new SinkSettings(0, 32, batchChunks, 100, 100, dir.resolve("dead-letters.jsonl").toString(), dir.resolve("metrics.json").toString(), 500));
     }
 

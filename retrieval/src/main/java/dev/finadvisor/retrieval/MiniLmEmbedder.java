@@ -88,6 +88,14 @@ public final class MiniLmEmbedder implements Embedder, AutoCloseable {
     }
 
     public static MiniLmEmbedder load(Variant variant, OverLength overLength) {
+        return load(variant, overLength, 0);
+    }
+
+    /**
+     * With {@code threads} threads for each model call (ONNX Runtime's intra-op threads; 0: its default, one per core).
+     * Several models in one machine (parallel subtasks) each take a share of the cores instead of all of them.
+     */
+    public static MiniLmEmbedder load(Variant variant, OverLength overLength, int threads) {
         HuggingFaceTokenizer tokenizer;
         try (InputStream in = resource(variant.tokenizerResource)) {
             // Override the file's truncation/padding (128): we measure and cut ourselves.
@@ -107,6 +115,7 @@ public final class MiniLmEmbedder implements Embedder, AutoCloseable {
             OrtEnvironment environment = OrtEnvironment.getEnvironment();
             OrtSession.SessionOptions options = new OrtSession.SessionOptions();
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            if (threads > 0) options.setIntraOpNumThreads(threads);
             OrtSession session = environment.createSession(model, options);
             return new MiniLmEmbedder(variant, overLength, tokenizer, environment, session);
         } catch (OrtException e) {

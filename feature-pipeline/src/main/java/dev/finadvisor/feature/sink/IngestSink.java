@@ -35,7 +35,7 @@ public final class IngestSink implements Sink<PreparedNews> {
     @Override
     public SinkWriter<PreparedNews> createWriter(WriterInitContext context) throws IOException {
         try {
-            return new IngestWriter(new UninterruptibleStore(store.open()), embedder.open(), settings, context);
+            return new IngestWriter(new UninterruptibleStore(store.open()), embedder.open(0), settings, context);
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {

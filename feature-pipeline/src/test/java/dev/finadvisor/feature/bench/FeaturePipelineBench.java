@@ -151,7 +151,8 @@ public final class FeaturePipelineBench {
 
     private static IngestSink sink(Path store, Path dead, Path metrics, long commitMs) {
         String dir = store.toString();
-        return new IngestSink(() -> LuceneVectorStore.open(Path.of(dir), MiniLmEmbedder.DIMENSION), MiniLmEmbedder::load,
+        return new IngestSink(() -> LuceneVectorStore.open(Path.of(dir), MiniLmEmbedder.DIMENSION),
+                threads -> MiniLmEmbedder.load(MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.REJECT, threads),
                 new SinkSettings(0, 32, 32, 100, commitMs, dead.toString(), metrics.toString(), 1000));
     }
 
