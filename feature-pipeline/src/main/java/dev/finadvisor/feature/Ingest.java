@@ -69,31 +69,59 @@ public final class Ingest {
         NewsSource source = source(request, config, secrets);
         Path deadLetters = stateDir.resolve("dead-letters.jsonl");
         Path metrics = stateDir.resolve("metrics.json");
+        Path checkpoints = stateDir.resolve("checkpoints").resolve(jobKey(request));
+        IngestJob.Runtime runtime = new IngestJob.Runtime(request.flinkMaster(),
+                request.flinkMaster() == null ? List.of() : jobJars(), checkpoints, Duration.ofMillis(config.flink().checkpointIntervalMs()),
+                config.flink().parallelism());
+        // One name per request, store, model and chunking: on a cluster, a job still running under it is followed, not
+        // started twice; nothing of it (its metrics, its checkpoints) may be touched before that is known.
+        String name = "finadvisor ingest " + jobKey(request) + " into " + stateDir + " " + settingsKey(request, config);
+        Optional<String> running = IngestJob.runningJob(runtime, name);
+        if (running.isPresent() && request.fresh()) {
+            throw new UserError("--fresh: this command's job " + running.get() + " is still running on the cluster at " + request.flinkMaster()
+                    + "; stop it first (Ctrl-C its ingest, or cancel it in Flink) or run without --fresh to follow it");
+        }
         Files.createDirectories(stateDir);
-        Files.deleteIfExists(metrics); // this run's figures only
+        if (running.isEmpty()) Files.deleteIfExists(metrics); // this run's figures only
+        if (request.fresh()) IngestJob.deleteRecursively(checkpoints);
         MiniLmEmbedder.Variant variant = request.quantized() ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL;
         EmbedderOpener embedder = threads -> MiniLmEmbedder.load(variant, MiniLmEmbedder.OverLength.REJECT, threads);
         IngestSink sink = new IngestSink(ConfiguredStore.of(config.store(), MiniLmEmbedder.DIMENSION), embedder,
                 new SinkSettings(config.chunking().maxTokens(), config.chunking().overlapTokens(), config.sink().batchChunks(),
                         config.sink().batchWaitMs(), config.sink().commitIntervalMs(),
                         deadLetters.toString(), metrics.toString(), config.sink().metricsLogIntervalSeconds() * 1000));
-
-        Path checkpoints = stateDir.resolve("checkpoints").resolve(jobKey(request));
-        if (request.fresh()) IngestJob.deleteRecursively(checkpoints);
-        IngestJob.Runtime runtime = new IngestJob.Runtime(request.flinkMaster(),
-                request.flinkMaster() == null ? List.of() : jobJars(), checkpoints, Duration.ofMillis(config.flink().checkpointIntervalMs()),
-                config.flink().parallelism());
         Optional<Path> restore = IngestJob.latestCheckpoint(checkpoints);
         restore.ifPresent(p -> log.info("resuming from {} (give --fresh to start over)", p));
         var env = IngestJob.environment(runtime, restore);
         IngestJob.define(env, source, sink, runtime.parallelism());
-        // One name per request and store: on a cluster, a job still running under it is followed, not started twice.
-        String name = "finadvisor ingest " + jobKey(request) + " into " + stateDir;
-        Optional<String> savepoint = IngestJob.runUntil(env, runtime, name, stop);
+        Optional<String> savepoint;
+        try {
+            savepoint = IngestJob.runUntil(env, runtime, name, stop);
+        } catch (Exception e) {
+            if (restore.isPresent() && IngestJob.stateDoesNotMap(e)) {
+                throw new UserError(restore.get() + " holds articles waiting to be embedded by a run with --parallelism above 1,"
+                        + " which a run with --parallelism 1 has nowhere to put: resume with --parallelism 2 or more (then change it),"
+                        + " or start over with --fresh", e);
+            }
+            throw e;
+        }
         if (savepoint.isEmpty() && request.source() != Source.ALPACA_STREAM) {
             IngestJob.deleteRecursively(checkpoints); // done: nothing to resume
         }
         return summary(metrics, deadLetters, savepoint);
+    }
+
+    /** What else makes two runs of a request different jobs: where they write, with which model, in what chunks. */
+    static String settingsKey(Request r, IngestConfig config) {
+        var st = config.store();
+        String what = st.type() + " " + st.path() + " " + st.url() + " " + st.collection() + " " + r.quantized() + " "
+                + config.chunking().maxTokens() + " " + config.chunking().overlapTokens();
+        try {
+            byte[] hash = MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(hash, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static NewsSource source(Request r, IngestConfig config, Secrets secrets) {

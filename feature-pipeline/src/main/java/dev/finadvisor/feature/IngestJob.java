@@ -63,6 +63,13 @@ public final class IngestJob {
         int port() {
             return Integer.parseInt(master.substring(master.lastIndexOf(':') + 1));
         }
+
+        Configuration restConfig() {
+            Configuration config = new Configuration();
+            config.set(RestOptions.ADDRESS, host());
+            config.set(RestOptions.PORT, port());
+            return config;
+        }
     }
 
     /** Articles a "prepare and embed" subtask holds at once (waiting for the model or being embedded). */
@@ -85,7 +92,7 @@ public final class IngestJob {
                 : AsyncDataStream.orderedWait(news.keyBy(new PrepareAndEmbed.ArticleId()), new PrepareAndEmbed(sink.embedder(), sink.settings()),
                                 EMBED_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, EMBED_CAPACITY)
                         .name("prepare and embed").uid("prepare-embed").setParallelism(parallelism);
-        prepared.sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
+        prepared.sinkTo(parallelism == 1 ? sink : sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(1);
     }
 
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {
@@ -105,9 +112,8 @@ public final class IngestJob {
         config.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
         config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 3);
         config.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(2));
+        // Never with unclaimed state ignored: the embedding subtasks' checkpointed articles would be dropped silently.
         restore.ifPresent(path -> config.set(StateRecoveryOptions.SAVEPOINT_PATH, path.toUri().toString()));
-        // Only the source keeps state (its cursor): a run with another parallelism, whose operators differ, resumes from it.
-        config.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
         StreamExecutionEnvironment env;
         if (runtime.master() == null) {
             env = StreamExecutionEnvironment.createLocalEnvironment(runtime.parallelism(), config);
@@ -180,22 +186,39 @@ public final class IngestJob {
      * to rather than started a second time beside itself; otherwise, and in-process, the job is submitted.
      */
     private static JobClient attachOrSubmit(StreamExecutionEnvironment env, Runtime runtime, String name) throws Exception {
-        if (runtime.master() == null) return env.executeAsync(name);
-        Configuration config = new Configuration();
-        config.set(RestOptions.ADDRESS, runtime.host());
-        config.set(RestOptions.PORT, runtime.port());
-        Optional<JobStatusMessage> running;
-        try (RestClusterClient<StandaloneClusterId> cluster = restClient(config)) {
-            running = cluster.listJobs().get(1, TimeUnit.MINUTES).stream()
+        Optional<JobStatusMessage> running = running(runtime, name);
+        if (running.isEmpty()) return env.executeAsync(name);
+        log.info("job '{}' ({}) is already {} on the cluster: following it instead of submitting it again (it keeps the"
+                + " parallelism it was started with)", name, running.get().getJobId(), running.get().getJobState());
+        // The adapter closes the client it is given after each request: give it one of its own each time.
+        Configuration config = runtime.restConfig();
+        return new ClusterClientJobClientAdapter<>(() -> restClient(config), running.get().getJobId(), IngestJob.class.getClassLoader());
+    }
+
+    /** The id of a job of this name not yet ended on the cluster (none in-process). */
+    public static Optional<String> runningJob(Runtime runtime, String name) {
+        return running(runtime, name).map(j -> j.getJobId().toString());
+    }
+
+    private static Optional<JobStatusMessage> running(Runtime runtime, String name) {
+        if (runtime.master() == null) return Optional.empty();
+        try (RestClusterClient<StandaloneClusterId> cluster = restClient(runtime.restConfig())) {
+            return cluster.listJobs().get(1, TimeUnit.MINUTES).stream()
                     .filter(j -> j.getJobName().equals(name) && !j.getJobState().isGloballyTerminalState()).findFirst();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             throw new IllegalStateException("cannot list the jobs of the Flink cluster at " + runtime.master() + ": " + e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing the cluster's jobs", e);
         }
-        if (running.isEmpty()) return env.executeAsync(name);
-        log.info("job '{}' ({}) is already {} on the cluster: following it instead of submitting it again", name,
-                running.get().getJobId(), running.get().getJobState());
-        // The adapter closes the client it is given after each request: give it one of its own each time.
-        return new ClusterClientJobClientAdapter<>(() -> restClient(config), running.get().getJobId(), IngestJob.class.getClassLoader());
+    }
+
+    /** Whether a job failed because its checkpoint holds state for an operator the new job does not have. */
+    static boolean stateDoesNotMap(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null && t.getMessage().contains("Cannot map checkpoint/savepoint state")) return true;
+        }
+        return false;
     }
 
     private static RestClusterClient<StandaloneClusterId> restClient(Configuration config) {

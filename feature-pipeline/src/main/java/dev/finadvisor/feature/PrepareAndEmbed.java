@@ -104,12 +104,22 @@ final class PrepareAndEmbed extends RichAsyncFunction<IncomingNews, PreparedNews
 
     @Override
     public void close() throws Exception {
+        boolean interrupted = false;
         if (model != null) {
             model.interrupt();
-            model.join(120_000);
+            // Flink interrupts a cancelled task's thread (again and again): wait for the model's call regardless.
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (model.isAlive() && System.nanoTime() < deadline) {
+                try {
+                    model.join(1_000);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
         }
         // Freeing the model under a running call would crash the JVM: leave it open if the call has not ended.
         if (embedder instanceof AutoCloseable c && (model == null || !model.isAlive())) c.close();
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     /** The article id of a message (-1 when it has none to read: such messages end as dead letters, all in one subtask). */

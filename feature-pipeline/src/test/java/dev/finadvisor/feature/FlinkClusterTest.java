@@ -26,6 +26,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -118,7 +119,7 @@ class FlinkClusterTest {
         }
         assertThat(chunks(dir.resolve("parallel"))).isEqualTo(expected);
         assertThat(chunks(dir.resolve("cluster"))).isEqualTo(expected);
-        assertThat(cluster.jobs()).anySatisfy(j -> assertThat(j.get("state").asText()).isEqualTo("FINISHED"));
+        assertThat(jobsInto(dir.resolve("cluster.ingest"))).singleElement().satisfies(j -> assertThat(j.get("state").asText()).isEqualTo("FINISHED"));
     }
 
     @Test
@@ -135,7 +136,9 @@ class FlinkClusterTest {
             alpaca.awaitSubscribed(WAIT);
             for (int i = 1; i <= 10; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 2);
             FakeAlpaca.await(WAIT, () -> count(store) == 10, "ten articles in the store");
-            Thread.sleep(1500); // a checkpoint covers them
+            String job = jobsInto(dir.resolve("store.ingest")).get(0).get("jid").asText();
+            long completed = cluster.get("/jobs/" + job + "/checkpoints").path("counts").path("completed").asLong();
+            cluster.awaitCheckpoint(job, completed, WAIT); // one taken after they were stored covers them
 
             String busy = cluster.busyTaskManager();
             assertThat(busy).as("the TaskManager running the job").isNotNull();
@@ -156,6 +159,10 @@ class FlinkClusterTest {
             assertThat(chunks.values()).as("one chunk each, as an uninterrupted run writes them").containsOnly(1);
         } finally {
             runner.shutdownNow();
+            if (cluster.taskManagers().size() < 2) { // the next test has two again
+                cluster.startTaskManager();
+                cluster.awaitTaskManagers(2, WAIT);
+            }
         }
     }
 
@@ -178,7 +185,6 @@ class FlinkClusterTest {
             FakeAlpaca.await(WAIT, () -> count(store) == 8, "articles stored with no client");
 
             // The same command again: it follows the running job instead of starting a second one beside it.
-            int jobsBefore = cluster.jobs().size();
             IngestConfig config = config(store, "alpaca.rest_url=" + alpaca.settings().restUrl(), "alpaca.stream_url=" + alpaca.settings().streamUrl(),
                     "alpaca.backoff_initial_ms=50", "alpaca.backoff_max_ms=400");
             Secrets keys = new Secrets(Map.of(Secrets.ALPACA_API_KEY, FakeAlpaca.KEY, Secrets.ALPACA_API_SECRET, FakeAlpaca.SECRET));
@@ -186,15 +192,27 @@ class FlinkClusterTest {
             Future<Ingest.Summary> again = runner.submit(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, cluster.master()), config, keys, stop));
             for (int i = 9; i <= 10; i++) alpaca.publish(Articles.onTopic(i, i, T0.plusSeconds(i)), 1);
             FakeAlpaca.await(WAIT, () -> count(store) == 10, "articles while the second client follows");
-            assertThat(cluster.jobs()).as("no second job").hasSize(jobsBefore);
-            assertThat(alpaca.connections.get()).as("one job, one stream connection").isEqualTo(1);
             stop.complete(null);
             assertThat(again.get(3, TimeUnit.MINUTES).savepoint()).as("stopped with a savepoint through the second client").isPresent();
             assertThat(runningJob()).isNull();
+            assertThat(jobsInto(dir.resolve("store.ingest"))).as("one job for the command, never a second").hasSize(1);
+            assertThat(alpaca.connections.get()).as("one job, one stream connection").isEqualTo(1);
             assertThat(chunksPerArticle(store).keySet()).containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 10).boxed().toList());
         } finally {
             runner.shutdownNow();
         }
+    }
+
+    @AfterEach
+    void noJobLeftRunning() throws Exception {
+        cluster.cancelRunningJobs(); // a failed test's job would hold the next one's slots
+    }
+
+    /** The cluster's jobs writing into this state folder (their name says which). */
+    private static List<com.fasterxml.jackson.databind.JsonNode> jobsInto(Path stateDir) throws Exception {
+        List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
+        for (var j : cluster.jobs()) if (j.get("name").asText().contains(" into " + stateDir + " ")) out.add(j);
+        return out;
     }
 
     /** The name of the ingest job running on the cluster, or null. */

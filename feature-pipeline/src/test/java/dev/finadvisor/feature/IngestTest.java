@@ -98,4 +98,57 @@ class IngestTest {
         assertThat(Ingest.jobKey(request(Ingest.Source.JSONL, a, null, null, null))).isEqualTo(k1).startsWith("jsonl-");
         assertThat(Ingest.jobKey(request(Ingest.Source.JSONL, dir.resolve("b.jsonl"), null, null, null))).isNotEqualTo(k1);
     }
+
+    /** A stream run in-process until stopped with a savepoint, at this parallelism, publishing {@code ids}; the summary. */
+    private Ingest.Summary streamUntilStopped(dev.finadvisor.feature.testing.FakeAlpaca alpaca, int parallelism, int... ids) throws Exception {
+        IngestConfig config = config("alpaca.rest_url=" + alpaca.settings().restUrl(), "alpaca.stream_url=" + alpaca.settings().streamUrl(),
+                "alpaca.backoff_initial_ms=50", "alpaca.backoff_max_ms=400", "flink.checkpoint_interval_ms=500",
+                "flink.parallelism=" + parallelism);
+        Secrets keys = new Secrets(Map.of(Secrets.ALPACA_API_KEY, dev.finadvisor.feature.testing.FakeAlpaca.KEY,
+                Secrets.ALPACA_API_SECRET, dev.finadvisor.feature.testing.FakeAlpaca.SECRET));
+        CompletableFuture<Void> stop = new CompletableFuture<>();
+        var runner = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            var run = runner.submit(() -> Ingest.run(request(Ingest.Source.ALPACA_STREAM, null, null, null, null), config, keys, stop));
+            dev.finadvisor.feature.testing.FakeAlpaca.await(java.time.Duration.ofSeconds(90), () -> run.isDone() || alpaca.subscribed(), "the job");
+            if (run.isDone()) {
+                try {
+                    run.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof Exception cause) throw cause;
+                    throw e;
+                }
+            }
+            for (int id : ids) alpaca.publish(Articles.onTopic(id, id, Instant.parse("2024-05-01T12:00:00Z").plusSeconds(id)), 1);
+            dev.finadvisor.feature.testing.FakeAlpaca.await(java.time.Duration.ofSeconds(90), () -> stored() >= ids[ids.length - 1], "the articles");
+            stop.complete(null);
+            return run.get(3, java.util.concurrent.TimeUnit.MINUTES);
+        } finally {
+            runner.shutdownNow();
+        }
+    }
+
+    private int stored() {
+        if (!Files.isDirectory(dir.resolve("store"))) return 0;
+        try (LuceneVectorStore store = LuceneVectorStore.openReadOnly(dir.resolve("store"))) {
+            return (int) store.count();
+        }
+    }
+
+    @Test
+    void aStreamResumesItsCursorAcrossAChangeOfParallelism() throws Exception {
+        try (var alpaca = new dev.finadvisor.feature.testing.FakeAlpaca()) {
+            assertThat(streamUntilStopped(alpaca, 1, 1, 2).savepoint()).isPresent();
+            // Published while no job runs: the next run backfills them from its cursor, whatever its parallelism.
+            alpaca.addToHistory(Articles.onTopic(3, 3, Instant.parse("2024-05-01T12:00:03Z")));
+            assertThat(streamUntilStopped(alpaca, 2, 4).savepoint()).isPresent();
+            alpaca.addToHistory(Articles.onTopic(5, 5, Instant.parse("2024-05-01T12:00:05Z")));
+            // Back to one subtask: the parallel run's savepoint holds its embedding subtasks' state (articles waiting for
+            // the model), which one subtask has nowhere to put: refused, naming what to do, rather than dropped.
+            assertThatThrownBy(() -> streamUntilStopped(alpaca, 1, 6)).isInstanceOf(UserError.class)
+                    .hasMessageContaining("resume with --parallelism 2 or more");
+            assertThat(streamUntilStopped(alpaca, 3, 6).savepoint()).isPresent();
+            assertThat(stored()).isEqualTo(6);
+        }
+    }
 }

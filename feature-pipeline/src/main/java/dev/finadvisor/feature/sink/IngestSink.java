@@ -17,10 +17,23 @@ public final class IngestSink implements Sink<PreparedNews> {
     private final EmbedderOpener embedder;
     private final SinkSettings settings;
 
+    /** Whether the writer embeds (false: the news arrives embedded by parallel subtasks, and no model is loaded here). */
+    private final boolean embeds;
+
     public IngestSink(StoreOpener store, EmbedderOpener embedder, SinkSettings settings) {
+        this(store, embedder, settings, true);
+    }
+
+    private IngestSink(StoreOpener store, EmbedderOpener embedder, SinkSettings settings, boolean embeds) {
         this.store = store;
         this.embedder = embedder;
         this.settings = settings;
+        this.embeds = embeds;
+    }
+
+    /** This sink for news embedded before it: it checks and writes, with no model of its own. */
+    public IngestSink writingOnly() {
+        return new IngestSink(store, embedder, settings, false);
     }
 
     /** The model the sink embeds with, for subtasks that embed before it (the same model, so the same vectors). */
@@ -35,7 +48,7 @@ public final class IngestSink implements Sink<PreparedNews> {
     @Override
     public SinkWriter<PreparedNews> createWriter(WriterInitContext context) throws IOException {
         try {
-            return new IngestWriter(new UninterruptibleStore(store.open()), embedder.open(0), settings, context);
+            return new IngestWriter(new UninterruptibleStore(store.open()), embeds ? embedder.open(0) : null, settings, context);
         } catch (IOException | RuntimeException e) {
             throw e;
         } catch (Exception e) {

@@ -77,7 +77,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         this.store = store;
         this.embedder = embedder;
         this.settings = settings;
-        this.indexer = new ArticleIndexer(embedder, store, settings.chunker(embedder));
+        this.indexer = new ArticleIndexer(embedder, store, embedder == null ? null : settings.chunker(embedder)); // null: news arrives embedded
         this.deadLetters = new DeadLetterFile(Path.of(settings.deadLetterFile()));
         this.metricsFile = settings.metricsFile() == null ? null : Path.of(settings.metricsFile());
         this.time = context.getProcessingTimeService();
@@ -114,6 +114,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
                 maybeCommit();
                 return;
             }
+            if (embedder == null) throw new IllegalStateException("article " + article.id() + " reached a writer without a model unembedded");
             // A second version of an article not yet written must see the first one stored.
             if (pending(article.id())) {
                 submitBatch();

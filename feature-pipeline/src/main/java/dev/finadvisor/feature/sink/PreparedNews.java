@@ -26,7 +26,7 @@ public record PreparedNews(String origin, long receivedAtMillis, String articleJ
         int dimension = chunkVectors.isEmpty() ? 0 : chunkVectors.get(0).length;
         float[] flat = new float[chunkVectors.size() * dimension];
         for (int i = 0; i < chunkVectors.size(); i++) System.arraycopy(chunkVectors.get(i), 0, flat, i * dimension, dimension);
-        return new PreparedNews(origin, receivedAtMillis, articleJson, body, deadLetterReason, List.copyOf(chunkTexts), flat);
+        return new PreparedNews(origin, receivedAtMillis, articleJson, null, deadLetterReason, List.copyOf(chunkTexts), flat); // the body is in the chunks
     }
 
     public boolean isEmbedded() {

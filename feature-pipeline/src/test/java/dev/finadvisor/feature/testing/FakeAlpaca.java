@@ -116,6 +116,12 @@ public final class FakeAlpaca implements AutoCloseable {
         if (c != null) c.socket.close();
     }
 
+    /** Whether a client is connected, authenticated and subscribed now. */
+    public boolean subscribed() {
+        Connection c = current;
+        return c != null && c.subscribed;
+    }
+
     /** Waits until a client has connected, authenticated and subscribed. */
     public Connection awaitSubscribed(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

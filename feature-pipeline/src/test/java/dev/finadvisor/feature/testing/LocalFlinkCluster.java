@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A Flink session cluster in JVMs of its own on loopback, started from Flink's own entrypoints (what a Flink
  * distribution's scripts run): one JobManager ({@code StandaloneSessionClusterEntrypoint}) and TaskManagers
- * ({@code TaskManagerRunner}), with a configuration folder written here (ports, slots, memory, quick heartbeats, no HA).
+ * ({@code TaskManagerRunner}), with a configuration folder written here (ports, slots, memory, 10 s heartbeat timeout, no HA).
  * Each process gets {@code classpath}; logs go to {@code DIR/log}. A TaskManager can be killed with SIGKILL and started
  * again. Usage: {@code LocalFlinkCluster DIR TASKMANAGERS SLOTS} (the bench script) prints the REST address and runs
  * until it is stopped.
@@ -46,8 +46,9 @@ public final class LocalFlinkCluster implements AutoCloseable {
     public static LocalFlinkCluster start(Path dir, int taskManagers, int slots, String classpath) throws IOException, InterruptedException {
         Files.createDirectories(dir.resolve("conf"));
         Files.createDirectories(dir.resolve("log"));
-        int restPort = freePort();
-        int rpcPort = freePort();
+        int[] ports = freePorts(2);
+        int restPort = ports[0];
+        int rpcPort = ports[1];
         Files.writeString(dir.resolve("conf/config.yaml"), config(rpcPort, restPort, slots));
         Files.writeString(dir.resolve("conf/logback.xml"), """
                 <configuration>
@@ -60,6 +61,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
                 """);
         LocalFlinkCluster cluster = new LocalFlinkCluster(dir, classpath, restPort,
                 launch(dir, classpath, "jobmanager", List.of("-Xmx512m"), JOB_MANAGER));
+        Runtime.getRuntime().addShutdownHook(new Thread(cluster::close)); // no JVM of the cluster outlives this one
         try {
             for (int i = 0; i < taskManagers; i++) cluster.startTaskManager();
             cluster.awaitTaskManagers(taskManagers, Duration.ofSeconds(90));
@@ -93,7 +95,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
                     network: {min: 64m, max: 64m}
                     jvm-metaspace: {size: 256m}
                     jvm-overhead: {min: 192m, max: 192m}
-                heartbeat: {interval: 1000, timeout: 5000}
+                heartbeat: {interval: 1000, timeout: 10000}
                 pekko: {ask: {timeout: 30 s}}
                 """.formatted(rpcPort, restPort, slots, slots);
     }
@@ -144,6 +146,32 @@ public final class LocalFlinkCluster implements AutoCloseable {
         return null;
     }
 
+    /** Cancels every job not yet ended (PATCH /jobs/ID), so one test's leftover does not hold another's slots. */
+    public void cancelRunningJobs() throws IOException, InterruptedException {
+        for (JsonNode j : jobs()) {
+            String state = j.get("state").asText();
+            if (state.equals("FINISHED") || state.equals("CANCELED") || state.equals("FAILED")) continue;
+            http.send(HttpRequest.newBuilder(URI.create("http://" + master() + "/jobs/" + j.get("jid").asText() + "?mode=cancel"))
+                    .method("PATCH", HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.discarding());
+        }
+    }
+
+    /** Waits until the job has completed more checkpoints than {@code after} (GET /jobs/ID/checkpoints); returns the count. */
+    public long awaitCheckpoint(String jobId, long after, Duration timeout) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            long completed = get("/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asLong();
+            if (completed > after) return completed;
+            Thread.sleep(100);
+        }
+        throw new AssertionError("no checkpoint of job " + jobId + " completed within " + timeout);
+    }
+
+    /** The number of TaskManagers started so far (killed ones included). */
+    public int taskManagersStarted() {
+        return taskManagers.size();
+    }
+
     /** The cluster's jobs: GET /jobs/overview. */
     public JsonNode jobs() throws IOException, InterruptedException {
         return get("/jobs/overview").get("jobs");
@@ -188,9 +216,14 @@ public final class LocalFlinkCluster implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+    /** Distinct free ports (each socket held until all are chosen, so two are never the same). */
+    private static int[] freePorts(int n) throws IOException {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) held.add(new ServerSocket(0));
+            return held.stream().mapToInt(ServerSocket::getLocalPort).toArray();
+        } finally {
+            for (ServerSocket s : held) s.close();
         }
     }
 
@@ -200,7 +233,6 @@ public final class LocalFlinkCluster implements AutoCloseable {
         int tms = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int slots = args.length > 2 ? Integer.parseInt(args[2]) : 2;
         LocalFlinkCluster cluster = start(dir, tms, slots, System.getProperty("java.class.path"));
-        Runtime.getRuntime().addShutdownHook(new Thread(cluster::close));
         System.out.println("flink cluster: REST at " + cluster.master() + ", " + tms + " TaskManagers of " + slots + " slots; logs in " + dir.resolve("log"));
         System.out.flush();
         Thread.currentThread().join();
