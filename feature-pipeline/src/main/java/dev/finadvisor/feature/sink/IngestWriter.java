@@ -33,8 +33,8 @@ import org.slf4j.LoggerFactory;
  * while it embeds one batch, the task thread parses, cleans, chunks and plans the next articles and
  * writes and commits the batches already embedded. With everything else in line behind it on the
  * same thread the model idled while the job did the rest; overlapped, the model is the bottleneck
- * (ONNX Runtime spreads each call over every core: 1.99 of 2 cores busy during calls, measured). A batch goes to the model when it holds {@code batchChunks} chunks, or at once when
- * the model is idle. Batches are written in the order they were planned, and a checkpoint waits for
+ * (ONNX Runtime spreads each call over every core: 1.99 of 2 cores busy during calls, measured).
+ * A batch goes to the model when it holds {@code batchChunks} chunks, or at once when the model is idle. Batches are written in the order they were planned, and a checkpoint waits for
  * every batch in flight, so what a checkpoint covers is in the store, as before.
  */
 final class IngestWriter implements SinkWriter<PreparedNews> {

@@ -35,6 +35,7 @@ class AdvisorServerTest {
     static final Instant NOW = Instant.parse("2026-11-20T12:00:00Z");
     static final String ADVICE = "{\"about_me\": \"I am 30 and I earn 60k a year\", "
             + "\"question\": \"Should I buy Apple shares after the iPhone results?\"}";
+    static ServerParts parts;
     static MiniLmEmbedder embedder;
     static LuceneVectorStore store;
     static LanguageModel model;
@@ -45,18 +46,16 @@ class AdvisorServerTest {
 
     @BeforeAll
     static void load() throws Exception {
-        embedder = MiniLmEmbedder.load(MiniLmEmbedder.Variant.QUANTIZED, MiniLmEmbedder.OverLength.TRUNCATE);
-        store = LuceneVectorStore.open(shared.resolve("store"), embedder.dimension());
-        NewsFixture.load(store, embedder, NOW);
-        model = LanguageModel.load(TinyModel.write(shared.resolve("tiny-llama")));
-        tiny = new LanguageModelGenerator(model, "tiny-llama");
+        parts = new ServerParts(shared, NOW);
+        embedder = parts.embedder;
+        store = parts.store;
+        model = parts.model;
+        tiny = parts.tiny;
     }
 
     @AfterAll
     static void close() {
-        tiny.close(); // and its model
-        store.close();
-        embedder.close();
+        parts.close();
     }
 
     /** A server on the real tiny model, or on the scripted stand-in where a test needs exact timing. */

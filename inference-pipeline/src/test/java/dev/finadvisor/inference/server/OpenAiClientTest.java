@@ -4,12 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finadvisor.inference.LanguageModelGenerator;
-import dev.finadvisor.inference.NewsFixture;
-import dev.finadvisor.inference.TinyModel;
-import dev.finadvisor.llm.LanguageModel;
-import dev.finadvisor.retrieval.LuceneVectorStore;
-import dev.finadvisor.retrieval.MiniLmEmbedder;
 import dev.langchain4j.data.message.SystemMessage;
 import dev.langchain4j.data.message.UserMessage;
 import dev.langchain4j.model.chat.request.ChatRequest;
@@ -35,30 +29,23 @@ class OpenAiClientTest {
     static final String KEY = "sk-local-test";
     static final String ABOUT_ME = "I am 30 and I earn 60k a year";
     static final String QUESTION = "Should I buy Apple shares after the iPhone results?";
-    static MiniLmEmbedder embedder;
-    static LuceneVectorStore store;
-    static LanguageModel model;
+    static ServerParts parts;
 
     @TempDir static Path shared;
     @TempDir Path dir;
 
     @BeforeAll
     static void load() throws Exception {
-        embedder = MiniLmEmbedder.load(MiniLmEmbedder.Variant.QUANTIZED, MiniLmEmbedder.OverLength.TRUNCATE);
-        store = LuceneVectorStore.open(shared.resolve("store"), embedder.dimension());
-        NewsFixture.load(store, embedder, NOW);
-        model = LanguageModel.load(TinyModel.write(shared.resolve("tiny-llama")));
+        parts = new ServerParts(shared, NOW);
     }
 
     @AfterAll
     static void close() {
-        model.close();
-        store.close();
-        embedder.close();
+        parts.close();
     }
 
     private TestServer server() {
-        return new TestServer(dir, new LanguageModelGenerator(model, "tiny-llama"), embedder, store, NOW, Map.of("FINADVISOR_API_KEYS", KEY));
+        return new TestServer(dir, parts.tiny, parts.embedder, parts.store, NOW, Map.of("FINADVISOR_API_KEYS", KEY));
     }
 
     private String adviceAnswer(TestServer s) throws Exception {

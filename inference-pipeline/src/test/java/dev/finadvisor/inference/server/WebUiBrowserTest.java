@@ -3,14 +3,8 @@ package dev.finadvisor.inference.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.finadvisor.inference.LanguageModelGenerator;
-import dev.finadvisor.inference.NewsFixture;
 import dev.finadvisor.inference.ScriptedGenerator;
 import dev.finadvisor.inference.TextGenerator;
-import dev.finadvisor.inference.TinyModel;
-import dev.finadvisor.llm.LanguageModel;
-import dev.finadvisor.retrieval.LuceneVectorStore;
-import dev.finadvisor.retrieval.MiniLmEmbedder;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -30,32 +24,23 @@ import org.openqa.selenium.support.ui.Select;
 class WebUiBrowserTest {
     static final Instant NOW = AdvisorServerTest.NOW;
     static final String ABOUT = "I am 30, I earn 60k a year and have 10k saved.";
-    static MiniLmEmbedder embedder;
-    static LuceneVectorStore store;
-    static LanguageModel model;
-    static LanguageModelGenerator tiny;
+    static ServerParts parts;
 
     @TempDir static Path shared;
     @TempDir Path dir;
 
     @BeforeAll
     static void load() throws Exception {
-        embedder = MiniLmEmbedder.load(MiniLmEmbedder.Variant.QUANTIZED, MiniLmEmbedder.OverLength.TRUNCATE);
-        store = LuceneVectorStore.open(shared.resolve("store"), embedder.dimension());
-        NewsFixture.load(store, embedder, NOW);
-        model = LanguageModel.load(TinyModel.write(shared.resolve("tiny-llama")));
-        tiny = new LanguageModelGenerator(model, "tiny-llama");
+        parts = new ServerParts(shared, NOW);
     }
 
     @AfterAll
     static void close() {
-        tiny.close();
-        store.close();
-        embedder.close();
+        parts.close();
     }
 
     private TestServer server(TextGenerator generator, Map<String, String> env, String... sets) {
-        return new TestServer(dir, generator, embedder, store, NOW, env, sets);
+        return new TestServer(dir, generator, parts.embedder, parts.store, NOW, env, sets);
     }
 
     private static String metrics(TestServer s) {
@@ -78,7 +63,7 @@ class WebUiBrowserTest {
     @Test
     void twoQuestionsStreamTheirAnswersWithSourcesAndTheConversationIsKept() throws Exception {
         // greedy: the random tiny model's answers are then the same each run (and not cut short by a sampled end token)
-        try (TestServer s = server(tiny, Map.of(), "generation.max_new_tokens=32", "generation.temperature=0"); Browser b = Browser.start("chat")) {
+        try (TestServer s = server(parts.tiny, Map.of(), "generation.max_new_tokens=32", "generation.temperature=0"); Browser b = Browser.start("chat")) {
             b.open(s.base + "/");
             assertThat(b.unlabelledControls()).isEmpty();
             b.fill("#about", ABOUT);
