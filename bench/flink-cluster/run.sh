@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/flink-cluster: the feature pipeline on a Flink session cluster in JVMs of its own (1 JobManager, 2 TaskManagers,
-# started from Flink's own entrypoints by LocalFlinkCluster). First ./finadvisor ingest --flink-master submits a JSON Lines
-# file to it at parallelism 2 with the packaged jars, then FlinkClusterBench compares in-process and cluster runs at
-# parallelism 1 and 2 (chunks/s, overhead, per core) and stream freshness at 1 article/s.
+# started from Flink's own entrypoints by LocalFlinkCluster). First a cluster with Flink's jars alone gets a JSON Lines
+# file from ./finadvisor ingest --flink-master at parallelism 2 (the launcher ships our jars), then FlinkClusterBench
+# compares in-process and cluster runs at parallelism 1 and 2 (chunks/s, overhead, per core) and stream freshness at
+# 1 article/s.
 # Usage: bench/flink-cluster/run.sh [ARTICLES=1000] [STREAM_SECONDS=60] [WORDS=400]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,10 +13,12 @@ mvn -B -q -o -pl feature-pipeline -am test-compile dependency:build-classpath \
 cp="feature-pipeline/target/test-classes:feature-pipeline/target/classes:retrieval/target/classes:domain/target/classes:$(cat feature-pipeline/target/bench-classpath.txt)"
 export DJL_OFFLINE=true OPT_OUT_TRACKING=true
 
-# 1. A cluster whose TaskManagers have Flink's jars and ours (app/target/lib), and a submission through the launcher.
+# 1. A cluster with Flink's jars alone (as a distribution's lib/ has them: flink-classpath.pom), and a submission through
+#    the launcher, which ships our jars: nothing of ours is on the cluster's classpath.
 work="$(mktemp -d /tmp/flink-cluster-demo.XXXXXX)"
+mvn -B -q -o -f bench/flink-cluster/flink-classpath.pom dependency:build-classpath -Dmdep.outputFile="$work/flink-classpath.txt" >/dev/null
 java -cp "app/target/lib/*:feature-pipeline/target/test-classes" dev.finadvisor.feature.testing.LocalFlinkCluster "$work/flink" 2 1 \
-  > "$work/cluster.out" 2>&1 &
+  "$(cat "$work/flink-classpath.txt")" > "$work/cluster.out" 2>&1 &
 cluster=$!
 trap 'kill "$cluster" 2>/dev/null || true; wait "$cluster" 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do

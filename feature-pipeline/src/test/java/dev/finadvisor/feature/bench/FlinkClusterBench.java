@@ -104,7 +104,7 @@ public final class FlinkClusterBench {
         int[] threads = {1, cores};
         for (int i = 0; i < 2; i++) {
             try (MiniLmEmbedder model = MiniLmEmbedder.load(MiniLmEmbedder.Variant.FULL, MiniLmEmbedder.OverLength.REJECT, threads[i])) {
-                model.embedAll(chunks.subList(0, 32)); // warm-up
+                model.embedAll(chunks.subList(0, Math.min(32, chunks.size()))); // warm-up
                 long start = System.nanoTime();
                 for (int at = 0; at < chunks.size(); at += 32) model.embedAll(chunks.subList(at, Math.min(chunks.size(), at + 32)));
                 out[i] = chunks.size() / ((System.nanoTime() - start) / 1e9);

@@ -227,12 +227,15 @@ public final class LocalFlinkCluster implements AutoCloseable {
         }
     }
 
-    /** Runs a cluster until the process is stopped: {@code LocalFlinkCluster DIR [TASKMANAGERS=2] [SLOTS=2]}, classpath from this JVM. */
+    /**
+     * Runs a cluster until the process is stopped: {@code LocalFlinkCluster DIR [TASKMANAGERS=2] [SLOTS=2] [CLASSPATH]};
+     * the cluster's JVMs get CLASSPATH (e.g. Flink's jars alone, as a Flink distribution has them), else this JVM's.
+     */
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int tms = args.length > 1 ? Integer.parseInt(args[1]) : 2;
         int slots = args.length > 2 ? Integer.parseInt(args[2]) : 2;
-        LocalFlinkCluster cluster = start(dir, tms, slots, System.getProperty("java.class.path"));
+        LocalFlinkCluster cluster = start(dir, tms, slots, args.length > 3 ? args[3] : System.getProperty("java.class.path"));
         System.out.println("flink cluster: REST at " + cluster.master() + ", " + tms + " TaskManagers of " + slots + " slots; logs in " + dir.resolve("log"));
         System.out.flush();
         Thread.currentThread().join();
