@@ -118,14 +118,7 @@ public final class FeaturePipelineBench {
                 return IngestJob.runUntil(env, runtime, "bench stream", stop);
             });
             alpaca.awaitSubscribed(Duration.ofMinutes(3));
-            Instant t0 = Instant.now();
-            long next = System.nanoTime();
-            for (int i = 0; i < seconds; i++) {
-                alpaca.publish(synthetic(100_000 + i, t0.plusSeconds(i), rnd, words), 2);
-                next += 1_000_000_000L;
-                long sleep = next - System.nanoTime();
-                if (sleep > 0) TimeUnit.NANOSECONDS.sleep(sleep);
-            }
+            publishOnePerSecond(alpaca, seconds, words, rnd);
             FakeAlpaca.await(Duration.ofMinutes(2), () -> {
                 try {
                     return Files.exists(metrics) && JSON.readTree(metrics.toFile()).get("freshness_ms").get("samples").asInt() >= seconds;
@@ -140,6 +133,18 @@ public final class FeaturePipelineBench {
                     seconds, f.get("p50").asLong(), f.get("p99").asLong(), f.get("max").asLong(), f.get("samples").asInt());
         } finally {
             runner.shutdownNow();
+        }
+    }
+
+    /** Publishes a synthetic article of {@code words} words every second for {@code seconds} seconds. */
+    static void publishOnePerSecond(FakeAlpaca alpaca, int seconds, int words, Random rnd) throws Exception {
+        Instant t0 = Instant.now();
+        long next = System.nanoTime();
+        for (int i = 0; i < seconds; i++) {
+            alpaca.publish(synthetic(100_000 + i, t0.plusSeconds(i), rnd, words), 2);
+            next += 1_000_000_000L;
+            long sleep = next - System.nanoTime();
+            if (sleep > 0) TimeUnit.NANOSECONDS.sleep(sleep);
         }
     }
 

@@ -145,14 +145,7 @@ public final class FlinkClusterBench {
             Future<Ingest.Summary> run = runner.submit(() -> Ingest.run(new Ingest.Request(Ingest.Source.ALPACA_STREAM, null, null, null, List.of(),
                     null, master, false, false), config, keys, stop));
             alpaca.awaitSubscribed(Duration.ofMinutes(3));
-            Instant t0 = Instant.now();
-            long next = System.nanoTime();
-            for (int i = 0; i < seconds; i++) {
-                alpaca.publish(FeaturePipelineBench.synthetic(100_000 + i, t0.plusSeconds(i), rnd, words), 2);
-                next += 1_000_000_000L;
-                long sleep = next - System.nanoTime();
-                if (sleep > 0) TimeUnit.NANOSECONDS.sleep(sleep);
-            }
+            FeaturePipelineBench.publishOnePerSecond(alpaca, seconds, words, rnd);
             Path metrics = config.store().ingestStateDir().resolve("metrics.json");
             FakeAlpaca.await(Duration.ofMinutes(2), () -> {
                 try {
