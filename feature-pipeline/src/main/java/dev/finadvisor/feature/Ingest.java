@@ -116,12 +116,7 @@ public final class Ingest {
         var st = config.store();
         String what = st.type() + " " + st.path() + " " + st.url() + " " + st.collection() + " " + r.quantized() + " "
                 + config.chunking().maxTokens() + " " + config.chunking().overlapTokens();
-        try {
-            byte[] hash = MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(hash, 0, 4);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return shortHash(what, 4);
     }
 
     private static NewsSource source(Request r, IngestConfig config, Secrets secrets) {
@@ -159,9 +154,14 @@ public final class Ingest {
             case ALPACA_BACKFILL -> r.from() + ".." + r.to() + " " + r.symbols();
             case ALPACA_STREAM -> r.symbols().toString();
         };
+        return r.source().name().toLowerCase(Locale.ROOT).replace('_', '-') + "-" + shortHash(what, 6);
+    }
+
+    /** The first {@code bytes} bytes of {@code what}'s SHA-256, in hex. */
+    private static String shortHash(String what, int bytes) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(what.getBytes(StandardCharsets.UTF_8));
-            return r.source().name().toLowerCase(Locale.ROOT).replace('_', '-') + "-" + HexFormat.of().formatHex(hash, 0, 6);
+            return HexFormat.of().formatHex(hash, 0, bytes);
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

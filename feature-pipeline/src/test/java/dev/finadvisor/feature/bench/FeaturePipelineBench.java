@@ -119,13 +119,7 @@ public final class FeaturePipelineBench {
             });
             alpaca.awaitSubscribed(Duration.ofMinutes(3));
             publishOnePerSecond(alpaca, seconds, words, rnd);
-            FakeAlpaca.await(Duration.ofMinutes(2), () -> {
-                try {
-                    return Files.exists(metrics) && JSON.readTree(metrics.toFile()).get("freshness_ms").get("samples").asInt() >= seconds;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, "every streamed article to be searchable");
+            awaitSearchable(metrics, seconds);
             stop.complete(null);
             run.get(3, TimeUnit.MINUTES);
             JsonNode f = JSON.readTree(metrics.toFile()).get("freshness_ms");
@@ -134,6 +128,17 @@ public final class FeaturePipelineBench {
         } finally {
             runner.shutdownNow();
         }
+    }
+
+    /** Waits until the sink's metrics file counts {@code articles} articles made searchable (their freshness samples). */
+    static void awaitSearchable(Path metrics, int articles) {
+        FakeAlpaca.await(Duration.ofMinutes(2), () -> {
+            try {
+                return Files.exists(metrics) && JSON.readTree(metrics.toFile()).get("freshness_ms").get("samples").asInt() >= articles;
+            } catch (Exception e) {
+                return false;
+            }
+        }, "every streamed article to be searchable");
     }
 
     /** Publishes a synthetic article of {@code words} words every second for {@code seconds} seconds. */

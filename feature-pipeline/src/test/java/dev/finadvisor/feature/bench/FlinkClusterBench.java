@@ -147,13 +147,7 @@ public final class FlinkClusterBench {
             alpaca.awaitSubscribed(Duration.ofMinutes(3));
             FeaturePipelineBench.publishOnePerSecond(alpaca, seconds, words, rnd);
             Path metrics = config.store().ingestStateDir().resolve("metrics.json");
-            FakeAlpaca.await(Duration.ofMinutes(2), () -> {
-                try {
-                    return JSON.readTree(metrics.toFile()).get("freshness_ms").get("samples").asInt() >= seconds;
-                } catch (Exception e) {
-                    return false;
-                }
-            }, "every streamed article to be searchable");
+            FeaturePipelineBench.awaitSearchable(metrics, seconds);
             stop.complete(null);
             run.get(3, TimeUnit.MINUTES);
             JsonNode f = JSON.readTree(metrics.toFile()).get("freshness_ms");

@@ -167,11 +167,6 @@ public final class LocalFlinkCluster implements AutoCloseable {
         throw new AssertionError("no checkpoint of job " + jobId + " completed within " + timeout);
     }
 
-    /** The number of TaskManagers started so far (killed ones included). */
-    public int taskManagersStarted() {
-        return taskManagers.size();
-    }
-
     /** The cluster's jobs: GET /jobs/overview. */
     public JsonNode jobs() throws IOException, InterruptedException {
         return get("/jobs/overview").get("jobs");
