@@ -92,8 +92,13 @@ public final class QdrantVectorStore implements VectorStore {
         boolean exists = call("check collection", () -> client.collectionExistsAsync(collection, TIMEOUT));
         if (!exists) {
             log.info("creating Qdrant collection {} ({}-d, cosine)", location, dimension);
-            call("create collection", () -> client.createCollectionAsync(collection,
-                    VectorParams.newBuilder().setSize(dimension).setDistance(Distance.Cosine).build(), TIMEOUT));
+            try {
+                call("create collection", () -> client.createCollectionAsync(collection,
+                        VectorParams.newBuilder().setSize(dimension).setDistance(Distance.Cosine).build(), TIMEOUT));
+            } catch (IllegalStateException e) {
+                // Parallel writers open at once: another one may have created it between the check and the create.
+                if (!call("check collection", () -> client.collectionExistsAsync(collection, TIMEOUT))) throw e;
+            }
         }
         // Creating an index that exists is a no-op in Qdrant; doing it every time repairs a half-made collection.
         index("created_at", PayloadSchemaType.Integer);

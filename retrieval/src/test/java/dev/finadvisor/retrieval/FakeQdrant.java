@@ -1,5 +1,7 @@
 package dev.finadvisor.retrieval;
 
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
@@ -59,9 +61,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * official client), implementing the few calls the store makes with Qdrant's semantics (cosine =
  * dot of normalised vectors, must-filters with keyword/any-keyword/integer matches and ranges,
  * array fields match when any element does). Anything else answers UNIMPLEMENTED, so a store that
- * starts using another call or filter shape fails its tests instead of passing on a guess.
+ * starts using another call or filter shape fails its tests instead of passing on a guess. {@link #onLoopback()} also
+ * listens on a TCP port of 127.0.0.1, for clients in other JVMs (a Flink cluster's TaskManagers).
  */
-final class FakeQdrant implements AutoCloseable {
+public final class FakeQdrant implements AutoCloseable {
     record Stored(float[] vector, Map<String, Value> payload) {}
 
     record Collection(CreateCollection definition, Map<String, Stored> points, Map<String, String> indexes) {}
@@ -71,13 +74,40 @@ final class FakeQdrant implements AutoCloseable {
     final AtomicInteger failNext = new AtomicInteger();
     final AtomicInteger failNextFacets = new AtomicInteger();
     volatile Status failWith = Status.UNAVAILABLE;
+    /** If set, the next "does it exist" is answered, and this collection then created (as by another client in between). */
+    volatile CreateCollection createdBehindNextCheck;
 
     private final Server server;
+    private final Server tcp;
     private final String name = "fake-qdrant-" + UUID.randomUUID();
 
-    FakeQdrant() throws IOException {
+    /** Reachable in this JVM only, through {@link #client()}. */
+    public FakeQdrant() throws IOException {
+        this(false);
+    }
+
+    private FakeQdrant(boolean listen) throws IOException {
         server = InProcessServerBuilder.forName(name).directExecutor()
                 .addService(new Collections()).addService(new Points()).build().start();
+        tcp = listen ? Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+                .addService(new Collections()).addService(new Points()).build().start() : null;
+    }
+
+    /** Also listening on a free port of 127.0.0.1 ({@link #url()}), as a Qdrant server's gRPC port does. */
+    public static FakeQdrant onLoopback() throws IOException {
+        return new FakeQdrant(true);
+    }
+
+    /** The {@code store.url} of the TCP port ({@link #onLoopback()} only). */
+    public String url() {
+        if (tcp == null) throw new IllegalStateException("this fake is in-process only: make it with onLoopback()");
+        return "http://127.0.0.1:" + tcp.getPort();
+    }
+
+    /** The number of points in a collection (0 when it does not exist). */
+    public int points(String collection) {
+        Collection c = collections.get(collection);
+        return c == null ? 0 : c.points().size();
     }
 
     QdrantClient client() {
@@ -104,6 +134,7 @@ final class FakeQdrant implements AutoCloseable {
     @Override
     public void close() {
         server.shutdownNow();
+        if (tcp != null) tcp.shutdownNow();
     }
 
     private Collection collection(String name) {
@@ -119,6 +150,11 @@ final class FakeQdrant implements AutoCloseable {
             out.onNext(CollectionExistsResponse.newBuilder().setResult(
                     CollectionExists.newBuilder().setExists(collections.containsKey(request.getCollectionName()))).build());
             out.onCompleted();
+            CreateCollection behind = createdBehindNextCheck;
+            if (behind != null) {
+                createdBehindNextCheck = null;
+                collections.putIfAbsent(behind.getCollectionName(), new Collection(behind, new ConcurrentHashMap<>(), new ConcurrentHashMap<>()));
+            }
         }
 
         @Override

@@ -10,7 +10,10 @@ import static org.assertj.core.api.Assertions.within;
 
 import dev.finadvisor.domain.UserError;
 import io.grpc.Status;
+import io.qdrant.client.grpc.Collections.CreateCollection;
 import io.qdrant.client.grpc.Collections.Distance;
+import io.qdrant.client.grpc.Collections.VectorParams;
+import io.qdrant.client.grpc.Collections.VectorsConfig;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,6 +56,18 @@ class QdrantVectorStoreTest {
         try (var again = store(256, 0)) {
             assertThat(fake.calls("create")).isEqualTo(1);
             assertThat(again.count()).isEqualTo(3);
+        }
+    }
+
+    @Test
+    void aCollectionAnotherWriterCreatesBetweenTheCheckAndTheCreateIsUsed() {
+        fake.createdBehindNextCheck = CreateCollection.newBuilder().setCollectionName("news").setVectorsConfig(VectorsConfig.newBuilder()
+                .setParams(VectorParams.newBuilder().setSize(DIM).setDistance(Distance.Cosine))).build(); // parallel writers opening at once
+        try (var store = store(256, 0)) {
+            assertThat(fake.calls("create")).as("refused: it exists by then").isEqualTo(1);
+            assertThat(fake.calls("collectionExists")).isEqualTo(2);
+            store.upsert(news(3, DIM, 1));
+            assertThat(store.count()).isEqualTo(3);
         }
     }
 
