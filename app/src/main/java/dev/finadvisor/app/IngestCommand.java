@@ -57,7 +57,7 @@ final class IngestCommand implements Callable<Integer> {
     @Option(names = "--flink-master", paramLabel = "HOST:PORT", description = "Submit to this Flink cluster's REST endpoint instead of running in-process (ships the jars in lib/).")
     String flinkMaster;
 
-    @Option(names = "--parallelism", paramLabel = "N", description = "Subtasks that parse, chunk and embed the news, keyed by article id, each with its own model (sets flink.parallelism; default 1). The store keeps one writer.")
+    @Option(names = "--parallelism", paramLabel = "N", description = "Subtasks that parse, chunk and embed the news, keyed by article id, each with its own model (sets flink.parallelism; default 1). Qdrant gets as many writers; a Lucene index keeps one.")
     Integer parallelism;
 
     @Option(names = "--quantized", description = "Embed with the int8-quantized MiniLM (about twice as fast; search must use it too).")

@@ -6,6 +6,7 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.domain.config.Secrets;
 import dev.finadvisor.feature.sink.ConfiguredStore;
 import dev.finadvisor.feature.sink.EmbedderOpener;
+import dev.finadvisor.feature.sink.IngestMetrics;
 import dev.finadvisor.feature.sink.IngestSink;
 import dev.finadvisor.feature.sink.SinkSettings;
 import dev.finadvisor.feature.source.AlpacaCredentials;
@@ -82,7 +83,7 @@ public final class Ingest {
                     + "; stop it first (Ctrl-C its ingest, or cancel it in Flink) or run without --fresh to follow it");
         }
         Files.createDirectories(stateDir);
-        if (running.isEmpty()) Files.deleteIfExists(metrics); // this run's figures only
+        if (running.isEmpty()) IngestMetrics.delete(metrics); // this run's figures only
         if (request.fresh()) IngestJob.deleteRecursively(checkpoints);
         MiniLmEmbedder.Variant variant = request.quantized() ? MiniLmEmbedder.Variant.QUANTIZED : MiniLmEmbedder.Variant.FULL;
         EmbedderOpener embedder = threads -> MiniLmEmbedder.load(variant, MiniLmEmbedder.OverLength.REJECT, threads);

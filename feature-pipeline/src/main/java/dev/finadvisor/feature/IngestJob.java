@@ -83,7 +83,9 @@ public final class IngestJob {
      * Adds the pipeline to {@code env}: "news" (the source: one ordered feed), "prepare" (parse, validate, clean HTML),
      * "index" (chunk, embed, upsert). With {@code parallelism} 1 all three run in one chain and the sink embeds beside its
      * writes; above 1, "prepare and embed" runs in that many subtasks, keyed by article id (the model is the bottleneck),
-     * into the one "index" writer the store allows, which then only checks and writes.
+     * into "index" writers that only check and write: as many, each in its subtask's chain (so every version of an article
+     * reaches one writer, in order), for a store that takes parallel writers (Qdrant); otherwise the one writer a Lucene
+     * index allows.
      */
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink, int parallelism) {
         var news = env.fromSource(source, WatermarkStrategy.noWatermarks(), "news").uid("news-source").setParallelism(1);
@@ -92,7 +94,8 @@ public final class IngestJob {
                 : AsyncDataStream.orderedWait(news.keyBy(new PrepareAndEmbed.ArticleId()), new PrepareAndEmbed(sink.embedder(), sink.settings()),
                                 EMBED_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, EMBED_CAPACITY)
                         .name("prepare and embed").uid("prepare-embed").setParallelism(parallelism);
-        prepared.sinkTo(parallelism == 1 ? sink : sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(1);
+        int writers = parallelism > 1 && sink.takesParallelWriters() ? parallelism : 1;
+        prepared.sinkTo(parallelism == 1 ? sink : sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(writers);
     }
 
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {

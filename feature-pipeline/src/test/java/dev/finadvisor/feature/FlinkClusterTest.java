@@ -9,9 +9,16 @@ import dev.finadvisor.feature.testing.FakeAlpaca;
 import dev.finadvisor.feature.testing.IngestClient;
 import dev.finadvisor.feature.testing.LocalFlinkCluster;
 import dev.finadvisor.feature.testing.SharedEmbedder;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.finadvisor.retrieval.FakeQdrant;
 import dev.finadvisor.retrieval.Hit;
 import dev.finadvisor.retrieval.LuceneVectorStore;
+import dev.finadvisor.retrieval.MiniLmEmbedder;
+import dev.finadvisor.retrieval.QdrantVectorStore;
 import dev.finadvisor.retrieval.SearchFilter;
+import dev.finadvisor.retrieval.StoreConfig;
+import dev.finadvisor.retrieval.VectorStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,6 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FlinkClusterTest {
     static final Instant T0 = Instant.parse("2024-05-01T12:00:00Z");
     static final Duration WAIT = Duration.ofSeconds(90);
+    static final ObjectMapper JSON = new ObjectMapper();
     @TempDir static Path shared;
     static LocalFlinkCluster cluster;
 
@@ -89,11 +97,15 @@ class FlinkClusterTest {
      * score), i.e. what an uninterrupted single-subtask run writes.
      */
     static Map<String, String> chunks(Path store) throws Exception {
-        Map<String, String> out = new TreeMap<>();
         try (LuceneVectorStore lucene = LuceneVectorStore.openReadOnly(store)) {
-            for (Hit h : lucene.search(SharedEmbedder.open().embed("news about the outlook"), 1000, SearchFilter.NONE)) {
-                out.put(h.id(), h.payload().text() + String.format(java.util.Locale.ROOT, " | %.6f", h.score()));
-            }
+            return chunks(lucene);
+        }
+    }
+
+    static Map<String, String> chunks(VectorStore store) throws Exception {
+        Map<String, String> out = new TreeMap<>();
+        for (Hit h : store.search(SharedEmbedder.open().embed("news about the outlook"), 1000, SearchFilter.NONE)) {
+            out.put(h.payload().articleId() + "#" + h.payload().chunkIndex(), h.payload().text() + String.format(java.util.Locale.ROOT, " | %.6f", h.score()));
         }
         return out;
     }
@@ -120,6 +132,49 @@ class FlinkClusterTest {
         assertThat(chunks(dir.resolve("parallel"))).isEqualTo(expected);
         assertThat(chunks(dir.resolve("cluster"))).isEqualTo(expected);
         assertThat(jobsInto(dir.resolve("cluster.ingest"))).singleElement().satisfies(j -> assertThat(j.get("state").asText()).isEqualTo("FINISHED"));
+    }
+
+    @Test
+    void qdrantTakesAWriterPerSubtaskInEachTaskManagerAndGetsWhatOneSubtaskWrites() throws Exception {
+        Path file = news();
+        Secrets none = new Secrets(Map.of());
+        try (FakeQdrant qdrant = FakeQdrant.onLoopback()) {
+            Map<String, Ingest.Summary> runs = new TreeMap<>();
+            for (String run : List.of("one", "two", "cluster")) {
+                IngestConfig config = config(dir.resolve("unused"), "store.type=qdrant", "store.url=" + qdrant.url(), "store.collection=" + run,
+                        "flink.parallelism=" + (run.equals("one") ? 1 : 2));
+                runs.put(run, Ingest.run(new Ingest.Request(Ingest.Source.JSONL, file, null, null, List.of(), dir.resolve(run + ".ingest"),
+                        run.equals("cluster") ? cluster.master() : null, false, false), config, none, null));
+            }
+            Map<String, String> expected = chunks(qdrant, "one");
+            assertThat(expected.get("3#0")).contains("Second version of three.");
+            assertThat(expected.get("7#0")).contains("Second version of seven.");
+            for (String run : List.of("two", "cluster")) {
+                Ingest.Summary s = runs.get(run);
+                assertThat(s.articles()).as(run).isEqualTo(32);
+                assertThat(s.chunks()).as(run).isEqualTo(runs.get("one").chunks());
+                assertThat(qdrant.points(run)).as(run).isEqualTo(qdrant.points("one"));
+                assertThat(chunks(qdrant, run)).as(run).isEqualTo(expected);
+                // two writers, each with its share of the articles, summed into metrics.json; one shared dead-letter file
+                JsonNode metrics = JSON.readTree(s.metricsFile().toFile());
+                assertThat(metrics.path("writers").asInt()).as(run).isEqualTo(2);
+                assertThat(metrics.path("running").asBoolean()).as(run).isFalse();
+                assertThat(metrics.path("freshness_ms").path("samples").asInt()).as(run).isEqualTo(32); // each article once it was searchable
+                JsonNode parts = JSON.readTree(s.metricsFile().resolveSibling("metrics.writers.json").toFile());
+                assertThat(parts.size()).as(run).isEqualTo(2);
+                for (JsonNode part : parts) assertThat(part.path("articles").asLong()).as(run + " writer").isPositive();
+                assertThat(Files.readAllLines(s.deadLetterFile())).as(run).singleElement().asString().contains("not valid JSON");
+            }
+            assertThat(JSON.readTree(runs.get("one").metricsFile().toFile()).path("writers").asInt()).isEqualTo(1);
+            assertThat(writerTaskManagers(dir.resolve("cluster.ingest"))).as("the TaskManagers the writers ran in").hasSize(2);
+        }
+    }
+
+    /** A Qdrant collection's chunks, as {@link #chunks(Path)} reads a Lucene store's. */
+    static Map<String, String> chunks(FakeQdrant qdrant, String collection) throws Exception {
+        try (VectorStore store = QdrantVectorStore.connect(StoreConfig.qdrant(qdrant.url(), collection), MiniLmEmbedder.DIMENSION, null)) {
+            return chunks(store);
+        }
     }
 
     @Test
@@ -212,6 +267,19 @@ class FlinkClusterTest {
     private static List<com.fasterxml.jackson.databind.JsonNode> jobsInto(Path stateDir) throws Exception {
         List<com.fasterxml.jackson.databind.JsonNode> out = new ArrayList<>();
         for (var j : cluster.jobs()) if (j.get("name").asText().contains(" into " + stateDir + " ")) out.add(j);
+        return out;
+    }
+
+    /** The TaskManagers that ran the subtasks of the (one) job into this state folder's store writer. */
+    private static java.util.Set<String> writerTaskManagers(Path stateDir) throws Exception {
+        String job = jobsInto(stateDir).get(0).get("jid").asText();
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (JsonNode v : cluster.get("/jobs/" + job).path("vertices")) {
+            if (!v.path("name").asText().contains("index")) continue;
+            for (JsonNode tm : cluster.get("/jobs/" + job + "/vertices/" + v.path("id").asText() + "/taskmanagers").path("taskmanagers")) {
+                out.add(tm.path("taskmanager-id").asText());
+            }
+        }
         return out;
     }
 

@@ -25,6 +25,12 @@ public record ConfiguredStore(String type, String path, String url, String colle
                 hnswMaxConn, hnswBeamWidth, candidates, candidatesPerMillion, pruneAcrossSegments);
     }
 
+    /** Qdrant takes upserts from many clients at once; a Lucene index has one writer. */
+    @Override
+    public boolean takesParallelWriters() {
+        return "qdrant".equals(type);
+    }
+
     @Override
     public VectorStore open() {
         return VectorStores.openForWriting(config(), dimension);

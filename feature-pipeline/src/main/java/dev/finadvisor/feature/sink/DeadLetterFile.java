@@ -16,7 +16,8 @@ import java.util.Set;
 /**
  * The dead-letter JSON Lines file: one {@code {"origin","reason","received_at","raw"}} object per
  * refused message. A message already in the file (same origin and raw text, e.g. replayed after a
- * restore) is not written again.
+ * restore) is not written again. Parallel writers share the file: each line is appended and flushed
+ * while no other writer appends ({@link SharedFile}).
  */
 final class DeadLetterFile implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -24,7 +25,6 @@ final class DeadLetterFile implements AutoCloseable {
     private final Path path;
     private final Set<String> written = new HashSet<>();
     private BufferedWriter out;
-    private boolean dirty;
 
     DeadLetterFile(Path path) throws IOException {
         this.path = path;
@@ -52,17 +52,12 @@ final class DeadLetterFile implements AutoCloseable {
                 .put("reason", reason)
                 .put("received_at", Instant.ofEpochMilli(receivedAtMillis).toString())
                 .put("raw", raw);
-        out.write(JSON.writeValueAsString(line));
-        out.write('\n');
-        dirty = true;
-        return true;
-    }
-
-    void flush() throws IOException {
-        if (out != null && dirty) {
+        String text = JSON.writeValueAsString(line) + '\n';
+        SharedFile.update(path, () -> {
+            out.write(text);
             out.flush();
-            dirty = false;
-        }
+        });
+        return true;
     }
 
     @Override

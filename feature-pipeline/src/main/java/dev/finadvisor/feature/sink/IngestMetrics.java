@@ -1,5 +1,6 @@
 package dev.finadvisor.feature.sink;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.finadvisor.feature.process.ArticleIndexer;
@@ -10,21 +11,36 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The ingest job's figures: articles and chunks (total and per second since the first article),
  * dead letters, and freshness (received by the source to committed, i.e. searchable) as p50/p99/max
- * over the latest 10,000 articles. Written as JSON for the serve command and logged periodically.
+ * over the latest 10,000 articles of each writer. Written as JSON for the serve command and logged periodically.
+ *
+ * <p>Each of the job's writers (one, or one per subtask for a store that takes parallel writes) keeps its own and writes
+ * them as its part of {@code NAME.writers.json}; {@code NAME} (e.g. {@code metrics.json}) is the sum of every part, made
+ * by whichever writer reported last.
  */
 public final class IngestMetrics {
+    private static final Logger log = LoggerFactory.getLogger(IngestMetrics.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int WINDOW = 10_000;
 
-    private final long[] freshness = new long[WINDOW];
+    private final long[] freshness;
     private int freshnessCount;
     private long freshnessTotal;
     private long firstArticleAt;
     private long articles, added, replaced, unchanged, chunks, deadLetters;
+
+    public IngestMetrics() {
+        this(WINDOW);
+    }
+
+    private IngestMetrics(int window) {
+        freshness = new long[window];
+    }
 
     public synchronized void onArticle(ArticleIndexer.Outcome outcome, long now) {
         if (firstArticleAt == 0) firstArticleAt = now;
@@ -48,9 +64,9 @@ public final class IngestMetrics {
     }
 
     public synchronized void onSearchable(long freshnessMillis) {
-        freshness[(int) (freshnessTotal % WINDOW)] = freshnessMillis;
+        freshness[(int) (freshnessTotal % freshness.length)] = freshnessMillis;
         freshnessTotal++;
-        freshnessCount = (int) Math.min(WINDOW, freshnessTotal);
+        freshnessCount = (int) Math.min(freshness.length, freshnessTotal);
     }
 
     public synchronized long articles() {
@@ -80,7 +96,7 @@ public final class IngestMetrics {
     }
 
     /** The counters as of {@code now}; {@code running} false in the job's last report (as it closes). */
-    public synchronized ObjectNode toJson(long now, boolean running) {
+    private synchronized ObjectNode toJson(long now, boolean running) {
         ObjectNode n = JSON.createObjectNode();
         n.put("updated_at", Instant.ofEpochMilli(now).toString());
         n.put("running", running);
@@ -98,11 +114,80 @@ public final class IngestMetrics {
                 freshnessQuantile(0.5), freshnessQuantile(0.99));
     }
 
-    /** Writes the JSON atomically (temp file, then rename) so a reader never sees half of it. */
-    public void writeTo(Path file, long now, boolean running) throws IOException {
-        if (file.getParent() != null) Files.createDirectories(file.getParent());
+    /**
+     * Writes these figures as writer {@code writer}'s part of {@code NAME.writers.json} beside {@code file}, then {@code file}
+     * as the sum of every part (running while any part is). Both atomically (temp file, then rename): a reader never sees
+     * half of one.
+     */
+    public void writeTo(Path file, int writer, long now, boolean running) throws IOException {
+        Path partsFile = partsFile(file);
+        SharedFile.update(file, () -> {
+            ObjectNode parts = JSON.createObjectNode();
+            if (Files.exists(partsFile)) {
+                try {
+                    parts = (ObjectNode) JSON.readTree(partsFile.toFile());
+                } catch (IOException | ClassCastException e) {
+                    log.warn("{} is unreadable ({}): the other writers' figures are left out until they report again", partsFile, e.getMessage());
+                }
+            }
+            parts.set(Integer.toString(writer), part(now, running));
+            writeAtomically(partsFile, parts);
+            ObjectNode sum = sum(parts).toJson(now, anyRunning(parts));
+            sum.put("writers", parts.size());
+            writeAtomically(file, sum);
+        });
+    }
+
+    /** Removes {@code file} and the writers' parts beside it (a new run's figures start from nothing). */
+    public static void delete(Path file) throws IOException {
+        Files.deleteIfExists(file);
+        Files.deleteIfExists(partsFile(file));
+    }
+
+    private static Path partsFile(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return file.resolveSibling((dot > 0 ? name.substring(0, dot) : name) + ".writers.json");
+    }
+
+    /** What a writer reports: its counters, when it started, whether it runs, and its recent freshness samples. */
+    private synchronized ObjectNode part(long now, boolean running) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("updated_at_ms", now).put("running", running).put("first_article_at_ms", firstArticleAt);
+        n.put("articles", articles).put("added", added).put("replaced", replaced).put("unchanged", unchanged)
+                .put("chunks", chunks).put("dead_letters", deadLetters);
+        var samples = n.putArray("freshness_ms");
+        for (int i = 0; i < freshnessCount; i++) samples.add(freshness[i]);
+        return n;
+    }
+
+    /** The writers' figures together: counts added, rates from the first article any of them saw, every freshness sample. */
+    private static IngestMetrics sum(ObjectNode parts) {
+        int samples = 0;
+        for (JsonNode p : parts) samples += p.path("freshness_ms").size();
+        IngestMetrics sum = new IngestMetrics(Math.max(1, samples));
+        for (JsonNode p : parts) {
+            long first = p.path("first_article_at_ms").asLong();
+            if (first != 0 && (sum.firstArticleAt == 0 || first < sum.firstArticleAt)) sum.firstArticleAt = first;
+            sum.articles += p.path("articles").asLong();
+            sum.added += p.path("added").asLong();
+            sum.replaced += p.path("replaced").asLong();
+            sum.unchanged += p.path("unchanged").asLong();
+            sum.chunks += p.path("chunks").asLong();
+            sum.deadLetters += p.path("dead_letters").asLong();
+            for (JsonNode f : p.path("freshness_ms")) sum.onSearchable(f.asLong());
+        }
+        return sum;
+    }
+
+    private static boolean anyRunning(ObjectNode parts) {
+        for (JsonNode p : parts) if (p.path("running").asBoolean()) return true;
+        return false;
+    }
+
+    private static void writeAtomically(Path file, JsonNode json) throws IOException {
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(toJson(now, running)));
+        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
         Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
 

@@ -41,6 +41,11 @@ public final class IngestSink implements Sink<PreparedNews> {
         return embedder;
     }
 
+    /** Whether the store takes writes from several of the sink's subtasks at once. */
+    public boolean takesParallelWriters() {
+        return store.takesParallelWriters();
+    }
+
     public SinkSettings settings() {
         return settings;
     }

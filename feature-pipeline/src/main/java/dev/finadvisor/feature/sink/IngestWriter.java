@@ -57,6 +57,8 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
     private final SinkSettings settings;
     private final ProcessingTimeService time;
     private final Path metricsFile;
+    /** This writer's number among the job's parallel writers (0 when there is one). */
+    private final int writer;
     private final Counter articlesCounter, chunksCounter, deadLetterCounter;
     private final List<Long> uncommittedReceivedAt = new ArrayList<>();
     private final List<ArticleIndexer.Planned> batch = new ArrayList<>();
@@ -81,6 +83,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         this.deadLetters = new DeadLetterFile(Path.of(settings.deadLetterFile()));
         this.metricsFile = settings.metricsFile() == null ? null : Path.of(settings.metricsFile());
         this.time = context.getProcessingTimeService();
+        this.writer = context.getTaskInfo().getIndexOfThisSubtask();
         SinkWriterMetricGroup group = context.metricGroup();
         articlesCounter = group.counter("articles");
         chunksCounter = group.counter("chunks");
@@ -222,10 +225,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
 
     /** Commits now if the last commit is old enough, else makes sure a timer will. */
     private void maybeCommit() throws IOException {
-        if (uncommittedReceivedAt.isEmpty()) {
-            deadLetters.flush();
-            return;
-        }
+        if (uncommittedReceivedAt.isEmpty()) return;
         long now = time.getCurrentProcessingTime();
         if (now - lastCommit >= settings.commitIntervalMillis()) {
             commit();
@@ -240,7 +240,6 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
 
     private void commit() throws IOException {
         store.commit();
-        deadLetters.flush();
         long now = System.currentTimeMillis();
         for (long receivedAt : uncommittedReceivedAt) metrics.onSearchable(now - receivedAt);
         uncommittedReceivedAt.clear();
@@ -257,7 +256,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
     private void report() throws IOException {
         long now = System.currentTimeMillis();
         log.info(metrics.line(now));
-        if (metricsFile != null) metrics.writeTo(metricsFile, now, true);
+        if (metricsFile != null) metrics.writeTo(metricsFile, writer, now, true);
     }
 
     @Override
@@ -274,7 +273,7 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         embedThread.shutdownNow();
         boolean modelIdle = awaitUninterruptibly(embedThread, CLOSE_WAIT_SECONDS);
         try {
-            if (metricsFile != null) metrics.writeTo(metricsFile, System.currentTimeMillis(), false);
+            if (metricsFile != null) metrics.writeTo(metricsFile, writer, System.currentTimeMillis(), false);
             deadLetters.close();
         } finally {
             try {

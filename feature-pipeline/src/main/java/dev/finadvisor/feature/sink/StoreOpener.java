@@ -7,4 +7,9 @@ import java.io.Serializable;
 @FunctionalInterface
 public interface StoreOpener extends Serializable {
     VectorStore open() throws Exception;
+
+    /** Whether several writers may write into the store at once (a server's store; not an index in one directory). */
+    default boolean takesParallelWriters() {
+        return false;
+    }
 }

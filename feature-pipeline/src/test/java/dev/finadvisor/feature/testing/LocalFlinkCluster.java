@@ -18,7 +18,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A Flink session cluster in JVMs of its own on loopback, started from Flink's own entrypoints (what a Flink
  * distribution's scripts run): one JobManager ({@code StandaloneSessionClusterEntrypoint}) and TaskManagers
- * ({@code TaskManagerRunner}), with a configuration folder written here (ports, slots, memory, 10 s heartbeat timeout, no HA).
+ * ({@code TaskManagerRunner}), with a configuration folder written here (ports, slots spread evenly over the
+ * TaskManagers, memory, 10 s heartbeat timeout, no HA).
  * Each process gets {@code classpath}; logs go to {@code DIR/log}. A TaskManager can be killed with SIGKILL and started
  * again. Usage: {@code LocalFlinkCluster DIR TASKMANAGERS SLOTS} (the bench script) prints the REST address and runs
  * until it is stopped.
@@ -88,6 +89,7 @@ public final class LocalFlinkCluster implements AutoCloseable {
                   bind-host: 127.0.0.1
                   numberOfTaskSlots: %d
                   cpu: {cores: %d}
+                  load-balance: {mode: SLOTS}
                   memory:
                     framework: {heap: {size: 128m}, off-heap: {size: 128m}}
                     task: {heap: {size: 768m}, off-heap: {size: 0m}}
