@@ -1,5 +1,6 @@
 package dev.finadvisor.llm;
 
+import ai.djl.pytorch.jni.JniUtils;
 import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.model.KvCache;
 import java.util.ArrayDeque;
@@ -149,6 +150,9 @@ public final class BatchedGenerator implements AutoCloseable {
 
     private void loop() {
         Throwable died = new IllegalStateException("the model was closed");
+        // libtorch's grad mode is per thread and on in a new one (DJL turns it off on the thread that starts the engine):
+        // on, a pass keeps every layer's intermediates for a backward that never comes (see DecoderPass.recorded).
+        JniUtils.setGradMode(false);
         try {
             while (true) {
                 synchronized (this) {

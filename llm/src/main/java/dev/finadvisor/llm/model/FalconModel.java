@@ -109,7 +109,7 @@ public final class FalconModel implements CausalLM {
             k = rope.apply(k.transpose(0, 2, 1, 3));
             v = v.transpose(0, 2, 1, 3);
             if (cache != null) {
-                NDArray[] kv = cache.append(i, k, v, scope);
+                NDArray[] kv = cache.append(i, k, v);
                 k = kv[0];
                 v = kv[1];
             }

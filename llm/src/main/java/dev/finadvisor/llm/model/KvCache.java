@@ -100,10 +100,12 @@ public final class KvCache implements AutoCloseable {
 
     /**
      * Stores layer {@code layer}'s keys and values for the new positions ({@code [batch, kvHeads, s, headDim]})
-     * and returns views of all cached positions, owned by {@code scope}.
+     * and returns views of all cached positions, owned by k's manager: a generation pass's layer frees them, and what
+     * attention derives from them (a multi-query model's keys repeated for every head), with its other intermediates.
      */
-    NDArray[] append(int layer, NDArray k, NDArray v, NDManager scope) {
+    NDArray[] append(int layer, NDArray k, NDArray v) {
         requireOpen();
+        NDManager scope = k.getManager();
         long s = k.getShape().get(2);
         NDIndex fresh = new NDIndex(":, :, {}:{}", length, length + s);
         keys[layer].set(fresh, k);

@@ -89,7 +89,7 @@ public final class LlamaModel implements CausalLM {
             q = queryRope.apply(q);
             k = rope.apply(k);
             if (cache != null) {
-                NDArray[] kv = cache.append(i, k, v, scope);
+                NDArray[] kv = cache.append(i, k, v);
                 k = kv[0];
                 v = kv[1];
             }
