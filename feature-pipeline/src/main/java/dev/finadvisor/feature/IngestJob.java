@@ -83,8 +83,9 @@ public final class IngestJob {
      * Adds the pipeline to {@code env}: "news" (the source: one ordered feed), "prepare" (parse, validate, clean HTML),
      * "index" (chunk, embed, upsert). With {@code parallelism} 1 all three run in one chain and the sink embeds beside its
      * writes; above 1, "prepare and embed" runs in that many subtasks, keyed by article id (the model is the bottleneck),
-     * into "index" writers that only check and write: as many, each in its subtask's chain (so every version of an article
-     * reaches one writer, in order), for a store that takes parallel writers (Qdrant); otherwise the one writer a Lucene
+     * into "index" writers that only check and write: as many for a store that takes parallel writers (Qdrant), keyed by
+     * article id again, so every version of an article reaches one writer in order (even when a change of parallelism
+     * has spread the embedding subtasks' checkpointed articles anew, not by key); otherwise the one writer a Lucene
      * index allows.
      */
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink, int parallelism) {
@@ -94,8 +95,14 @@ public final class IngestJob {
                 : AsyncDataStream.orderedWait(news.keyBy(new PrepareAndEmbed.ArticleId()), new PrepareAndEmbed(sink.embedder(), sink.settings()),
                                 EMBED_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, EMBED_CAPACITY)
                         .name("prepare and embed").uid("prepare-embed").setParallelism(parallelism);
-        int writers = parallelism > 1 && sink.takesParallelWriters() ? parallelism : 1;
-        prepared.sinkTo(parallelism == 1 ? sink : sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(writers);
+        if (parallelism == 1) {
+            prepared.sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
+        } else if (sink.takesParallelWriters()) {
+            prepared.keyBy(new PrepareAndEmbed.PreparedArticleId()).sinkTo(sink.writingOnly()).name("index").uid("vector-store-sink")
+                    .setParallelism(parallelism);
+        } else {
+            prepared.sinkTo(sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(1);
+        }
     }
 
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {

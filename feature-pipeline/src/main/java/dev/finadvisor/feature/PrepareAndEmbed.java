@@ -29,6 +29,7 @@ import org.apache.flink.streaming.api.functions.async.RichAsyncFunction;
  */
 final class PrepareAndEmbed extends RichAsyncFunction<IncomingNews, PreparedNews> {
     private static final long serialVersionUID = 1L;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** An article waiting for its vectors. */
     private record Waiting(PreparedNews news, List<String> chunks, ResultFuture<PreparedNews> result) {}
@@ -125,17 +126,29 @@ final class PrepareAndEmbed extends RichAsyncFunction<IncomingNews, PreparedNews
     /** The article id of a message (-1 when it has none to read: such messages end as dead letters, all in one subtask). */
     static final class ArticleId implements KeySelector<IncomingNews, Long> {
         private static final long serialVersionUID = 1L;
-        private static final ObjectMapper JSON = new ObjectMapper();
 
         @Override
         public Long getKey(IncomingNews in) {
-            if (in.unreadable() != null) return -1L;
-            try {
-                JsonNode id = JSON.readTree(in.json()).get("id");
-                return id != null && id.canConvertToLong() ? id.asLong() : -1L;
-            } catch (Exception e) {
-                return -1L;
-            }
+            return in.unreadable() != null ? -1L : idIn(in.json());
+        }
+    }
+
+    /** The same key for the message once prepared (a dead letter keeps the raw message). */
+    static final class PreparedArticleId implements KeySelector<PreparedNews, Long> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Long getKey(PreparedNews news) {
+            return idIn(news.articleJson());
+        }
+    }
+
+    private static long idIn(String json) {
+        try {
+            JsonNode id = JSON.readTree(json).get("id");
+            return id != null && id.canConvertToLong() ? id.asLong() : -1L;
+        } catch (Exception e) {
+            return -1L;
         }
     }
 }

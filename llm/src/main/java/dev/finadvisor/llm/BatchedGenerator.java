@@ -150,10 +150,10 @@ public final class BatchedGenerator implements AutoCloseable {
 
     private void loop() {
         Throwable died = new IllegalStateException("the model was closed");
-        // libtorch's grad mode is per thread and on in a new one (DJL turns it off on the thread that starts the engine):
-        // on, a pass keeps every layer's intermediates for a backward that never comes (see DecoderPass.recorded).
-        JniUtils.setGradMode(false);
         try {
+            // libtorch's grad mode is per thread and on in a new one (DJL turns it off on the thread that starts the
+            // engine): on, a pass keeps every layer's intermediates for a backward that never comes (DecoderPass.recorded).
+            JniUtils.setGradMode(false);
             while (true) {
                 synchronized (this) {
                     while (!closed && running.isEmpty() && waiting.isEmpty()) wait();

@@ -97,7 +97,14 @@ public final class QdrantVectorStore implements VectorStore {
                         VectorParams.newBuilder().setSize(dimension).setDistance(Distance.Cosine).build(), TIMEOUT));
             } catch (IllegalStateException e) {
                 // Parallel writers open at once: another one may have created it between the check and the create.
-                if (!call("check collection", () -> client.collectionExistsAsync(collection, TIMEOUT))) throw e;
+                boolean createdMeanwhile;
+                try {
+                    createdMeanwhile = call("check collection", () -> client.collectionExistsAsync(collection, TIMEOUT));
+                } catch (RuntimeException again) {
+                    again.addSuppressed(e);
+                    throw again;
+                }
+                if (!createdMeanwhile) throw e;
             }
         }
         // Creating an index that exists is a no-op in Qdrant; doing it every time repairs a half-made collection.

@@ -1,12 +1,11 @@
 package dev.finadvisor.retrieval;
 
-import io.grpc.Grpc;
-import io.grpc.InsecureServerCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.inprocess.InProcessChannelBuilder;
 import io.grpc.inprocess.InProcessServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import io.qdrant.client.QdrantClient;
 import io.qdrant.client.QdrantGrpcClient;
@@ -46,6 +45,8 @@ import io.qdrant.client.grpc.Points.UpsertPoints;
 import io.qdrant.client.grpc.Points.Vector;
 import io.qdrant.client.grpc.PointsGrpc;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -89,7 +90,7 @@ public final class FakeQdrant implements AutoCloseable {
     private FakeQdrant(boolean listen) throws IOException {
         server = InProcessServerBuilder.forName(name).directExecutor()
                 .addService(new Collections()).addService(new Points()).build().start();
-        tcp = listen ? Grpc.newServerBuilderForPort(0, InsecureServerCredentials.create())
+        tcp = listen ? NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .addService(new Collections()).addService(new Points()).build().start() : null;
     }
 
@@ -147,14 +148,14 @@ public final class FakeQdrant implements AutoCloseable {
         @Override
         public void collectionExists(CollectionExistsRequest request, StreamObserver<CollectionExistsResponse> out) {
             calls.add("collectionExists");
-            out.onNext(CollectionExistsResponse.newBuilder().setResult(
-                    CollectionExists.newBuilder().setExists(collections.containsKey(request.getCollectionName()))).build());
-            out.onCompleted();
+            boolean exists = collections.containsKey(request.getCollectionName());
             CreateCollection behind = createdBehindNextCheck;
-            if (behind != null) {
+            if (behind != null) { // made before the answer goes out, so the client's create surely comes after it
                 createdBehindNextCheck = null;
                 collections.putIfAbsent(behind.getCollectionName(), new Collection(behind, new ConcurrentHashMap<>(), new ConcurrentHashMap<>()));
             }
+            out.onNext(CollectionExistsResponse.newBuilder().setResult(CollectionExists.newBuilder().setExists(exists)).build());
+            out.onCompleted();
         }
 
         @Override

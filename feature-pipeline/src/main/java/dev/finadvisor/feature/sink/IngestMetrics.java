@@ -1,13 +1,16 @@
 package dev.finadvisor.feature.sink;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.finadvisor.domain.runs.AtomicFiles;
+import dev.finadvisor.domain.util.LockFile;
 import dev.finadvisor.feature.process.ArticleIndexer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.Locale;
@@ -116,12 +119,12 @@ public final class IngestMetrics {
 
     /**
      * Writes these figures as writer {@code writer}'s part of {@code NAME.writers.json} beside {@code file}, then {@code file}
-     * as the sum of every part (running while any part is). Both atomically (temp file, then rename): a reader never sees
-     * half of one.
+     * as the sum of every part (running while any part is), one writer at a time ({@code FILE.lock}: threads of a
+     * TaskManager, TaskManagers sharing the folder). Both atomically (temp file, fsync, rename): a reader never sees half of one.
      */
-    public void writeTo(Path file, int writer, long now, boolean running) throws IOException {
+    public void writeTo(Path file, int writer, long now, boolean running) {
         Path partsFile = partsFile(file);
-        SharedFile.update(file, () -> {
+        try (LockFile lock = LockFile.acquire(file.resolveSibling(file.getFileName() + ".lock"))) {
             ObjectNode parts = JSON.createObjectNode();
             if (Files.exists(partsFile)) {
                 try {
@@ -131,11 +134,11 @@ public final class IngestMetrics {
                 }
             }
             parts.set(Integer.toString(writer), part(now, running));
-            writeAtomically(partsFile, parts);
+            AtomicFiles.write(partsFile, bytes(JSON.writer(), parts));
             ObjectNode sum = sum(parts).toJson(now, anyRunning(parts));
             sum.put("writers", parts.size());
-            writeAtomically(file, sum);
-        });
+            AtomicFiles.write(file, bytes(JSON.writerWithDefaultPrettyPrinter(), sum));
+        }
     }
 
     /** Removes {@code file} and the writers' parts beside it (a new run's figures start from nothing). */
@@ -185,10 +188,12 @@ public final class IngestMetrics {
         return false;
     }
 
-    private static void writeAtomically(Path file, JsonNode json) throws IOException {
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.writeString(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(json));
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    private static byte[] bytes(ObjectWriter writer, JsonNode json) {
+        try {
+            return writer.writeValueAsBytes(json);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static double round(double v) {

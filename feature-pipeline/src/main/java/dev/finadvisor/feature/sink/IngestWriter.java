@@ -272,10 +272,13 @@ final class IngestWriter implements SinkWriter<PreparedNews> {
         // Batches still in flight were not covered by a checkpoint: a restarted job replays them.
         embedThread.shutdownNow();
         boolean modelIdle = awaitUninterruptibly(embedThread, CLOSE_WAIT_SECONDS);
+        // The last report says this writer stopped. Flink cancels by interrupting this thread, which would fail the file
+        // lock and the write: the flag is cleared for them and set again after.
+        boolean interrupted = Thread.interrupted();
         try {
             if (metricsFile != null) metrics.writeTo(metricsFile, writer, System.currentTimeMillis(), false);
-            deadLetters.close();
         } finally {
+            if (interrupted) Thread.currentThread().interrupt();
             try {
                 store.close();
             } finally {

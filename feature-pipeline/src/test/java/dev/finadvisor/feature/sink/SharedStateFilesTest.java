@@ -28,7 +28,9 @@ class SharedStateFilesTest {
         Path file = dir.resolve("state/dead-letters.jsonl");
         String big = "x".repeat(20_000); // longer than a writer's buffer: one line takes several writes
         ExecutorService threads = Executors.newFixedThreadPool(2);
-        try (DeadLetterFile a = new DeadLetterFile(file); DeadLetterFile b = new DeadLetterFile(file)) {
+        DeadLetterFile a = new DeadLetterFile(file);
+        DeadLetterFile b = new DeadLetterFile(file);
+        try {
             List<Future<?>> done = new ArrayList<>();
             for (DeadLetterFile f : List.of(a, b)) {
                 String origin = f == a ? "a" : "b";
@@ -49,10 +51,19 @@ class SharedStateFilesTest {
             seen.add(n.get("origin").asText() + n.get("raw").asText().length());
         }
         assertThat(seen).hasSize(2 * 3); // a and b, raw of 20,001 to 20,003 characters
-        try (DeadLetterFile again = new DeadLetterFile(file)) {
-            assertThat(again.add("a", "bad", 0, 7 + big)).as("a replayed message").isFalse();
-            assertThat(again.add("a", "bad", 0, 200 + big)).isTrue();
-        }
+        DeadLetterFile again = new DeadLetterFile(file);
+        assertThat(again.add("a", "bad", 0, 7 + big)).as("a replayed message").isFalse();
+        assertThat(again.add("a", "bad", 0, 200 + big)).isTrue();
+    }
+
+    @Test
+    void aLineAWriterKilledMidWayLeftDoesNotSwallowTheNextOne() throws Exception {
+        Path file = dir.resolve("dead-letters.jsonl");
+        Files.writeString(file, "{\"origin\":\"x\",\"reason\":\"bad\",\"raw\":\"torn"); // no newline: its writer died
+        new DeadLetterFile(file).add("news.jsonl line 3", "not valid JSON", 0, "not json");
+        List<String> lines = Files.readAllLines(file);
+        assertThat(lines).hasSize(2);
+        assertThat(JSON.readTree(lines.get(1)).get("origin").asText()).isEqualTo("news.jsonl line 3");
     }
 
     @Test

@@ -11,6 +11,7 @@ import dev.finadvisor.domain.runs.Run;
 import dev.finadvisor.domain.runs.RunJson;
 import dev.finadvisor.domain.runs.RunStatus;
 import dev.finadvisor.domain.runs.Sha256;
+import dev.finadvisor.domain.util.LockFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;

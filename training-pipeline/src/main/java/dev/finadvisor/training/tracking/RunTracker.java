@@ -15,6 +15,7 @@ import dev.finadvisor.domain.runs.RunLayout;
 import dev.finadvisor.domain.runs.RunStatus;
 import dev.finadvisor.domain.runs.RunStore;
 import dev.finadvisor.domain.runs.Sha256;
+import dev.finadvisor.domain.util.LockFile;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

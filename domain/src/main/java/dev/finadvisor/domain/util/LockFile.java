@@ -1,9 +1,10 @@
-package dev.finadvisor.training.tracking;
+package dev.finadvisor.domain.util;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -11,11 +12,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Exclusive hold on a lock file (a registry model's {@code .lock}, a run being resumed), across
- * processes (an OS file lock, released by the OS if the holder dies) and across threads of this
- * JVM (file locks are per process, so a JVM-wide lock per path goes first).
+ * Exclusive hold on a lock file (a registry model's {@code .lock}, a run being resumed, a file the ingest job's parallel
+ * writers share), across processes (an OS file lock, released by the OS if the holder dies) and across threads of this
+ * JVM (file locks are per process, so a JVM-wide lock per path goes first; code of another class loader, e.g. another
+ * Flink job in the same TaskManager, has a map of its own, so a lock it holds is waited out too).
  */
-final class LockFile implements AutoCloseable {
+public final class LockFile implements AutoCloseable {
     private static final ConcurrentHashMap<Path, ReentrantLock> IN_JVM = new ConcurrentHashMap<>();
 
     private final ReentrantLock jvmLock;
@@ -28,7 +30,7 @@ final class LockFile implements AutoCloseable {
         this.fileLock = fileLock;
     }
 
-    static LockFile acquire(Path lockFile) {
+    public static LockFile acquire(Path lockFile) {
         Path key = lockFile.toAbsolutePath().normalize();
         ReentrantLock jvmLock = IN_JVM.computeIfAbsent(key, k -> new ReentrantLock());
         jvmLock.lock();
@@ -36,7 +38,7 @@ final class LockFile implements AutoCloseable {
             Files.createDirectories(key.getParent());
             FileChannel channel = FileChannel.open(key, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             try {
-                return new LockFile(jvmLock, channel, channel.lock());
+                return new LockFile(jvmLock, channel, lock(channel, key));
             } catch (IOException | RuntimeException e) {
                 channel.close();
                 throw e;
@@ -47,6 +49,21 @@ final class LockFile implements AutoCloseable {
         } catch (RuntimeException e) {
             jvmLock.unlock();
             throw e;
+        }
+    }
+
+    private static FileLock lock(FileChannel channel, Path key) throws IOException {
+        for (;;) {
+            try {
+                return channel.lock();
+            } catch (OverlappingFileLockException heldInThisJvm) {
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while waiting for " + key, e);
+                }
+            }
         }
     }
 
