@@ -25,10 +25,11 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
 
     /**
      * The fp32 engine tensor a model's packed layers dequantise into for the engine's products, a slab at a time (at most
-     * 256 MiB): written in place through its memory and viewed at each slab's shape, so a product allocates no weight.
+     * 128 MiB: a Falcon-7B attention projection in one slab, its MLP's in three): written in place through its memory and viewed at
+     * each slab's shape, so a product allocates no weight.
      */
     static final class Scratch {
-        private static final long MAX_FLOATS = 64L << 20;
+        private static final long MAX_FLOATS = 32L << 20;
         private final NDManager manager;
         private final long maxFloats;
         private NDArray flat;

@@ -29,7 +29,7 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
     /** Weights of an NF4 projection dequantised at once outside autograd (Nf4Linear's slabs). */
     static final long NF4_SLAB = 16L << 20;
     /** Weights of a packed output head dequantised at once (PackedLinear's scratch). */
-    static final long HEAD_SLAB = 64L << 20;
+    static final long HEAD_SLAB = 32L << 20;
 
     public long total() {
         return weights + lora + activations + OVERHEAD;
