@@ -45,20 +45,29 @@ public record PeftAdapter(LoraConfig config, Map<String, LoraWeights> modules) {
 
     /** Writes both files into {@code dir} (created if needed), each atomically (temp file + rename). */
     public void write(Path dir) throws IOException {
+        write(dir, config, writer -> modules.forEach((module, w) -> {
+            writer.addFloats(tensorName(module, "A"), new long[] {w.r(), w.in()}, w.a());
+            writer.addFloats(tensorName(module, "B"), new long[] {w.out(), w.r()}, w.b());
+        }));
+    }
+
+    /** An adapter folder of {@code config} whose factors {@code tensors} adds to the weights file (named by {@link #tensorName}). */
+    static void write(Path dir, LoraConfig config, java.util.function.Consumer<SafetensorsWriter> tensors) throws IOException {
         Files.createDirectories(dir);
         SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
         if (config.template() != null) writer.metadata(TEMPLATE_KEY, config.template());
-        for (Map.Entry<String, LoraWeights> e : modules.entrySet()) {
-            LoraWeights w = e.getValue();
-            writer.addFloats(PREFIX + e.getKey() + ".lora_A.weight", new long[] {w.r(), w.in()}, w.a());
-            writer.addFloats(PREFIX + e.getKey() + ".lora_B.weight", new long[] {w.out(), w.r()}, w.b());
-        }
+        tensors.accept(writer);
         writer.write(dir.resolve(WEIGHTS_FILE));
-        writeAtomically(dir.resolve(CONFIG_FILE), JSON.writeValueAsBytes(configJson()));
+        writeAtomically(dir.resolve(CONFIG_FILE), JSON.writeValueAsBytes(configJson(config)));
+    }
+
+    /** PEFT's name of a module's factor ({@code A} or {@code B}) in the weights file. */
+    static String tensorName(String module, String factor) {
+        return PREFIX + module + ".lora_" + factor + ".weight";
     }
 
     /** PEFT's LoraConfig fields as {@code save_pretrained} writes them (inference mode, no bias, no extras). */
-    private ObjectNode configJson() {
+    private static ObjectNode configJson(LoraConfig config) {
         ObjectNode c = JSON.createObjectNode();
         c.putNull("auto_mapping");
         c.put("base_model_name_or_path", config.baseModel());
@@ -85,6 +94,19 @@ public record PeftAdapter(LoraConfig config, Map<String, LoraWeights> modules) {
     }
 
     /** Reads a PEFT adapter folder; anything this runtime cannot apply exactly is an error naming the file and field. */
+    /**
+     * Copies the adapter's two files from {@code from} (e.g. a checkpoint, which holds more) into the folder {@code to},
+     * byte for byte: nothing is read into memory (a 7B model's adapter and the Java heap it would take).
+     */
+    public static void copy(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        for (String file : new String[] {WEIGHTS_FILE, CONFIG_FILE}) {
+            Path tmp = to.resolve("." + file + ".tmp");
+            Files.copy(from.resolve(file), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.move(tmp, to.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        }
+    }
+
     public static PeftAdapter read(Path dir) {
         Path configFile = dir.resolve(CONFIG_FILE);
         Path weightsFile = dir.resolve(WEIGHTS_FILE);

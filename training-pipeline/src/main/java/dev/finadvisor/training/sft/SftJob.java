@@ -288,9 +288,8 @@ public final class SftJob {
             Path adapterDir = new RunLayout(runDir).adapter();
             Path source = c.training().load_best_model_at_end() && result.bestCheckpoint() != null ? result.bestCheckpoint() : result.lastCheckpoint();
             Checkpoints.verify(source); // the final adapter comes from a checkpoint: as checked as a resume
-            PeftAdapter adapter = PeftAdapter.read(source);
             Checkpoints.deleteTree(adapterDir);
-            adapter.write(adapterDir);
+            PeftAdapter.copy(source, adapterDir); // the files themselves: not held again on the heap beside the freed training memory
             tracker.note("adapter from " + source);
             tracker.artifact("adapter", adapterDir); // recorded anew: a resumed run may carry an older record
             say.accept("adapter (PEFT format) in " + adapterDir + " from " + source.getFileName());
@@ -299,7 +298,7 @@ public final class SftJob {
             finals.put("loss", result.lastLoss());
             if (c.eval().after_training()) {
                 try {
-                    finals.putAll(evaluate(c, modelDir, template, split.validation(), adapter, runDir));
+                    finals.putAll(evaluate(c, modelDir, template, split.validation(), PeftAdapter.read(adapterDir), runDir));
                 } catch (RuntimeException e) { // the training itself went well: the run finishes, the failure is told
                     String line = "eval.after_training failed, the run keeps its training metrics: " + e.getMessage();
                     say.accept(line);

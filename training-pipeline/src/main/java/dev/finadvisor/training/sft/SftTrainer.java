@@ -215,7 +215,7 @@ public final class SftTrainer {
                     }
                     boolean stop = stopRequested && done < total;
                     if (done % t.save_steps() == 0 || done == total || stop) {
-                        lastCheckpoint = checkpoints.save(state, lora.toAdapter(), optimizer.state(), optimizer.steps());
+                        lastCheckpoint = checkpoints.save(state, lora::writeAdapter, optimizer.state(), optimizer.steps());
                         checkpoints.rotate(t.save_total_limit(), state.bestStep());
                     }
                     progress.advance(1, String.format("loss %.4f lr %.2e %.0f tok/s", lastLoss, lr,
