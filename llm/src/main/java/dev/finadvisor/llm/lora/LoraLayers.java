@@ -182,9 +182,12 @@ public final class LoraLayers implements AutoCloseable {
      * (a checkpoint of a 7B model's factors: 160 MB that the heap would have grown by, beside the engine's training memory).
      */
     public void writeAdapter(Path dir) throws IOException {
-        PeftAdapter.write(dir, config, writer -> layers.forEach((path, l) -> {
-            writer.add(PeftAdapter.tensorName(path, "A"), l.a().toType(DataType.FLOAT32, false)); // itself when fp32, as in training
-            writer.add(PeftAdapter.tensorName(path, "B"), l.b().toType(DataType.FLOAT32, false));
+        PeftAdapter.write(dir, config, writer -> new TreeMap<>(layers).forEach((path, l) -> { // in PeftAdapter's order: the same file
+            if (l.a().getDataType() != DataType.FLOAT32 || l.b().getDataType() != DataType.FLOAT32) {
+                throw new IllegalStateException("LoRA factors of " + path + " are " + l.a().getDataType() + ", an adapter holds FLOAT32");
+            }
+            writer.add(PeftAdapter.tensorName(path, "A"), l.a());
+            writer.add(PeftAdapter.tensorName(path, "B"), l.b());
         }));
     }
 

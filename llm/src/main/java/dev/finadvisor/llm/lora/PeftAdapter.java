@@ -93,20 +93,16 @@ public record PeftAdapter(LoraConfig config, Map<String, LoraWeights> modules) {
         return c;
     }
 
-    /** Reads a PEFT adapter folder; anything this runtime cannot apply exactly is an error naming the file and field. */
     /**
      * Copies the adapter's two files from {@code from} (e.g. a checkpoint, which holds more) into the folder {@code to},
-     * byte for byte: nothing is read into memory (a 7B model's adapter and the Java heap it would take).
+     * byte for byte: nothing is read into memory (a 7B model's factors and the Java heap they would take).
      */
     public static void copy(Path from, Path to) throws IOException {
         Files.createDirectories(to);
-        for (String file : new String[] {WEIGHTS_FILE, CONFIG_FILE}) {
-            Path tmp = to.resolve("." + file + ".tmp");
-            Files.copy(from.resolve(file), tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            Files.move(tmp, to.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-        }
+        for (String file : new String[] {WEIGHTS_FILE, CONFIG_FILE}) Files.copy(from.resolve(file), to.resolve(file), StandardCopyOption.REPLACE_EXISTING);
     }
 
+    /** Reads a PEFT adapter folder; anything this runtime cannot apply exactly is an error naming the file and field. */
     public static PeftAdapter read(Path dir) {
         Path configFile = dir.resolve(CONFIG_FILE);
         Path weightsFile = dir.resolve(WEIGHTS_FILE);

@@ -22,6 +22,8 @@ import java.util.stream.IntStream;
 public final class PackedLinear implements Linear, ProjectionTape.Frozen {
     /** Up to this many input rows are multiplied in Java, reading the packed weight once per row. */
     private static final int JAVA_ROWS = 4;
+    /** Floats of fp32 weight a product dequantises at most at once (see {@link Scratch}). */
+    public static final long SCRATCH_FLOATS = 32L << 20;
 
     /**
      * The fp32 engine tensor a model's packed layers dequantise into for the engine's products, a slab at a time (at most
@@ -29,14 +31,13 @@ public final class PackedLinear implements Linear, ProjectionTape.Frozen {
      * each slab's shape, so a product allocates no weight.
      */
     static final class Scratch {
-        private static final long MAX_FLOATS = 32L << 20;
         private final NDManager manager;
         private final long maxFloats;
         private NDArray flat;
         private ByteBuffer memory;
 
         Scratch(NDManager manager) {
-            this(manager, MAX_FLOATS);
+            this(manager, SCRATCH_FLOATS);
         }
 
         /** At most {@code maxFloats} floats (tests: many slabs on a small weight). */

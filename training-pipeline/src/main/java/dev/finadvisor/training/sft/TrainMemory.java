@@ -4,6 +4,7 @@ import dev.finadvisor.domain.UserError;
 import dev.finadvisor.llm.lora.LoraConfig;
 import dev.finadvisor.llm.lowbit.MemoryCheck;
 import dev.finadvisor.llm.model.ModelConfig;
+import dev.finadvisor.llm.model.PackedLinear;
 import dev.finadvisor.llm.safetensors.Dtype;
 import dev.finadvisor.llm.safetensors.SafetensorsShards;
 import dev.finadvisor.llm.safetensors.TensorInfo;
@@ -29,7 +30,7 @@ public record TrainMemory(long weights, long lora, long activations, long tokens
     /** Weights of an NF4 projection dequantised at once outside autograd (Nf4Linear's slabs). */
     static final long NF4_SLAB = 16L << 20;
     /** Weights of a packed output head dequantised at once (PackedLinear's scratch). */
-    static final long HEAD_SLAB = 32L << 20;
+    static final long HEAD_SLAB = PackedLinear.SCRATCH_FLOATS;
 
     public long total() {
         return weights + lora + activations + OVERHEAD;
