@@ -1,6 +1,7 @@
 package dev.finadvisor.feature;
 
 import dev.finadvisor.feature.sink.IngestSink;
+import dev.finadvisor.feature.sink.PreparedNews;
 import dev.finadvisor.feature.source.NewsSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -29,6 +30,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.SavepointFormatType;
 import org.apache.flink.runtime.client.JobStatusMessage;
 import org.apache.flink.streaming.api.datastream.AsyncDataStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -95,14 +97,9 @@ public final class IngestJob {
                 : AsyncDataStream.orderedWait(news.keyBy(new PrepareAndEmbed.ArticleId()), new PrepareAndEmbed(sink.embedder(), sink.settings()),
                                 EMBED_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS, EMBED_CAPACITY)
                         .name("prepare and embed").uid("prepare-embed").setParallelism(parallelism);
-        if (parallelism == 1) {
-            prepared.sinkTo(sink).name("index").uid("vector-store-sink").setParallelism(1);
-        } else if (sink.takesParallelWriters()) {
-            prepared.keyBy(new PrepareAndEmbed.PreparedArticleId()).sinkTo(sink.writingOnly()).name("index").uid("vector-store-sink")
-                    .setParallelism(parallelism);
-        } else {
-            prepared.sinkTo(sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(1);
-        }
+        int writers = parallelism > 1 && sink.takesParallelWriters() ? parallelism : 1;
+        DataStream<PreparedNews> toWrite = writers > 1 ? prepared.keyBy(new PrepareAndEmbed.PreparedArticleId()) : prepared;
+        toWrite.sinkTo(parallelism == 1 ? sink : sink.writingOnly()).name("index").uid("vector-store-sink").setParallelism(writers);
     }
 
     public static void define(StreamExecutionEnvironment env, NewsSource source, IngestSink sink) {

@@ -30,6 +30,11 @@ public final class LockFile implements AutoCloseable {
         this.fileLock = fileLock;
     }
 
+    /** Holds {@code FILE.lock} beside {@code file}: one writer of the file at a time. */
+    public static LockFile beside(Path file) {
+        return acquire(file.resolveSibling(file.getFileName() + ".lock"));
+    }
+
     public static LockFile acquire(Path lockFile) {
         Path key = lockFile.toAbsolutePath().normalize();
         ReentrantLock jvmLock = IN_JVM.computeIfAbsent(key, k -> new ReentrantLock());

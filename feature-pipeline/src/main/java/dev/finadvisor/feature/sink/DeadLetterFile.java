@@ -25,12 +25,10 @@ final class DeadLetterFile {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Path path;
-    private final Path lock;
     private final Set<String> written = new HashSet<>();
 
     DeadLetterFile(Path path) throws IOException {
         this.path = path;
-        this.lock = path.resolveSibling(path.getFileName() + ".lock");
         if (Files.exists(path)) {
             for (String line : Files.readAllLines(path, StandardCharsets.UTF_8)) {
                 try {
@@ -52,7 +50,7 @@ final class DeadLetterFile {
                 .put("received_at", Instant.ofEpochMilli(receivedAtMillis).toString())
                 .put("raw", raw);
         byte[] bytes = (JSON.writeValueAsString(line) + '\n').getBytes(StandardCharsets.UTF_8);
-        try (LockFile ignored = LockFile.acquire(lock);
+        try (LockFile ignored = LockFile.beside(path);
              FileChannel out = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
             long end = out.size(); // the lock keeps every other writer from appending meanwhile
             if (end > 0 && !endsWithNewline(out, end)) end = write(out, end, new byte[] {'\n'});

@@ -124,7 +124,7 @@ public final class IngestMetrics {
      */
     public void writeTo(Path file, int writer, long now, boolean running) {
         Path partsFile = partsFile(file);
-        try (LockFile lock = LockFile.acquire(file.resolveSibling(file.getFileName() + ".lock"))) {
+        try (LockFile lock = LockFile.beside(file)) {
             ObjectNode parts = JSON.createObjectNode();
             if (Files.exists(partsFile)) {
                 try {

@@ -61,11 +61,6 @@ public final class Checkpoints {
         void writeTo(Path dir) throws IOException;
     }
 
-    /** Writes checkpoint-{step} atomically and returns its folder. */
-    public Path save(TrainerState state, PeftAdapter adapter, Map<String, NDArray> optimizer, long optimizerSteps) {
-        return save(state, adapter::write, optimizer, optimizerSteps);
-    }
-
     /** Writes checkpoint-{step} atomically, {@code weights} beside the optimizer's moments and the state, and returns its folder. */
     public Path save(TrainerState state, Weights weights, Map<String, NDArray> optimizer, long optimizerSteps) {
         try {

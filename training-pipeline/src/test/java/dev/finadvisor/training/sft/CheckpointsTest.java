@@ -36,7 +36,7 @@ class CheckpointsTest {
         try (NDManager m = NDManager.newBaseManager()) {
             for (int step = 1; step <= 3; step++) {
                 NDArray moment = m.create(new float[] {step, step + 0.5f, step + 0.25f});
-                c.save(new TrainerState(step, 10, Double.POSITIVE_INFINITY, -1), adapter(step), Map.of("exp_avg.x", moment), step);
+                c.save(new TrainerState(step, 10, Double.POSITIVE_INFINITY, -1), adapter(step)::write, Map.of("exp_avg.x", moment), step);
             }
         }
         return c;
